@@ -1,0 +1,278 @@
+"""Block-wise raster input and output with GDAL: the one grid type, block iterator and writer.
+
+Every algorithm reads and writes through this module so that all outputs share the same
+properties: tiled, compressed GeoTIFF (BigTIFF when large), band descriptions, nodata, never
+reading overviews (ATBD section 5), and written under a temporary name that is moved into place
+only when complete, so a failed or cancelled run leaves nothing under the output name.
+"""
+
+import math
+import os
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal, osr
+
+from .errors import ImperviousnessError
+
+gdal.UseExceptions()
+osr.UseExceptions()
+
+# GTiff tile edge; blocks handed to algorithms are multiples of it so writes fill whole tiles.
+TILE_SIZE = 256
+DEFAULT_BLOCK_SIZE = 512
+
+_GDAL_TYPES = {
+    np.dtype("uint8"): gdal.GDT_Byte,
+    np.dtype("uint16"): gdal.GDT_UInt16,
+    np.dtype("int16"): gdal.GDT_Int16,
+    np.dtype("uint32"): gdal.GDT_UInt32,
+    np.dtype("int32"): gdal.GDT_Int32,
+    np.dtype("float32"): gdal.GDT_Float32,
+    np.dtype("float64"): gdal.GDT_Float64,
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rectangle of pixels: column and row offsets plus size."""
+
+    col: int
+    row: int
+    width: int
+    height: int
+
+    @property
+    def slices(self):
+        return (slice(self.row, self.row + self.height), slice(self.col, self.col + self.width))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up pixel grid: CRS (WKT), geotransform and size."""
+
+    crs_wkt: str
+    geotransform: tuple
+    width: int
+    height: int
+
+    @classmethod
+    def of_dataset(cls, dataset):
+        return cls(dataset.GetProjection(), tuple(dataset.GetGeoTransform()),
+                   dataset.RasterXSize, dataset.RasterYSize)
+
+    @classmethod
+    def aligned(cls, crs_wkt, bounds, pixel_size):
+        """The grid of `pixel_size` cells aligned to whole multiples of it that covers `bounds`."""
+        xmin, ymin, xmax, ymax = bounds
+        # A small tolerance keeps bounds that sit on the grid (up to float noise) from growing.
+        eps = pixel_size * 1e-6
+        x0 = math.floor((xmin + eps) / pixel_size) * pixel_size
+        y1 = math.ceil((ymax - eps) / pixel_size) * pixel_size
+        x1 = math.ceil((xmax - eps) / pixel_size) * pixel_size
+        y0 = math.floor((ymin + eps) / pixel_size) * pixel_size
+        width, height = round((x1 - x0) / pixel_size), round((y1 - y0) / pixel_size)
+        if width <= 0 or height <= 0:
+            raise ImperviousnessError("The requested extent is empty.")
+        return cls(crs_wkt, (x0, pixel_size, 0.0, y1, 0.0, -pixel_size), width, height)
+
+    @property
+    def pixel_size(self):
+        return self.geotransform[1]
+
+    @property
+    def bounds(self):
+        x0, px, _, y1, _, py = self.geotransform
+        return (x0, y1 + py * self.height, x0 + px * self.width, y1)
+
+    @property
+    def srs(self):
+        return spatial_reference(self.crs_wkt)
+
+    def same_crs(self, other):
+        return same_crs(self.crs_wkt, other.crs_wkt)
+
+    def same_as(self, other):
+        """True when both grids are the same pixels (CRS, origin, pixel size and size)."""
+        tolerance = 1e-6 * abs(self.pixel_size)
+        return (self.width == other.width and self.height == other.height
+                and all(abs(a - b) <= tolerance for a, b in zip(self.geotransform, other.geotransform))
+                and self.same_crs(other))
+
+    def covers_same_area(self, other):
+        """True when both grids span the same bounds in the same CRS (e.g. 10 m and 20 m bands)."""
+        tolerance = 1e-6 * max(abs(self.pixel_size), abs(other.pixel_size))
+        return (all(abs(a - b) <= tolerance for a, b in zip(self.bounds, other.bounds))
+                and self.same_crs(other))
+
+    def describe(self):
+        epsg = self.srs.GetAuthorityCode(None) if self.crs_wkt else None
+        crs = f"EPSG:{epsg}" if epsg else "a custom CRS"
+        return (f"{self.width} x {self.height} px of {self.pixel_size:g} in {crs}, "
+                f"origin ({self.geotransform[0]:.2f}, {self.geotransform[3]:.2f})")
+
+
+
+def spatial_reference(crs_wkt):
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(crs_wkt)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def same_crs(crs_wkt_a, crs_wkt_b):
+    if not crs_wkt_a or not crs_wkt_b:
+        return crs_wkt_a == crs_wkt_b
+    return bool(spatial_reference(crs_wkt_a).IsSame(spatial_reference(crs_wkt_b)))
+
+
+def transform_bounds(bounds, source_wkt, target_wkt):
+    """(xmin, ymin, xmax, ymax) from one CRS to another, edges densified by GDAL."""
+    if same_crs(source_wkt, target_wkt):
+        return tuple(bounds)
+    transform = osr.CoordinateTransformation(spatial_reference(source_wkt),
+                                             spatial_reference(target_wkt))
+    return tuple(transform.TransformBounds(*bounds, 21))
+
+
+def iter_blocks(width, height, block_size=DEFAULT_BLOCK_SIZE):
+    """The one block iterator: row-major windows of at most block_size x block_size pixels."""
+    for row in range(0, height, block_size):
+        for col in range(0, width, block_size):
+            yield Window(col, row, min(block_size, width - col), min(block_size, height - row))
+
+
+def count_blocks(width, height, block_size=DEFAULT_BLOCK_SIZE):
+    return math.ceil(width / block_size) * math.ceil(height / block_size)
+
+
+def open_raster(path):
+    """Open a raster read-only at full resolution; overviews are never read."""
+    try:
+        dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY,
+                              open_options=["OVERVIEW_LEVEL=NONE"])
+    except RuntimeError as error:
+        raise ImperviousnessError(f"Cannot open raster {path}: {error}") from None
+    if dataset is None:
+        raise ImperviousnessError(f"Cannot open raster {path}.")
+    return dataset
+
+
+def open_on_grid(path, grid, resampling="nearest", nodata=None):
+    """Open `path` so that reading it yields pixels of `grid`.
+
+    Rasters already on the grid are read directly; others go through an in-memory warped VRT
+    (reprojection and/or resampling happen per window, so memory stays bounded). Source overviews
+    are never used. `nodata` marks source pixels that must not contribute to resampling.
+    """
+    dataset = open_raster(path)
+    if Grid.of_dataset(dataset).same_as(grid):
+        return dataset
+    options = gdal.WarpOptions(
+        format="VRT", outputBounds=grid.bounds, width=grid.width, height=grid.height,
+        dstSRS=grid.crs_wkt, resampleAlg=resampling, overviewLevel="NONE",
+        srcNodata=nodata, dstNodata=nodata)
+    try:
+        return gdal.Warp("", dataset, options=options)
+    except RuntimeError as error:
+        raise ImperviousnessError(f"Cannot resample {path} onto the output grid: {error}") from None
+
+
+def read_window(dataset, window, band=1, name=None):
+    """Read one band's window as a numpy array; a read failure names the file."""
+    try:
+        array = dataset.GetRasterBand(band).ReadAsArray(window.col, window.row,
+                                                        window.width, window.height)
+    except RuntimeError as error:
+        raise ImperviousnessError(f"Cannot read {name or dataset.GetDescription()}: {error}") from None
+    if array is None:
+        raise ImperviousnessError(f"Cannot read {name or dataset.GetDescription()}.")
+    return array
+
+
+def _creation_options(dtype, band_count, width, height):
+    predictor = "3" if np.dtype(dtype).kind == "f" else "2"
+    # BIGTIFF only when the uncompressed size approaches the 4 GB classic TIFF limit.
+    raw_bytes = width * height * band_count * np.dtype(dtype).itemsize
+    return ["TILED=YES", f"BLOCKXSIZE={TILE_SIZE}", f"BLOCKYSIZE={TILE_SIZE}",
+            "COMPRESS=DEFLATE", f"PREDICTOR={predictor}", "NUM_THREADS=2",
+            "BIGTIFF=YES" if raw_bytes > 3_500_000_000 else "BIGTIFF=NO",
+            "INTERLEAVE=BAND" if band_count > 1 else "INTERLEAVE=PIXEL"]
+
+
+class RasterWriter:
+    """The one raster writer: a tiled, compressed GeoTIFF written block by block.
+
+    Use as a context manager. Data goes to a hidden temporary file beside the output; on success
+    it is moved over the output name, on any error (or cancellation) it is deleted.
+    """
+
+    def __init__(self, path, grid, band_count, dtype, nodata, descriptions=None,
+                 color_table=None, metadata=None):
+        self.path = os.path.abspath(str(path))
+        self.grid = grid
+        self.band_count = band_count
+        self.dtype = np.dtype(dtype)
+        self.nodata = nodata
+        self.descriptions = list(descriptions or [])
+        if self.descriptions and len(self.descriptions) != band_count:
+            raise ValueError("one description per band is required")
+        self.color_table = color_table
+        self.metadata = metadata or {}
+        folder, name = os.path.split(self.path)
+        self.temp_path = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.partial.tif")
+        self.dataset = None
+
+    def __enter__(self):
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        driver = gdal.GetDriverByName("GTiff")
+        options = _creation_options(self.dtype, self.band_count, self.grid.width, self.grid.height)
+        self.dataset = driver.Create(self.temp_path, self.grid.width, self.grid.height,
+                                     self.band_count, _GDAL_TYPES[self.dtype], options)
+        self.dataset.SetGeoTransform(self.grid.geotransform)
+        if self.grid.crs_wkt:
+            self.dataset.SetProjection(self.grid.crs_wkt)
+        for key, value in self.metadata.items():
+            self.dataset.SetMetadataItem(str(key), str(value))
+        for index in range(self.band_count):
+            band = self.dataset.GetRasterBand(index + 1)
+            if self.nodata is not None:
+                band.SetNoDataValue(float(self.nodata))
+            if self.descriptions:
+                band.SetDescription(self.descriptions[index])
+            if self.color_table:
+                band.SetColorTable(_gdal_color_table(self.color_table))
+                band.SetColorInterpretation(gdal.GCI_PaletteIndex)
+        return self
+
+    def write(self, window, array):
+        """Write a (bands, h, w) or (h, w) array at `window`."""
+        array = np.asarray(array)
+        if array.ndim == 2:
+            array = array[np.newaxis]
+        if array.shape != (self.band_count, window.height, window.width):
+            raise ValueError(f"block shape {array.shape} does not match the window {window}")
+        for index in range(self.band_count):
+            self.dataset.GetRasterBand(index + 1).WriteArray(
+                array[index].astype(self.dtype, copy=False), window.col, window.row)
+
+    def __exit__(self, exc_type, exc, traceback):
+        dataset, self.dataset = self.dataset, None
+        if exc_type is None:
+            dataset.FlushCache()
+            dataset = None
+            os.replace(self.temp_path, self.path)
+            return False
+        dataset = None
+        for leftover in (self.temp_path, self.temp_path + ".aux.xml"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        return False
+
+
+def _gdal_color_table(colors):
+    table = gdal.ColorTable()
+    for value, rgba in sorted(colors.items()):
+        table.SetColorEntry(int(value), tuple(rgba) + (255,) * (4 - len(rgba)))
+    return table

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine: apt packages, then the .venv with pinned pip
+# packages. Re-running it when everything is in place takes about a second.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-scipy pyqt5-dev-tools zip"
+
+missing=()
+for package in $APT_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The venv must be made from Debian's python: only it can import the qgis bindings.
+if ! .venv/bin/python -c "import qgis.core, osgeo.gdal" >/dev/null 2>&1; then
+  echo "setup: creating .venv on /usr/bin/python3 with system site packages"
+  rm -rf .venv
+  /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+
+stamp=.venv/.requirements.sha256
+wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "setup: installing pinned Python packages into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$wanted" > "$stamp"
+fi
