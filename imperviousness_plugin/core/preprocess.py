@@ -145,25 +145,41 @@ class _BandReaders:
                          for index in range(len(self.acquisitions))])
 
 
-def preprocess_block(readers, acquisitions, window, options, weights_table, tau):
-    """The PP bands (list of 2-D float32 arrays) for one window."""
-    scl = readers.read(SCL, window)
+def preprocess_block(readers, acquisitions, window, options, tau):
+    """The PP bands (list of 2-D float32 arrays) for one window of the output grid."""
+    offsets = {band: np.array([acq.offset(band) for acq in acquisitions], dtype=np.int32)
+               for band in options.bands}
+    return pp_features(lambda band: readers.read(band, window), options.bands, offsets,
+                       readers.read(SCL, window), tau, options.harmonic_order,
+                       options.scl_weights, options.threads)
+
+
+def pp_features(read_band, bands, offsets, scl, tau, harmonic_order=3,
+                scl_weights=DEFAULT_SCL_WEIGHTS, threads=2):
+    """PP features of a (T, ...) time series held in memory or read on demand.
+
+    `read_band(band)` returns the band's stored DN (T, ...) (0 = no data); `offsets[band]` the
+    per-observation BOA_ADD_OFFSET (T,); `scl` the SCL classes (T, ...); `tau` the day fractions
+    (T,). Bands are read one at a time so memory holds one band's series, not all of them.
+    Returns float32 arrays in the order of `pp_band_names(harmonic_order, bands)`.
+    """
+    weights_table = code_weights(scl_weights)
     scl_codes = np.where(scl <= 11, scl, INVALID_CODE).astype(np.uint8)
+    expand = (slice(None),) + (np.newaxis,) * (scl.ndim - 1)
     quantiles, harmonised = [], {}
-    for band in options.bands:
-        dn = readers.read(band, window).astype(np.int32)
+    for band in bands:
+        dn = np.asarray(read_band(band)).astype(np.int32)
         codes = np.where(dn == 0, INVALID_CODE, scl_codes).astype(np.uint8)
-        offsets = np.array([acq.offset(band) for acq in acquisitions], dtype=np.int32)
-        values = dn + offsets[:, None, None]
+        values = dn + np.asarray(offsets[band], dtype=np.int32)[expand]
         quantiles.append(weighted_quantile(values, codes, weights_table, REFLECTANCE_QUANTILE,
-                                           threads=options.threads) / DN_SCALE)
+                                           threads=threads) / DN_SCALE)
         if band in ("B04", "B08"):
             harmonised[band] = (values, codes)
     (red, red_codes), (nir, nir_codes) = harmonised["B04"], harmonised["B08"]
     ndvi, ndvi_codes = _ndvi(red, red_codes, nir, nir_codes)
-    q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE, threads=options.threads)
-    coefficients = fit_ndvi_model(ndvi, weights_table[ndvi_codes], tau, options.harmonic_order,
-                                  threads=options.threads)
+    q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE, threads=threads)
+    coefficients = fit_ndvi_model(ndvi, weights_table[ndvi_codes], tau, harmonic_order,
+                                  threads=threads)
     nobs = (weights_table[scl_codes] > 0).sum(axis=0).astype(np.float32)
     return [*quantiles, q90_ndvi, *coefficients, nobs]
 
@@ -184,7 +200,6 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
         raise ImperviousnessError(f"HARMONIC_ORDER must be 1 to 10, got {options.harmonic_order}.")
     acquisitions = select_acquisitions(inputs, options)
     grid = output_grid(native_grid(acquisitions, options.bands), options)
-    weights_table = code_weights(options.scl_weights)
     tau = day_fraction([acq.date for acq in acquisitions])
     readers = _BandReaders(acquisitions, grid, options.bands)
     names = pp_band_names(options.harmonic_order, options.bands)
@@ -199,7 +214,7 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
                       metadata=metadata) as writer:
         for window in iter_blocks(grid.width, grid.height, options.block_size):
             progress.check_cancelled()
-            bands = preprocess_block(readers, acquisitions, window, options, weights_table, tau)
+            bands = preprocess_block(readers, acquisitions, window, options, tau)
             writer.write(window, np.stack(bands))
             progress.step()
     return {"acquisitions": len(acquisitions), "grid": grid, "bands": names}
