@@ -16,6 +16,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from imperviousness_plugin.core.raster import Grid, open_raster  # noqa: E402
 from imperviousness_plugin.core.sampledata import generate_sample  # noqa: E402
 
 
@@ -42,12 +43,17 @@ def main():
     timings["sample data"] = time.perf_counter() - started
     year_a, year_b = sample["years"]
 
+    # The products share the reference layers' EEA grid, so the PP stacks are clipped to it.
+    reference = Grid.of_dataset(open_raster(sample_dir / "reference" / f"IMD_{year_a}_010m.tif"))
+    xmin, ymin, xmax, ymax = reference.bounds
+    extent = f"{xmin},{xmax},{ymin},{ymax} [EPSG:3035]"
     products = output / "products"
     products.mkdir(parents=True, exist_ok=True)
     for year in (year_a, year_b):
         timings[f"preprocess {year}"] = qgis_process(
             "imperviousness:preprocess", INPUT=sample_dir / "s2" / str(year),
-            START_DATE=f"{year}-01-01", END_DATE=f"{year}-12-31",
+            START_DATE=f"{year}-01-01", END_DATE=f"{year}-12-31", EXTENT=extent,
+            TARGET_CRS="EPSG:3035",
             OUTPUT=products / f"PP_{year}_010m.tif")
 
     total = sum(timings.values())
