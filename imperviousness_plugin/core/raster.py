@@ -159,6 +159,22 @@ def open_raster(path):
     return dataset
 
 
+def band_descriptions(path):
+    """The band descriptions of a raster, in band order.
+
+    A dataset from open_raster (OVERVIEW_LEVEL=NONE) reports empty band descriptions and no
+    metadata (GDAL 3.6 wraps it in an overview proxy), so they are read from a plain open; no
+    pixel is read from it.
+    """
+    try:
+        dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY)
+    except RuntimeError as error:
+        raise ImperviousnessError(f"Cannot open raster {path}: {error}") from None
+    if dataset is None:
+        raise ImperviousnessError(f"Cannot open raster {path}.")
+    return [dataset.GetRasterBand(index).GetDescription() for index in range(1, dataset.RasterCount + 1)]
+
+
 def open_on_grid(path, grid, resampling="nearest", nodata=None):
     """Open `path` so that reading it yields pixels of `grid`.
 
@@ -189,6 +205,33 @@ def read_window(dataset, window, band=1, name=None):
     if array is None:
         raise ImperviousnessError(f"Cannot read {name or dataset.GetDescription()}.")
     return array
+
+
+def read_window_padded(dataset, window, fill, band=1, name=None):
+    """Read a window that may extend beyond the raster; pixels outside it are set to `fill`.
+
+    Used where a block of an output grid covers more than the input (aggregation cells at the
+    edge, the overlap of misaligned extents): the part inside the raster is read, the rest is
+    `fill` (the caller's nodata), so outside pixels count as not valid.
+    """
+    col0, row0 = max(window.col, 0), max(window.row, 0)
+    col1 = min(window.col + window.width, dataset.RasterXSize)
+    row1 = min(window.row + window.height, dataset.RasterYSize)
+    if col0 == window.col and row0 == window.row and col1 - col0 == window.width \
+            and row1 - row0 == window.height:
+        return read_window(dataset, window, band, name)
+    dtype = gdal_array_dtype(dataset.GetRasterBand(band).DataType)
+    array = np.full((window.height, window.width), fill, dtype=dtype)
+    if col1 > col0 and row1 > row0:
+        inside = read_window(dataset, Window(col0, row0, col1 - col0, row1 - row0), band, name)
+        array[row0 - window.row:row1 - window.row, col0 - window.col:col1 - window.col] = inside
+    return array
+
+
+def gdal_array_dtype(gdal_type):
+    """The numpy dtype GDAL's ReadAsArray returns for a GDAL data type."""
+    from osgeo import gdal_array
+    return np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(gdal_type))
 
 
 def _creation_options(dtype, band_count, width, height):
@@ -276,3 +319,35 @@ def _gdal_color_table(colors):
     for value, rgba in sorted(colors.items()):
         table.SetColorEntry(int(value), tuple(rgba) + (255,) * (4 - len(rgba)))
     return table
+
+
+def rasterize_coverage(layer, grid, window, supersample=10):
+    """Percent (uint8 0..100) of each pixel of `window` of `grid` covered by an OGR layer's polygons.
+
+    `layer` must be in the grid's CRS (reproject it once beforehand, not per block). Each pixel is
+    split into supersample x supersample sub-pixels, a sub-pixel counts as covered when its centre
+    lies inside a polygon (GDAL's default rasterisation rule), and the share of covered sub-pixels
+    is returned in percent, rounded down (supersample = 10 gives exact 1 % steps). The layer's
+    spatial filter is set to the window for the call and cleared afterwards, so only the features
+    touching the window are burnt. Memory: window pixels x supersample^2 bytes.
+    """
+    supersample = int(supersample)
+    if supersample < 1:
+        raise ValueError("supersample must be a whole number >= 1")
+    x0, px, _, y0, _, py = grid.geotransform
+    left, top = x0 + window.col * px, y0 + window.row * py
+    right, bottom = left + window.width * px, top + window.height * py
+    fine = gdal.GetDriverByName("MEM").Create(
+        "", window.width * supersample, window.height * supersample, 1, gdal.GDT_Byte)
+    fine.SetGeoTransform((left, px / supersample, 0.0, top, 0.0, py / supersample))
+    if grid.crs_wkt:
+        fine.SetProjection(grid.crs_wkt)
+    layer.SetSpatialFilterRect(min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+    try:
+        gdal.RasterizeLayer(fine, [1], layer, burn_values=[1])
+    finally:
+        layer.SetSpatialFilter(None)
+    covered = fine.GetRasterBand(1).ReadAsArray()
+    counts = covered.reshape(window.height, supersample, window.width, supersample).sum(
+        axis=(1, 3), dtype=np.int32)
+    return (counts * 100 // (supersample * supersample)).astype(np.uint8)
