@@ -1,23 +1,30 @@
-"""Helpers shared by the benchmarks: run a function in a child process and measure it."""
+"""Helpers shared by the benchmarks: run a function in a fresh process and measure it."""
 
 import multiprocessing
-import resource
 import time
+
+
+def peak_rss_mib():
+    """This process's peak resident memory (VmHWM) in MiB.
+
+    Unlike ru_maxrss, VmHWM starts afresh at exec, so a spawned child reports its own peak and
+    not the parent's memory at fork time.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _child(queue, function, args):
     started = time.perf_counter()
     result = function(*args)
-    seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((seconds, peak_kib / 1024.0, result))
+    queue.put((time.perf_counter() - started, peak_rss_mib(), result))
 
 
 def measure_in_child(function, *args):
-    """(wall seconds, peak resident memory in MiB, result) of function(*args) in a fresh process.
-
-    A fresh process makes ru_maxrss the peak of this one call, not of everything run before.
-    """
+    """(wall seconds, peak resident MiB, result) of function(*args) run in a spawned process."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_child, args=(queue, function, args))
