@@ -175,12 +175,14 @@ def band_descriptions(path):
     return [dataset.GetRasterBand(index).GetDescription() for index in range(1, dataset.RasterCount + 1)]
 
 
-def open_on_grid(path, grid, resampling="nearest", nodata=None):
+def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=False):
     """Open `path` so that reading it yields pixels of `grid`.
 
     Rasters already on the grid are read directly; others go through an in-memory warped VRT
     (reprojection and/or resampling happen per window, so memory stays bounded). Source overviews
     are never used. `nodata` marks source pixels that must not contribute to resampling.
+    `float_output` makes a resampled VRT Float32 (e.g. the share of a 0/1 raster's fine pixels
+    by "average", which the source's integer type would round away).
     """
     dataset = open_raster(path)
     if Grid.of_dataset(dataset).same_as(grid):
@@ -188,7 +190,8 @@ def open_on_grid(path, grid, resampling="nearest", nodata=None):
     options = gdal.WarpOptions(
         format="VRT", outputBounds=grid.bounds, width=grid.width, height=grid.height,
         dstSRS=grid.crs_wkt, resampleAlg=resampling, overviewLevel="NONE",
-        srcNodata=nodata, dstNodata=nodata)
+        srcNodata=nodata, dstNodata=nodata,
+        outputType=gdal.GDT_Float32 if float_output else gdal.GDT_Unknown)
     try:
         return gdal.Warp("", dataset, options=options)
     except RuntimeError as error:
