@@ -1,0 +1,264 @@
+"""Benchmark: the two numeric kernels of pre-processing (weighted quantiles, NDVI model fit).
+
+A synthetic 1000 x 1000 px x 100 dates year (int16 DN reflectances, SCL-like codes, NDVI
+float32) is generated block by block (256 x 256 px, like the real pipeline reads it) and fed to
+
+* ``weighted_quantile`` - q=0.2 of a DN band (int16) and q=0.9 of NDVI (float32);
+* ``fit_ndvi_model`` - order 3 (10 coefficients).
+
+Each kernel is timed per block (best of ``REPEATS`` runs, to be robust to other processes on
+the machine) and compared with the plain per-pixel reference measured in the same run on a
+random subset of pixels (best of ``REFERENCE_REPEATS`` loops):
+
+* quantile: drop zero-weight observations, ``order = np.argsort(x); cw = np.cumsum(w[order]);
+  x[order[np.searchsorted(cw, q * cw[-1])]]``;
+* NDVI fit: ``np.linalg.lstsq(A * sqrt(w)[:, None], y * sqrt(w))`` on the valid observations.
+
+Throughputs are in pixel-observations per second (pixels x dates / s).  Peak memory is the peak
+traced by tracemalloc (numpy allocations are traced) during the block loop, for a 500 x 500 and
+a 1000 x 1000 raster with the same block size: it must not grow with the raster.
+
+Run: ``PYTHONPATH=. python benchmarks/bench_kernels.py``; ``main()`` returns the results.
+"""
+
+import datetime as dt
+import pathlib
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from imperviousness_plugin.core.ndvi_model import day_fraction, design_matrix, fit_ndvi_model  # noqa: E402
+from imperviousness_plugin.core.quantiles import weighted_quantile  # noqa: E402
+
+SIZE = 1000
+MEMORY_SIZES = (500, 1000)
+DATES = 100
+BLOCK = 256
+ORDER = 3
+THREADS = 2
+REPEATS = 3
+REFERENCE_REPEATS = 5
+REFERENCE_PIXELS = 2000
+SCL_WEIGHTS = np.array([0, 0, 0, 10, 50, 50, 50, 10, 5, 1, 1, 1, 0, 0, 0, 0], dtype=np.float64)
+# SCL class frequencies: no data, saturated, dark, shadow, vegetation, bare soil, water,
+# cloud low / medium / high, cirrus, snow
+SCL_FREQ = np.array([0.03, 0.005, 0.015, 0.05, 0.33, 0.2, 0.05, 0.05, 0.1, 0.08, 0.05, 0.04])
+TARGET_QUANTILE = 30.0
+TARGET_FIT = 50.0
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def year_tau(seed=0):
+    rng = np.random.default_rng(seed)
+    days = np.sort(rng.choice(365, size=DATES, replace=False))
+    return day_fraction([dt.date(2021, 1, 1) + dt.timedelta(days=int(d)) for d in days])
+
+
+def make_block(seed, height, width, tau):
+    """One block: DN B04 (int16), SCL codes (uint8), NDVI (float32), NDVI weights (float32)."""
+    rng = np.random.default_rng(seed)
+    shape = (DATES, height, width)
+    f32 = np.float32
+
+    def normal(scale):
+        return rng.standard_normal(size=shape, dtype=f32) * f32(scale)
+
+    def uniform(low, high, size=shape):
+        return f32(low) + rng.random(size=size, dtype=f32) * f32(high - low)
+
+    codes = rng.choice(len(SCL_FREQ), size=shape, p=SCL_FREQ / SCL_FREQ.sum()).astype(np.uint8)
+    season = (0.5 + 0.35 * np.sin(2 * np.pi * tau - 1.2)).astype(f32)[:, None, None]
+    greenness = uniform(0.2, 1.0, size=(1, height, width)) * season
+    red = f32(1200) - f32(800) * greenness + normal(60)
+    nir = f32(1500) + f32(2500) * greenness + normal(120)
+    cloudy = (codes >= 7) & (codes <= 10)
+    cloud_red = uniform(2500, 9000)
+    np.copyto(red, cloud_red, where=cloudy)
+    np.copyto(nir, cloud_red + normal(200), where=cloudy)
+    del cloud_red
+    shadow = codes == 3
+    red[shadow] *= f32(0.3)
+    nir[shadow] *= f32(0.3)
+    nodata = codes == 0
+    red[nodata] = 0
+    nir[nodata] = 0
+    b04 = np.clip(red, 0, 20000).astype(np.int16)
+    b08 = np.clip(nir, 0, 20000).astype(np.int16)
+    del red, nir
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (b08.astype(f32) - b04) / (b08.astype(f32) + b04)
+    weights = SCL_WEIGHTS.astype(f32)[codes]
+    weights[np.isnan(ndvi)] = 0
+    return b04, codes, ndvi, weights
+
+
+def blocks(size):
+    for y in range(0, size, BLOCK):
+        for x in range(0, size, BLOCK):
+            yield y * 7919 + x, min(BLOCK, size - y), min(BLOCK, size - x)
+
+
+def run_kernels(b04, codes, ndvi, weights, tau):
+    q20 = weighted_quantile(b04, codes, SCL_WEIGHTS, 0.2, threads=THREADS)
+    q90 = weighted_quantile(ndvi, codes, SCL_WEIGHTS, 0.9, threads=THREADS)
+    coef = fit_ndvi_model(ndvi, weights, tau, ORDER, threads=THREADS)
+    return q20, q90, coef
+
+
+def timed_pass(size, tau, threads_list=(THREADS, 1)):
+    """Best-of-REPEATS kernel seconds summed over the blocks of a size x size raster,
+    for each number of threads in ``threads_list``: {threads: {kernel: seconds}}."""
+    seconds = {t: {"q20_dn": 0.0, "q90_ndvi": 0.0, "fit": 0.0} for t in threads_list}
+    sample = None
+    for seed, h, w in blocks(size):
+        b04, codes, ndvi, weights = make_block(seed, h, w, tau)
+        for threads in threads_list:
+            calls = {
+                "q20_dn": lambda: weighted_quantile(b04, codes, SCL_WEIGHTS, 0.2, threads=threads),
+                "q90_ndvi": lambda: weighted_quantile(ndvi, codes, SCL_WEIGHTS, 0.9, threads=threads),
+                "fit": lambda: fit_ndvi_model(ndvi, weights, tau, ORDER, threads=threads),
+            }
+            for name, call in calls.items():
+                best = np.inf
+                for _ in range(REPEATS):
+                    start = time.perf_counter()
+                    call()
+                    best = min(best, time.perf_counter() - start)
+                seconds[threads][name] += best
+        if sample is None:
+            sample = (b04, codes, ndvi, weights)
+    return seconds, sample
+
+
+def reference_quantile(x, w, q):
+    keep = (w > 0) & ~np.isnan(x)
+    x, w = x[keep], w[keep]
+    if x.size == 0:
+        return np.nan
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    return x[order[np.searchsorted(cw, q * cw[-1])]]
+
+
+def reference_fit(A, y, w):
+    keep = (w > 0) & np.isfinite(y)
+    sw = np.sqrt(w[keep])
+    return np.linalg.lstsq(A[keep] * sw[:, None], y[keep] * sw, rcond=None)[0]
+
+
+def reference_pass(sample, tau):
+    """Per-pixel references on REFERENCE_PIXELS random pixels: seconds per pixel and results."""
+    b04, codes, ndvi, weights = sample
+    T = b04.shape[0]
+    rng = np.random.default_rng(123)
+    flat = rng.choice(b04[0].size, size=REFERENCE_PIXELS, replace=False)
+    dn = b04.reshape(T, -1)[:, flat].T.copy()
+    nd = ndvi.reshape(T, -1)[:, flat].T.copy()
+    ws = SCL_WEIGHTS[codes.reshape(T, -1)[:, flat].T]
+    wf = weights.reshape(T, -1)[:, flat].T.astype(np.float64)
+    A = design_matrix(tau, ORDER)
+    out = {}
+    for name, call in (
+        ("q20_dn", lambda p: reference_quantile(dn[p], ws[p], 0.2)),
+        ("q90_ndvi", lambda p: reference_quantile(nd[p], ws[p], 0.9)),
+        ("fit", lambda p: reference_fit(A, nd[p].astype(np.float64), wf[p])),
+    ):
+        best = np.inf
+        for _ in range(REFERENCE_REPEATS):
+            start = time.perf_counter()
+            results = [call(p) for p in range(REFERENCE_PIXELS)]
+            best = min(best, time.perf_counter() - start)
+        out[name] = (best / REFERENCE_PIXELS, results)
+    # agreement of the kernels with the references on these pixels
+    q20, q90, coef = run_kernels(b04.reshape(T, -1)[:, flat], codes.reshape(T, -1)[:, flat],
+                                 ndvi.reshape(T, -1)[:, flat], weights.reshape(T, -1)[:, flat], tau)
+    agree = {
+        "q20_dn": bool(np.array_equal(q20, np.array(out["q20_dn"][1], np.float32), equal_nan=True)),
+        "q90_ndvi": bool(np.array_equal(q90, np.array(out["q90_ndvi"][1], np.float32), equal_nan=True)),
+        "fit": float(np.nanmax(np.abs(coef[0] - np.array([r[0] for r in out["fit"][1]])))),
+    }
+    return {name: value[0] for name, value in out.items()}, agree
+
+
+def memory_pass(size, tau):
+    """Peak bytes traced by tracemalloc during the block loop (generation + the three kernels),
+    and the largest peak of the kernels alone above the block's input arrays."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        loop_peak = kernel_peak = 0
+        for seed, h, w in blocks(size):
+            data = make_block(seed, h, w, tau)
+            before, peak = tracemalloc.get_traced_memory()
+            loop_peak = max(loop_peak, peak)
+            tracemalloc.reset_peak()
+            run_kernels(*data, tau)
+            loop_peak = max(loop_peak, tracemalloc.get_traced_memory()[1])
+            kernel_peak = max(kernel_peak, tracemalloc.get_traced_memory()[1] - before)
+            del data
+        return loop_peak - base, kernel_peak
+    finally:
+        tracemalloc.stop()
+
+
+def main():
+    started = time.perf_counter()
+    tau = year_tau()
+    pixel_obs = SIZE * SIZE * DATES
+    all_seconds, sample = timed_pass(SIZE, tau)
+    seconds, single = all_seconds[THREADS], all_seconds[1]
+    ref_seconds_per_pixel, agree = reference_pass(sample, tau)
+    results = {"size": SIZE, "dates": DATES, "block": BLOCK, "threads": THREADS, "kernels": {}}
+    print(f"kernels on {SIZE} x {SIZE} px x {DATES} dates, blocks of {BLOCK} x {BLOCK} px, "
+          f"threads={THREADS} (best of {REPEATS} per block; '1 thread' = speed-up with threads=1); "
+          f"reference on {REFERENCE_PIXELS} px (best of {REFERENCE_REPEATS})")
+    print(f"{'kernel':<26}{'seconds':>9}{'M obs/s':>10}{'ref M obs/s':>13}{'speed-up':>10}{'target':>8}"
+          f"  verdict  {'1 thread':>9}  agreement with reference")
+    targets = {"q20_dn": TARGET_QUANTILE, "q90_ndvi": TARGET_QUANTILE, "fit": TARGET_FIT}
+    labels = {"q20_dn": "quantile q=0.2 DN int16", "q90_ndvi": "quantile q=0.9 NDVI f32",
+              "fit": f"NDVI fit order {ORDER}"}
+    for name in ("q20_dn", "q90_ndvi", "fit"):
+        throughput = pixel_obs / seconds[name]
+        ref_throughput = DATES / ref_seconds_per_pixel[name]
+        ratio = throughput / ref_throughput
+        ok = ratio >= targets[name]
+        if name == "fit":
+            agreement = f"max |P0 - lstsq P0| = {agree[name]:.1e}"
+        else:
+            agreement = "identical" if agree[name] else "DIFFERENT"
+        ratio_single = pixel_obs / single[name] / ref_throughput
+        print(f"{labels[name]:<26}{seconds[name]:9.3f}{throughput / 1e6:10.1f}{ref_throughput / 1e6:13.3f}"
+              f"{ratio:9.1f}x{targets[name]:7.0f}x  {verdict(ok):7}  {ratio_single:8.1f}x  {agreement}")
+        results["kernels"][name] = {
+            "seconds": seconds[name], "pixel_obs_per_s": throughput,
+            "reference_pixel_obs_per_s": ref_throughput, "speedup": ratio, "target": targets[name],
+            "pass": ok, "agreement": agree[name], "seconds_1_thread": single[name],
+            "speedup_1_thread": ratio_single,
+        }
+    peaks = {size: memory_pass(size, tau) for size in MEMORY_SIZES}
+    small, large = (peaks[size][0] for size in MEMORY_SIZES)
+    growth = large / small
+    print("peak traced memory during the block loop: "
+          + ", ".join(f"{size} x {size} px: {peak / 2**20:.0f} MiB (kernels alone {kern / 2**20:.0f} MiB)"
+                      for size, (peak, kern) in peaks.items())
+          + f"; ratio {growth:.2f} for 4x the pixels (target < 1.2) {verdict(growth < 1.2)}")
+    results["peak_traced_mib"] = {size: peak / 2**20 for size, (peak, _) in peaks.items()}
+    results["kernel_peak_traced_mib"] = {size: kern / 2**20 for size, (_, kern) in peaks.items()}
+    results["memory_growth"] = growth
+    results["memory_pass"] = growth < 1.2
+    results["total_seconds"] = time.perf_counter() - started
+    print(f"benchmark wall time {results['total_seconds']:.0f} s")
+    return results
+
+
+if __name__ == "__main__":
+    main()
