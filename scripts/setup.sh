@@ -26,10 +26,17 @@ if ! .venv/bin/python -c "import qgis.core, osgeo.gdal" >/dev/null 2>&1; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 
+# requirements-train.txt (PyTorch CPU, onnx, scikit-learn) is optional for users but the tests
+# train and export small models, so the development venv gets both files.
 stamp=.venv/.requirements.sha256
-wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+wanted="$(cat requirements.txt requirements-train.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "setup: installing pinned Python packages into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+      -r requirements.txt -r requirements-train.txt > .venv/pip.log 2>&1; then
+    cat .venv/pip.log >&2
+    exit 1
+  fi
+  .venv/bin/python -c "import numpy, onnxruntime, cv2, onnx, torch; assert numpy.__version__ < '2'"
   echo "$wanted" > "$stamp"
 fi
