@@ -1,6 +1,14 @@
-"""The `imperviousness` Processing provider: every algorithm of SPEC section 3."""
+"""The `imperviousness` Processing provider: every algorithm of SPEC section 3 and the models.
 
-from qgis.core import QgsProcessingProvider
+The Graphical Modeler models shipped in models/*.model3 (built by scripts/build_models.py) are
+added as algorithms too; their ids come from the model names, e.g.
+`imperviousness:hrl_imperviousness`.
+"""
+
+import glob
+import os
+
+from qgis.core import QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -8,6 +16,19 @@ from . import resources  # noqa: F401  (registers :/plugins/imperviousness_plugi
 from .algorithms import all_algorithms
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
+MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+
+
+def shipped_models(folder=MODELS_DIR):
+    """The .model3 files shipped with the plugin, loaded as model algorithms (sorted by file)."""
+    models = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.model3"))):
+        model = QgsProcessingModelAlgorithm()
+        if model.fromFile(path):
+            models.append(model)
+        else:
+            QgsMessageLog.logMessage(f"Could not load the model {path}", "Processing")
+    return models
 
 
 class ImperviousnessProvider(QgsProcessingProvider):
@@ -27,3 +48,5 @@ class ImperviousnessProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
         for algorithm in all_algorithms():
             self.addAlgorithm(algorithm)
+        for model in shipped_models():
+            self.addAlgorithm(model)

@@ -5,6 +5,8 @@ pass it the feedback object (progress, cancellation, messages). Core errors beco
 QgsProcessingException so the user sees the core's message unchanged.
 """
 
+import time
+
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -12,6 +14,7 @@ from qgis.PyQt.QtGui import QIcon
 from ..core.errors import Cancelled, ImperviousnessError
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
+TIMING_PREFIX = "[step time]"
 
 
 class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
@@ -46,6 +49,16 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
 
     def createInstance(self):  # noqa: N802 (QGIS API)
         return type(self)()
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        self._started = time.perf_counter()
+        return True
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 (QGIS API)
+        """Reports the step's wall time (the demo and users of models read it from the log)."""
+        seconds = time.perf_counter() - getattr(self, "_started", time.perf_counter())
+        feedback.pushInfo(f"{TIMING_PREFIX} {self.id()} {seconds:.2f} s")
+        return {}
 
     def run_core(self, function, *args, **kwargs):
         """Call a core function, turning its errors into QgsProcessingException."""

@@ -258,8 +258,7 @@ def _cholesky_batched(M, floor):
     for j in range(K):
         if j:
             # L[j:, j] -= sum_k<j L[j:, k] * L[j, k]
-            prod = L[j:, :j] * L[j, :j]
-            L[j:, j] -= prod.sum(axis=1)
+            L[j:, j] -= np.einsum("ikn,kn->in", L[j:, :j], L[j, :j])
         d = L[j, j]
         np.maximum(d, floor, out=d)
         np.sqrt(d, out=d)
@@ -273,11 +272,11 @@ def _cho_solve_batched(L, b):
     K = L.shape[0]
     for i in range(K):  # forward substitution L z = b
         if i:
-            b[i] -= (L[i, :i] * b[:i]).sum(axis=0)
+            b[i] -= np.einsum("kn,kn->n", L[i, :i], b[:i])
         b[i] /= L[i, i]
     for i in range(K - 1, -1, -1):  # back substitution L^T x = z
         if i + 1 < K:
-            b[i] -= (L[i + 1 :, i] * b[i + 1 :]).sum(axis=0)
+            b[i] -= np.einsum("kn,kn->n", L[i + 1 :, i], b[i + 1 :])
         b[i] /= L[i, i]
     return b
 

@@ -291,6 +291,7 @@ class World:
     brightness: np.ndarray         # (H, W) float32 static multiplicative texture
     n_dates: int = None            # None: the default cadence (~34 dates a year)
     _cache: dict = field(default_factory=dict, repr=False)
+    endmembers: "EndmemberLibrary" = None   # None: the default spectra and phenology
 
     @property
     def geotransform_10m(self):
@@ -688,6 +689,44 @@ def acquisition_plan(world, year):
     return plans
 
 
+@dataclass
+class EndmemberLibrary:
+    """Spectra and phenology that replace the defaults in one World's simulation.
+
+    Used to vary the end-members of simulated training data (the model-training simulation):
+    `spectra` maps names of the spectra table (covers, and the backgrounds / green canopies of
+    vegetated covers: soil, dry_grass, litter, rock, green_leaf, green_broadleaf, green_conifer,
+    green_shrub) to 10 reflectances in `BANDS` order; `greenness` maps vegetated covers to a
+    function of tau (array) giving the green fraction. Missing entries keep the defaults; a World
+    without a library (the default) simulates exactly as before.
+    """
+
+    spectra: dict = field(default_factory=dict)
+    greenness: dict = field(default_factory=dict)
+
+    def spectrum(self, name):
+        return tuple(self.spectra.get(name, _SPECTRA[name]))
+
+    def green(self, cover, tau):
+        function = self.greenness.get(cover)
+        return greenness(cover, tau) if function is None else np.asarray(function(tau))
+
+
+def default_spectra():
+    """A copy of the default spectra table {name: 10 reflectances in BANDS order}."""
+    return {name: tuple(values) for name, values in _SPECTRA.items()}
+
+
+def _spectrum(world, name):
+    library = getattr(world, "endmembers", None)
+    return _SPECTRA[name] if library is None else library.spectrum(name)
+
+
+def _greenness(world, cover, tau):
+    library = getattr(world, "endmembers", None)
+    return greenness(cover, tau) if library is None else library.green(cover, tau)
+
+
 def _year_cache(world, year):
     key = ("base", year)
     if key not in world._cache:
@@ -699,11 +738,11 @@ def _year_cache(world, year):
             if not fractions[index].any():
                 continue
             if cover in _VEGETATION:
-                background, green = (np.array(_SPECTRA[name], dtype=np.float32)
+                background, green = (np.array(_spectrum(world, name), dtype=np.float32)
                                      for name in _VEGETATION[cover])
                 vegetation.append((cover, index, green - background))
             else:
-                background = np.array(_SPECTRA[cover], dtype=np.float32)
+                background = np.array(_spectrum(world, cover), dtype=np.float32)
             static += fractions[index][None] * background[:, None, None]
         world._cache[key] = (static, vegetation)
     return world._cache[key]
@@ -718,7 +757,7 @@ def surface_reflectance(world, year, date):
     days = 366 if _leap(year) else 365
     local_tau = tau - truth.phenology_shift.astype(np.float64) / days
     for cover, index, difference in vegetation:
-        green = (truth.fractions[index] * greenness(cover, local_tau)).astype(np.float32)
+        green = (truth.fractions[index] * _greenness(world, cover, local_tau)).astype(np.float32)
         reflectance += green[None] * difference[:, None, None]
     reflectance *= world.brightness[None]
     return reflectance

@@ -111,7 +111,10 @@ def _read_safe_folder(path):
     for folder, _, files in os.walk(path):
         members.extend(os.path.relpath(os.path.join(folder, name), path) for name in files)
     mtd = os.path.join(path, "MTD_MSIL2A.xml")
-    xml = open(mtd, encoding="utf-8", errors="replace").read() if os.path.exists(mtd) else None
+    xml = None
+    if os.path.exists(mtd):
+        with open(mtd, encoding="utf-8", errors="replace") as stream:
+            xml = stream.read()
     return _safe_acquisition(path, path, members, xml)
 
 

@@ -1,0 +1,147 @@
+"""Benchmark of imperviousness:predict (issue 4): milliseconds per 256 x 256 tile per model.
+
+Three measurements, each in its own spawned child process (peak memory = the child's VmHWM,
+`common.peak_rss_mib`, which includes the interpreter, numpy, GDAL and ONNX Runtime):
+
+1. Inference: the shipped IMD model (models/hrl_imd_unet_m1.onnx; a random-weight U-Net of the
+   same architecture if the file is absent) through the plugin's session (all graph
+   optimisations, one thread per core), batches of 4 tiles of 256 x 256 x 21 features.
+2. Plain reference in the same run: ONNX Runtime with default session options, one tile per call.
+3. End to end: `run_predict` with the shipped 3-member IMD ensemble on a synthetic 1600 x 1600 px
+   PP stack (22 Float32 bands, GeoTIFF): reading, features, tiling, blending, mean, SD and
+   writing, per tile and member.
+
+The projected time of a full Sentinel-2 tile (10980 x 10980 px = 58 x 58 tiles of the predict
+layout) with the shipped ensemble uses the end-to-end cost per tile and member.
+Target (issue 4): under 40 ms per tile per member on 2 cores.
+
+Run: `cd /work/main && .venv/bin/python benchmarks/bench_predict.py`
+"""
+
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import measure_in_child, verdict  # noqa: E402
+
+TARGET_MS = 40.0
+TILE = 256
+BATCH = 4
+REPEATS = 10
+FULL_TILE = 10980
+SIZE = 1600
+
+
+def model_paths(tmp):
+    """The shipped IMD ensemble, or three random-weight U-Nets of the shipped architecture."""
+    from imperviousness_plugin.core.predict import shipped_models
+    try:
+        return shipped_models("IMD"), "shipped"
+    except Exception:  # noqa: BLE001 (no shipped model yet)
+        from imperviousness_plugin.core.model_contract import ModelContract, default_features
+        from imperviousness_plugin.core.training import TrainOptions, UNetSpec, build_onnx, save_onnx, weight_shapes
+        spec = UNetSpec(21, TrainOptions().widths)
+        paths = []
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            weights = {name: rng.normal(0, 0.1, shape).astype(np.float32)
+                       for name, shape in weight_shapes(spec).items()}
+            contract = ModelContract("IMD", default_features(3), (0.0,) * 21, (1.0,) * 21,
+                                     alignment=spec.alignment, architecture=spec.as_json())
+            paths.append(save_onnx(build_onnx(spec, weights, contract), os.path.join(tmp, f"m{seed}.onnx")))
+        return paths, "random weights (no shipped model)"
+
+
+def time_plugin_session(path):
+    from imperviousness_plugin.core.predict import load_ensemble
+    member = load_ensemble([path])[0]
+    batch = np.random.default_rng(0).normal(size=(BATCH, 21, TILE, TILE)).astype(np.float32)
+    member.run(batch)
+    started = time.perf_counter()
+    for _ in range(REPEATS):
+        member.run(batch)
+    return 1000.0 * (time.perf_counter() - started) / (REPEATS * BATCH)
+
+
+def time_plain_session(path):
+    import onnxruntime as ort
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    tile = np.random.default_rng(0).normal(size=(1, 21, TILE, TILE)).astype(np.float32)
+    session.run(None, {"features": tile})
+    started = time.perf_counter()
+    for _ in range(REPEATS * BATCH):
+        session.run(None, {"features": tile})
+    return 1000.0 * (time.perf_counter() - started) / (REPEATS * BATCH)
+
+
+def write_pp(path, size=SIZE, seed=1):
+    from osgeo import osr
+
+    from imperviousness_plugin.core.preprocess import pp_band_names
+    from imperviousness_plugin.core.raster import Grid, RasterWriter, iter_blocks
+    names = pp_band_names(3)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(3035)
+    grid = Grid(srs.ExportToWkt(), (4_700_000.0, 10.0, 0.0, 1_460_000.0, 0.0, -10.0), size, size)
+    rng = np.random.default_rng(seed)
+    with RasterWriter(path, grid, len(names), np.float32, np.nan, names) as writer:
+        for window in iter_blocks(size, size, 512):
+            block = rng.uniform(0.0, 0.4, (len(names), window.height, window.width)).astype(np.float32)
+            block[names.index("NOBS")] = 30.0
+            writer.write(window, block)
+
+
+def run_end_to_end(pp, paths, out_dir):
+    from imperviousness_plugin.core.predict import run_predict
+    summary = run_predict(pp, paths, os.path.join(out_dir, "RIMD.tif"),
+                          os.path.join(out_dir, "RIMD_sd.tif"), os.path.join(out_dir, "IMDCL.tif"))
+    return summary["members"]
+
+
+def main():
+    from imperviousness_plugin.core.predict import tile_origins
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, kind = model_paths(tmp)
+        _, plugin_peak, plugin_ms = measure_in_child(time_plugin_session, paths[0])
+        _, plain_peak, plain_ms = measure_in_child(time_plain_session, paths[0])
+        pp = os.path.join(tmp, "PP.tif")
+        measure_in_child(write_pp, pp)
+        seconds, peak_mib, members = measure_in_child(run_end_to_end, pp, paths, tmp)
+    stride = TILE - 64
+    tiles = len(tile_origins(SIZE, TILE, stride)) ** 2
+    end_to_end_ms = 1000.0 * seconds / (tiles * members)
+    full_tiles = len(tile_origins(FULL_TILE, TILE, stride)) ** 2
+    projected = full_tiles * members * end_to_end_ms / 1000.0
+    results = {"model": kind, "threads": os.cpu_count(), "ms_per_tile_inference": plugin_ms,
+               "ms_per_tile_plain_reference": plain_ms, "speedup": plain_ms / plugin_ms,
+               "inference_peak_mib": plugin_peak, "plain_peak_mib": plain_peak,
+               "end_to_end_seconds": seconds, "end_to_end_tiles": tiles, "members": members,
+               "end_to_end_ms_per_tile_per_member": end_to_end_ms,
+               "end_to_end_mpx_per_s": SIZE * SIZE / 1e6 / seconds, "end_to_end_peak_mib": peak_mib,
+               "full_tile_tiles": full_tiles, "projected_full_tile_seconds": projected}
+    print(f"model: {kind}; {os.cpu_count()} cores")
+    print(f"inference, plugin session (batch {BATCH}): {plugin_ms:6.1f} ms per 256 x 256 tile per model, "
+          f"peak {plugin_peak:.0f} MiB (child VmHWM)")
+    print(f"plain reference (default ONNX Runtime options, 1 tile per call): {plain_ms:6.1f} ms per tile; "
+          f"the plugin session is {results['speedup']:.2f}x as fast")
+    print(f"end to end (run_predict, {SIZE} x {SIZE} px, {members} members, SD and confidence): "
+          f"{seconds:6.1f} s = {results['end_to_end_mpx_per_s']:.2f} Mpx/s, {end_to_end_ms:.1f} ms per tile "
+          f"per member ({tiles} tiles), peak {peak_mib:.0f} MiB")
+    print(f"projected full Sentinel-2 tile ({FULL_TILE} x {FULL_TILE} px, {full_tiles} tiles, {members} "
+          f"members): {projected:.0f} s = {projected / 60:.1f} min")
+    ok = plugin_ms < TARGET_MS and end_to_end_ms < TARGET_MS
+    print(f"target < {TARGET_MS:.0f} ms per tile per member on 2 cores (inference and end to end): {verdict(ok)}")
+    results["pass"] = ok
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""imperviousness:confidence: IMDCL / IBUCL from ensemble predictions or their SD (ATBD 4.7, SPEC 8)."""
+
+from qgis.core import (QgsProcessingException, QgsProcessingParameterMultipleLayers,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsProcessing)
+
+from ..core.confidence import DEFAULT_THRESHOLD, run_confidence
+from .aggregate import raster_path
+from .base import ImperviousnessAlgorithm
+
+
+class ConfidenceAlgorithm(ImperviousnessAlgorithm):
+    NAME = "confidence"
+    DISPLAY_NAME = "Confidence layer (IMDCL / IBUCL)"
+    GROUP_ID = "status"
+    GROUP = "2 Status layers"
+    HELP = (
+        "The confidence layer of ATBD 4.7 (SPEC 8): each ensemble member's prediction is "
+        "binarised (density >= THRESHOLD, default 50 %), the population standard deviation SD "
+        "of these binary predictions is taken, and CL = round(100 - 100 x SD), rounded half to "
+        "even. All members agree: 100; half and half: 50. Byte 50..100, 255 = nodata.\n\n"
+        "Give <b>either</b> PREDICTIONS, one raster per ensemble member on one grid (Byte / "
+        "integer: percent 0..100; float: density 0..1; nodata where any member is nodata), "
+        "<b>or</b> INPUT_SD, a raster that already holds the population SD of the members' "
+        "binarised predictions in density units 0..0.5. Predict's OUTPUT_SD is the SD of the "
+        "continuous densities, not of binarised ones: it is accepted (same range) but gives a "
+        "smoother variant, not the SPEC's layer. The simplest way to the SPEC's layer is predict's "
+        "OUTPUT_CONFIDENCE, computed from the unrounded member densities.\n\n"
+        "With a single model there is no ensemble: run predict with TTA (test-time augmentation, "
+        "flips or dihedral) so that the tile's flipped and rotated predictions stand in for the "
+        "members.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "PREDICTIONS", self.tr("Ensemble member predictions"), QgsProcessing.TypeRaster,
+            optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            "INPUT_SD", self.tr("SD of the binarised predictions (0..0.5)"), optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            "THRESHOLD", self.tr("Binarisation threshold (percent)"), QgsProcessingParameterNumber.Double,
+            DEFAULT_THRESHOLD, minValue=0.0, maxValue=100.0))
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Confidence")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        predictions = []
+        if parameters.get("PREDICTIONS"):
+            layers = self.parameterAsLayerList(parameters, "PREDICTIONS", context)
+            predictions = [layer.source() for layer in layers]
+        input_sd = raster_path(self, parameters, "INPUT_SD", context) if parameters.get("INPUT_SD") else None
+        if not predictions and not input_sd:
+            raise QgsProcessingException(self.tr(
+                "Give PREDICTIONS (the ensemble members' rasters) or INPUT_SD."))
+        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        self.run_core(run_confidence, output, predictions=predictions, input_sd=input_sd,
+                      threshold=self.parameterAsDouble(parameters, "THRESHOLD", context),
+                      feedback=feedback)
+        return {"OUTPUT": output}

@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""Build the shipped Graphical Modeler models (models/*.model3) with the PyQGIS model API.
+
+The models are generated, not hand-edited, so that they are valid by construction and reproduce
+exactly the graph of scripts/demo.py (run_workflow): same algorithm ids, parameters and enum
+indices. Every layer is computed into a temporary file and handed to `imperviousness:publish`,
+which writes the HRL-named product set, the QML styles and the report into OUTPUT_FOLDER
+(QGIS 3.22 models cannot name intermediate outputs by expression).
+
+Usage: .venv/bin/python scripts/build_models.py [output folder, default models/]
+"""
+
+import pathlib
+import sys
+
+from qgis.core import (QgsApplication, QgsProcessing, QgsProcessingModelAlgorithm,
+                       QgsProcessingModelChildAlgorithm, QgsProcessingModelChildParameterSource,
+                       QgsProcessingModelParameter, QgsProcessingParameterFile,
+                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
+                       QgsProcessingParameterRasterLayer)
+from qgis.PyQt.QtCore import QPointF
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MEAN, MEAN_CHANGE = 0, 2          # imperviousness:aggregate METHOD
+STYLE_SBU, STYLE_CHM = 2, 3       # imperviousness:aggregate STYLE
+SHIPPED_IMD, SHIPPED_IBU = 0, 1   # imperviousness:predict SHIPPED_TARGET
+GROUP = "HRL Imperviousness models"
+
+
+def param(name):
+    return ("param", name)
+
+
+def child(child_id, output="OUTPUT"):
+    return ("child", child_id, output)
+
+
+def expr(text):
+    return ("expr", text)
+
+
+def _source(value):
+    if isinstance(value, tuple) and value and value[0] == "param":
+        return QgsProcessingModelChildParameterSource.fromModelParameter(value[1])
+    if isinstance(value, tuple) and value and value[0] == "child":
+        return QgsProcessingModelChildParameterSource.fromChildOutput(value[1], value[2])
+    if isinstance(value, tuple) and value and value[0] == "expr":
+        return QgsProcessingModelChildParameterSource.fromExpression(value[1])
+    return QgsProcessingModelChildParameterSource.fromStaticValue(value)
+
+
+class ModelBuilder:
+    """A QgsProcessingModelAlgorithm filled parameter by parameter and child by child."""
+
+    def __init__(self, name, description, help_text):
+        self.model = QgsProcessingModelAlgorithm(name, GROUP, "models")
+        self.model.setHelpContent({"ALG_DESC": help_text, "ALG_CREATOR": "HRL Imperviousness plugin"})
+        self.model.setName(name)
+        self.description = description
+        self.parameter_count = 0
+        self.child_count = 0
+
+    def parameter(self, definition):
+        component = QgsProcessingModelParameter(definition.name())
+        component.setPosition(QPointF(120 + 220 * (self.parameter_count % 6),
+                                      60 + 90 * (self.parameter_count // 6)))
+        self.parameter_count += 1
+        self.model.addModelParameter(definition, component)
+
+    def child(self, child_id, algorithm_id, description, column, row, **parameters):
+        component = QgsProcessingModelChildAlgorithm(algorithm_id)
+        component.setChildId(child_id)
+        component.setDescription(description)
+        component.setPosition(QPointF(150 + 280 * column, 260 + 70 * row))
+        for name, value in parameters.items():
+            component.addParameterSources(name, [_source(value)])
+        # Every other input gets its default explicitly, so the model validates in the Modeler.
+        algorithm = QgsApplication.processingRegistry().algorithmById(algorithm_id)
+        for definition in algorithm.parameterDefinitions():
+            if (definition.name() not in parameters and not definition.isDestination()
+                    and definition.defaultValue() is not None):
+                component.addParameterSources(definition.name(), [_source(definition.defaultValue())])
+        self.model.addChildAlgorithm(component)
+        self.child_count += 1
+        return child_id
+
+    def save(self, folder):
+        path = pathlib.Path(folder) / f"{self.model.name()}.model3"
+        if not self.model.toFile(str(path)):
+            raise RuntimeError(f"could not write {path}")
+        return path
+
+
+# -- model parameters ---------------------------------------------------------------------------
+
+def add_years(builder):
+    builder.parameter(QgsProcessingParameterNumber(
+        "YEAR_A", "Year A (reference year of IMD_A, IBU_A)", QgsProcessingParameterNumber.Integer, 2018))
+    builder.parameter(QgsProcessingParameterNumber(
+        "YEAR_B", "Year B (new status year)", QgsProcessingParameterNumber.Integer, 2021))
+
+
+def add_s2(builder, years):
+    for year in years:
+        builder.parameter(QgsProcessingParameterFile(
+            f"S2_{year}", f"Sentinel-2 L2A acquisitions of year {year} (folder)",
+            behavior=QgsProcessingParameterFile.Folder))
+
+
+def add_layer(builder, name, description, optional=False):
+    builder.parameter(QgsProcessingParameterRasterLayer(name, description, optional=optional))
+
+
+def add_models(builder, target):
+    builder.parameter(QgsProcessingParameterMultipleLayers(
+        f"MODELS_{target}", f"{target} U-Net models (.onnx; empty: the shipped ensemble)",
+        QgsProcessing.TypeFile, optional=True))
+
+
+def add_output_folder(builder):
+    builder.parameter(QgsProcessingParameterFile(
+        "OUTPUT_FOLDER", "Output folder (HRL products, styles and report)",
+        behavior=QgsProcessingParameterFile.Folder))
+
+
+# -- graph pieces (scripts/demo.py run_workflow) ------------------------------------------------
+
+def add_preprocess(builder, year, extent_layer, row):
+    """PP of one year; the extent is the reference layer's, so products share its EEA grid."""
+    key = f"@YEAR_{year}"
+    return builder.child(
+        f"preprocess_{year.lower()}", "imperviousness:preprocess", f"Pre-process year {year} (PP)",
+        0, row, INPUT=param(f"S2_{year}"), START_DATE=expr(f"to_string({key}) || '-01-01'"),
+        END_DATE=expr(f"to_string({key}) || '-12-31'"), EXTENT=param(extent_layer),
+        TARGET_CRS="EPSG:3035", OUTPUT=QgsProcessing.TEMPORARY_OUTPUT)
+
+
+def add_change_graph(builder, pp_a, pp_b, imd_a, imd_b, ibu_a, ibu_b):
+    """RMSD, CHM (+ 20 m, 100 m) and the 16 change layers; returns the publish sources."""
+    builder.child("rmsd", "imperviousness:rmsd", "RMSD A-B", 1, 0, INPUT_A=pp_a, INPUT_B=pp_b)
+    builder.child("changemask", "imperviousness:changemask", "Change mask (CHM)", 1, 1,
+                  INPUT=child("rmsd"))
+    publish = {"RMSD": child("rmsd"), "CHM": child("changemask"),
+               "THRESHOLDS": child("changemask", "OUTPUT_THRESHOLDS")}
+    for row, resolution in ((2, 20), (3, 100)):
+        child_id = builder.child(f"chm_{resolution}", "imperviousness:aggregate",
+                                 f"CHM at {resolution} m", 1, row, INPUT=child("changemask"),
+                                 METHOD=MEAN, RESOLUTION=resolution, SCALE=100, STYLE=STYLE_CHM)
+        publish[f"CHM_{resolution}"] = child(child_id)
+    changes = [(imd_a, imd_b, False, 20, "IMDC", "IMCC"), (imd_a, imd_b, False, 100, "IMDC", "IMCC"),
+               (ibu_a, ibu_b, True, 20, "IBUDC", "IBUC"), (ibu_a, ibu_b, True, 100, "SBUC", "SBCC")]
+    for row, (status_a, status_b, binary, resolution, continuous, classified) in enumerate(changes):
+        change_id = builder.child(
+            f"{continuous.lower()}_{resolution}", "imperviousness:changecontinuous",
+            f"{continuous} / {continuous}S {resolution} m", 3, 2 * row, STATUS_A=status_a,
+            STATUS_B=status_b, CHANGE_MASK=child("changemask"), RESOLUTION=resolution,
+            BINARY_STATUS=binary)
+        publish[f"{continuous}_{resolution}"] = child(change_id)
+        publish[f"{continuous}S_{resolution}"] = child(change_id, "OUTPUT_SUPPORT")
+        for offset, (output, name) in enumerate((("OUTPUT", classified),
+                                                 ("OUTPUT_SUPPORT", f"{classified}S"))):
+            class_id = builder.child(
+                f"{name.lower()}_{resolution}", "imperviousness:classifychange",
+                f"{name} {resolution} m", 4, 2 * row + offset, STATUS_A=status_a,
+                CHANGE=child(change_id, output), BINARY_STATUS=binary)
+            publish[f"{name}_{resolution}"] = child(class_id)
+    return publish
+
+
+def add_imd_graph(builder, pp_a, pp_b):
+    """RIMD (+ SD, IMDCL), sealing masks, calibration, IMD_B and IMD_B 100 m."""
+    builder.child("predict_imd", "imperviousness:predict", "U-Net RIMD (year B)", 2, 0,
+                  INPUT=pp_b, MODELS=param("MODELS_IMD"), SHIPPED_TARGET=SHIPPED_IMD,
+                  OUTPUT_SD=QgsProcessing.TEMPORARY_OUTPUT,
+                  OUTPUT_CONFIDENCE=QgsProcessing.TEMPORARY_OUTPUT)
+    builder.child("sealingmask_a", "imperviousness:sealingmask", "Sealing mask year A", 2, 1,
+                  IMPERVIOUSNESS=param("IMD_A"), CLCPLUS=param("CLCPLUS_A"))
+    builder.child("sealingmask_b", "imperviousness:sealingmask", "Sealing mask year B", 2, 2,
+                  IMPERVIOUSNESS=child("predict_imd"), CLCPLUS=param("CLCPLUS_B"))
+    builder.child("calibrate", "imperviousness:calibrate", "IMD calibration (year A)", 2, 3,
+                  IMD_A=param("IMD_A"), SEALING_MASK_A=child("sealingmask_a"), PP_A=pp_a,
+                  IBU_A=param("IBU_A"))
+    builder.child("applycalibration", "imperviousness:applycalibration", "IMD year B", 2, 4,
+                  RAW_IMD=child("predict_imd"), SEALING_MASK_B=child("sealingmask_b"), PP_B=pp_b,
+                  CALIBRATION=child("calibrate"))
+    builder.child("imd_100", "imperviousness:aggregate", "IMD year B at 100 m", 2, 5,
+                  INPUT=child("applycalibration"), METHOD=MEAN, RESOLUTION=100)
+    return {"RIMD": child("predict_imd"), "RIMD_SD": child("predict_imd", "OUTPUT_SD"),
+            "IMDCL": child("predict_imd", "OUTPUT_CONFIDENCE"),
+            "IMD_MSK_A": child("sealingmask_a"), "IMD_MSK_B": child("sealingmask_b"),
+            "CALIBRATION": child("calibrate"), "IMD_B": child("applycalibration"),
+            "IMD_B_100": child("imd_100")}
+
+
+def add_ibu_graph(builder, pp_b):
+    """RIBUD (+ SD, IBUCL), IBU_B and SBU_B."""
+    builder.child("predict_ibu", "imperviousness:predict", "U-Net RIBUD (year B)", 2, 6,
+                  INPUT=pp_b, MODELS=param("MODELS_IBU"), SHIPPED_TARGET=SHIPPED_IBU,
+                  OUTPUT_SD=QgsProcessing.TEMPORARY_OUTPUT,
+                  OUTPUT_CONFIDENCE=QgsProcessing.TEMPORARY_OUTPUT)
+    builder.child("builtup", "imperviousness:builtup", "IBU year B", 2, 7, INPUT=child("predict_ibu"))
+    builder.child("sbu", "imperviousness:aggregate", "SBU year B (100 m)", 2, 8,
+                  INPUT=child("builtup"), METHOD=MEAN, RESOLUTION=100, SCALE=100, STYLE=STYLE_SBU)
+    return {"RIBUD": child("predict_ibu"), "RIBUD_SD": child("predict_ibu", "OUTPUT_SD"),
+            "IBUCL": child("predict_ibu", "OUTPUT_CONFIDENCE"), "IBU_B": child("builtup"),
+            "SBU_B": child("sbu")}
+
+
+def add_publish(builder, sources, run_parameters, models=()):
+    """imperviousness:publish with every product, the years, the run parameters and the folder."""
+    extra = {f"MODELS_{target}": param(f"MODELS_{target}") for target in models}
+    # The run parameters as a JSON object built by an expression over the model's variables.
+    pairs = ", ".join(f"'{name}', to_string(@{name})" for name in run_parameters)
+    builder.child("publish", "imperviousness:publish", "Publish HRL products and report", 5, 0,
+                  YEAR_A=param("YEAR_A"), YEAR_B=param("YEAR_B"),
+                  OUTPUT_FOLDER=param("OUTPUT_FOLDER"),
+                  RUN_PARAMETERS=expr(f"to_json(map({pairs}))"), **sources, **extra)
+
+
+# -- the four models ----------------------------------------------------------------------------
+
+def build_full():
+    builder = ModelBuilder(
+        "hrl_imperviousness", "HRL Imperviousness A to B",
+        "The whole HRL Imperviousness A-to-B workflow (ATBD Figure 2): PP of both years, RMSD, "
+        "change mask, U-Net RIMD / RIBUD (shipped ensemble or your .onnx models), IMD calibration, "
+        "IMD_B, IBU_B, SBU_B, the 20 m and 100 m change layers, confidence; published with HRL "
+        "names, QML styles and report.html into OUTPUT_FOLDER. The PP stacks are computed on the "
+        "extent of IMD_A so that every product shares its EEA grid.")
+    add_s2(builder, ("A", "B"))
+    add_years(builder)
+    for name, description in (("IMD_A", "IMD of year A (10 m, 0..100)"),
+                              ("IBU_A", "IBU of year A (10 m, 0/1)"),
+                              ("CLCPLUS_A", "CLCplus Backbone of year A"),
+                              ("CLCPLUS_B", "CLCplus Backbone of year B")):
+        add_layer(builder, name, description)
+    add_models(builder, "IMD")
+    add_models(builder, "IBU")
+    add_output_folder(builder)
+    pp_a = child(add_preprocess(builder, "A", "IMD_A", 0))
+    pp_b = child(add_preprocess(builder, "B", "IMD_A", 1))
+    sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
+    sources.update(add_imd_graph(builder, pp_a, pp_b))
+    sources.update(add_ibu_graph(builder, pp_b))
+    sources.update(add_change_graph(builder, pp_a, pp_b, param("IMD_A"), child("applycalibration"),
+                                    param("IBU_A"), child("builtup")))
+    add_publish(builder, sources, ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A",
+                                   "CLCPLUS_A", "CLCPLUS_B", "MODELS_IMD", "MODELS_IBU",
+                                   "OUTPUT_FOLDER"], models=("IMD", "IBU"))
+    return builder
+
+
+def build_imd():
+    builder = ModelBuilder(
+        "hrl_imd", "HRL IMD of year B",
+        "IMD of year B: PP of both years, U-Net RIMD, sealing masks, calibration on year A, "
+        "IMD_B at 10 m and 100 m and IMDCL, published with HRL names, styles and a report.")
+    add_s2(builder, ("A", "B"))
+    add_years(builder)
+    for name, description in (("IMD_A", "IMD of year A (10 m, 0..100)"),
+                              ("IBU_A", "IBU of year A (10 m, 0/1)"),
+                              ("CLCPLUS_A", "CLCplus Backbone of year A"),
+                              ("CLCPLUS_B", "CLCplus Backbone of year B")):
+        add_layer(builder, name, description)
+    add_models(builder, "IMD")
+    add_output_folder(builder)
+    pp_a = child(add_preprocess(builder, "A", "IMD_A", 0))
+    pp_b = child(add_preprocess(builder, "B", "IMD_A", 1))
+    sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A")}
+    sources.update(add_imd_graph(builder, pp_a, pp_b))
+    add_publish(builder, sources, ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A",
+                                   "CLCPLUS_A", "CLCPLUS_B", "MODELS_IMD", "OUTPUT_FOLDER"],
+                models=("IMD",))
+    return builder
+
+
+def build_ibu():
+    builder = ModelBuilder(
+        "hrl_ibu", "HRL IBU of year B",
+        "IBU of year B: PP of year B on the extent of IBU_A, U-Net RIBUD, IBU_B, SBU_B and IBUCL, "
+        "published with HRL names, styles and a report (year-A built-up share from IBU_A).")
+    add_s2(builder, ("B",))
+    add_years(builder)
+    add_layer(builder, "IBU_A", "IBU of year A (10 m, 0/1; sets the extent)")
+    add_models(builder, "IBU")
+    add_output_folder(builder)
+    pp_b = child(add_preprocess(builder, "B", "IBU_A", 1))
+    sources = {"PP_B": pp_b, "IBU_A": param("IBU_A")}
+    sources.update(add_ibu_graph(builder, pp_b))
+    add_publish(builder, sources, ["S2_B", "YEAR_A", "YEAR_B", "IBU_A", "MODELS_IBU",
+                                   "OUTPUT_FOLDER"], models=("IBU",))
+    return builder
+
+
+def build_change():
+    builder = ModelBuilder(
+        "hrl_change", "HRL change layers from existing PP stacks and status layers",
+        "The change layers from existing PP stacks of both years and the status layers of both "
+        "years: RMSD, CHM (10, 20, 100 m), IMDC(S)/IMCC(S) at 20 and 100 m, IBUDC(S)/IBUC(S) at "
+        "20 m, SBUC(S)/SBCC(S) at 100 m, published with HRL names, styles and a report.")
+    add_years(builder)
+    for name, description in (("PP_A", "PP stack of year A"), ("PP_B", "PP stack of year B"),
+                              ("IMD_A", "IMD of year A (10 m)"), ("IMD_B", "IMD of year B (10 m)"),
+                              ("IBU_A", "IBU of year A (10 m)"), ("IBU_B", "IBU of year B (10 m)")):
+        add_layer(builder, name, description)
+    add_output_folder(builder)
+    sources = {"IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
+    sources.update(add_change_graph(builder, param("PP_A"), param("PP_B"), param("IMD_A"),
+                                    param("IMD_B"), param("IBU_A"), param("IBU_B")))
+    add_publish(builder, sources, ["PP_A", "PP_B", "IMD_A", "IMD_B", "IBU_A", "IBU_B", "YEAR_A",
+                                   "YEAR_B", "OUTPUT_FOLDER"])
+    return builder
+
+
+BUILDERS = (build_full, build_imd, build_ibu, build_change)
+
+
+def main():
+    folder = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "models")
+    folder.mkdir(parents=True, exist_ok=True)
+    application = QgsApplication([], False)
+    application.initQgis()
+    sys.path.insert(0, str(ROOT))
+    from imperviousness_plugin.provider import ImperviousnessProvider
+    provider = ImperviousnessProvider()  # keep a reference: the registry does not own it in Python
+    QgsApplication.processingRegistry().addProvider(provider)
+    for build in BUILDERS:
+        print(build().save(folder))
+    application.exitQgis()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""imperviousness:trainmodel: export, training on a tiny stack, transfer learning, references."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr, osr
+
+from imperviousness_plugin.core import training
+from imperviousness_plugin.core.errors import ImperviousnessError
+from imperviousness_plugin.core.model_contract import ModelContract, default_features, load_contract
+from imperviousness_plugin.core.predict import load_ensemble, predict_arrays, run_predict
+from imperviousness_plugin.core.preprocess import pp_band_names
+from imperviousness_plugin.core.raster import Grid, Window
+
+gdal.UseExceptions()
+GEOTRANSFORM = (4700000.0, 10.0, 0.0, 1460000.0, 0.0, -10.0)
+NAMES = pp_band_names(3)
+
+
+def srs_wkt():
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(3035)
+    return srs.ExportToWkt()
+
+
+def write_raster(path, arrays, dtype=gdal.GDT_Float32, nodata=None, descriptions=None,
+                 geotransform=GEOTRANSFORM):
+    arrays = np.asarray(arrays)
+    if arrays.ndim == 2:
+        arrays = arrays[None]
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), arrays.shape[2], arrays.shape[1],
+                                                   arrays.shape[0], dtype)
+    dataset.SetGeoTransform(geotransform)
+    dataset.SetProjection(srs_wkt())
+    for index in range(arrays.shape[0]):
+        band = dataset.GetRasterBand(index + 1)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+        if descriptions:
+            band.SetDescription(descriptions[index])
+        band.WriteArray(arrays[index])
+    dataset = None
+    return str(path)
+
+
+def tiny_stack(tmp_path, size=64, seed=0):
+    """A PP stack whose bands depend on a known imperviousness density, and that density."""
+    rng = np.random.default_rng(seed)
+    density = np.clip(np.cumsum(np.cumsum(rng.normal(0, 0.02, (size, size)), 0), 1) + 0.3, 0, 1)
+    bands = []
+    for name in NAMES:
+        if name.startswith("Q20_"):
+            values = 0.05 + 0.15 * density + rng.normal(0, 0.01, density.shape)
+        elif name in ("Q90_NDVI", "NDVI_P0"):
+            values = 0.75 - 0.6 * density + rng.normal(0, 0.02, density.shape)
+        elif name.startswith("NDVI_PHI"):
+            values = rng.uniform(-np.pi, np.pi, density.shape)
+        elif name == "NOBS":
+            values = np.full(density.shape, 30.0)
+        else:
+            values = 0.1 * (1 - density) + rng.normal(0, 0.01, density.shape)
+        bands.append(values.astype(np.float32))
+    bands[0][:3, :3] = np.nan                             # some nodata
+    pp = write_raster(tmp_path / "pp.tif", np.stack(bands), nodata=float("nan"), descriptions=NAMES)
+    imd = np.rint(100 * density).astype(np.uint8)
+    imd[-2:, -2:] = 255
+    reference = write_raster(tmp_path / "imd.tif", imd, gdal.GDT_Byte, nodata=255)
+    return pp, reference, density
+
+
+def fast_options(**changes):
+    values = dict(widths=(8, 8, 16, 16), steps=4, patch_size=32, batch_size=2, validate_every=2, seed=1,
+                  threads=1)
+    values.update(changes)
+    return training.TrainOptions(**values)
+
+
+def test_exported_graph_equals_the_torch_network(tmp_path):
+    import torch
+    spec = training.UNetSpec(21, (8, 12, 16, 24))
+    module = training.build_module(spec, seed=5)
+    contract = ModelContract("IMD", default_features(3), (0.0,) * 21, (1.0,) * 21,
+                             alignment=spec.alignment, architecture=spec.as_json())
+    path = training.save_onnx(training.build_onnx(spec, training.module_weights(module), contract),
+                              tmp_path / "m.onnx")
+    x = np.random.default_rng(0).normal(size=(2, 21, 48, 40)).astype(np.float32)
+    module.eval()
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x)).numpy()[:, 0]
+    member = load_ensemble([path])[0]
+    np.testing.assert_allclose(member.run(x), expected, atol=1e-5)
+
+
+def test_train_a_few_steps_and_predict_with_the_model(tmp_path):
+    pp, reference, density = tiny_stack(tmp_path)
+    result = training.run_train_model(pp, reference, "IMD", tmp_path / "model.onnx", options=fast_options())
+    assert result["patches"] == (3, 1)                      # 4 patches of 32 px, split 80/20
+    contract = load_contract(tmp_path / "model.onnx")
+    assert contract.target == "IMD" and contract.features == default_features(3)
+    contract.check_bands(NAMES)
+    assert contract.architecture["widths"] == [8, 8, 16, 16] and contract.alignment == 8
+    assert contract.training["steps"] == 4 and "validation_metrics" in contract.training
+    assert contract.training["patches"]["split"].startswith("random 80/20")
+    summary = run_predict(pp, [str(tmp_path / "model.onnx")], tmp_path / "rimd.tif", tta="none")
+    assert summary["product"] == "RIMD"
+    dataset = gdal.Open(str(tmp_path / "rimd.tif"))
+    rimd = dataset.ReadAsArray()
+    assert rimd[0, 0] == 255 and np.all(rimd[3:, 3:] <= 100)
+
+
+def test_transfer_initialisation_starts_from_the_given_weights(tmp_path):
+    pp, reference, _ = tiny_stack(tmp_path)
+    training.run_train_model(pp, reference, "IMD", tmp_path / "init.onnx", options=fast_options(steps=3))
+    init_contract, spec, init_weights = training.read_onnx_weights(tmp_path / "init.onnx")
+    module = training.build_module(spec, init_weights)
+    for name, values in training.module_weights(module).items():
+        assert np.array_equal(values, init_weights[name]), name
+    # Zero steps from INIT_MODEL: the exported model is the initial one, weights and normalisation.
+    training.run_train_model(pp, reference, "IMD", tmp_path / "same.onnx", init_model=tmp_path / "init.onnx",
+                             options=fast_options(steps=0, widths=(4, 4)))
+    contract, same_spec, same_weights = training.read_onnx_weights(tmp_path / "same.onnx")
+    assert same_spec.widths == spec.widths                  # the init model's architecture wins
+    assert all(np.array_equal(same_weights[name], init_weights[name]) for name in init_weights)
+    assert contract.mean == init_contract.mean and contract.std == init_contract.std
+    assert contract.training["init_model"] == "init.onnx"
+    # A few steps move the weights away from the start, but not far.
+    training.run_train_model(pp, reference, "IMD", tmp_path / "tuned.onnx", init_model=tmp_path / "init.onnx",
+                             options=fast_options(steps=3, learning_rate=1e-4))
+    _, _, tuned = training.read_onnx_weights(tmp_path / "tuned.onnx")
+    change = max(np.abs(tuned[n] - init_weights[n]).max() for n in init_weights)
+    assert 0 < change < 0.05
+
+
+def test_fit_learns_a_simple_relation():
+    """More steps reduce the validation loss on a learnable target (the loop really trains)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(8, 3, 32, 32)).astype(np.float32)
+    y = (1 / (1 + np.exp(-2 * x[:, 0]))).astype(np.float32)
+    w = np.ones((8, 32, 32), np.float32)
+    train, validation = training.PatchSet(x[:6], y[:6], w[:6]), training.PatchSet(x[6:], y[6:], w[6:])
+    spec = training.UNetSpec(3, (8, 8))
+    result = training.fit_unet(train, validation, spec, fast_options(steps=150, learning_rate=1e-2,
+                                                                     validate_every=25, batch_size=4))
+    # Soft-label BCE cannot go below the targets' entropy: compare the gap to that floor.
+    targets = validation.targets
+    floor = float(np.mean(-(targets * np.log(targets) + (1 - targets) * np.log(1 - targets))))
+    start = result.history[0]["validation_loss"]
+    assert result.best_validation_loss - floor < 0.3 * (start - floor)
+    assert result.validation_metrics["mae_pp"] < 8
+
+
+def test_clcplus_removes_disagreeing_pixels(tmp_path):
+    imd = write_raster(tmp_path / "imd.tif", np.array([[0, 0, 50, 50, 20, 255]], dtype=np.uint8),
+                       gdal.GDT_Byte, nodata=255)
+    clc = write_raster(tmp_path / "clc.tif", np.array([[1, 6, 1, 3, 3, 1]], dtype=np.uint8), gdal.GDT_Byte)
+    grid = Grid(srs_wkt(), GEOTRANSFORM, 6, 1)
+    density, valid = training.ReferenceReader(imd, "IMD", grid, clc).read(Window(0, 0, 6, 1))
+    # 0 but sealed: out; 0 and grass: in; 50 and sealed: in; 50 but broadleaf: out;
+    # 20 and broadleaf: in (below 30); nodata: out.
+    assert valid.tolist() == [[False, True, True, False, True, False]]
+    np.testing.assert_allclose(density[0, :5], [0, 0, 0.5, 0.5, 0.2])
+
+
+def test_building_footprints_from_a_vector_layer(tmp_path):
+    path = str(tmp_path / "buildings.gpkg")
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(3035)
+    layer = source.CreateLayer("buildings", srs, ogr.wkbPolygon)
+    x0, y1 = GEOTRANSFORM[0], GEOTRANSFORM[3]
+    # A building of 16 m x 20 m from the corner of pixel (0, 0): pixels (row 0, cols 0..1) and
+    # (row 1, cols 0..1) are covered fully in column 0 and 3/5 in column 1 (2 m sub-pixels).
+    ring = ogr.CreateGeometryFromWkt(
+        f"POLYGON(({x0} {y1}, {x0 + 16} {y1}, {x0 + 16} {y1 - 20}, {x0} {y1 - 20}, {x0} {y1}))")
+    feature = ogr.Feature(layer.GetLayerDefn())
+    feature.SetGeometry(ring)
+    layer.CreateFeature(feature)
+    source = None
+    grid = Grid(srs_wkt(), GEOTRANSFORM, 3, 3)
+    reader = training.ReferenceReader(f"{path}|layername=buildings", "IBU", grid)
+    density, valid = reader.read(Window(0, 0, 3, 3))
+    np.testing.assert_allclose(density, [[1.0, 0.6, 0], [1.0, 0.6, 0], [0, 0, 0]], atol=1e-6)
+    assert valid.all()
+    with pytest.raises(ImperviousnessError, match="only trains IBU"):
+        training.ReferenceReader(path, "IMD", grid)
+
+
+def test_footprint_raster_on_a_finer_grid_gives_shares(tmp_path):
+    fine = np.zeros((4, 4), dtype=np.uint8)
+    fine[:2, :1] = 1                                       # 2 of the 4 fine pixels of pixel (0, 0)
+    path = write_raster(tmp_path / "fp.tif", fine, gdal.GDT_Byte,
+                        geotransform=(GEOTRANSFORM[0], 5.0, 0.0, GEOTRANSFORM[3], 0.0, -5.0))
+    grid = Grid(srs_wkt(), GEOTRANSFORM, 2, 2)
+    density, valid = training.ReferenceReader(path, "IBU", grid).read(Window(0, 0, 2, 2))
+    np.testing.assert_allclose(density, [[0.5, 0.0], [0.0, 0.0]])
+
+
+def test_density_metrics_hand_worked():
+    predicted = np.array([0.0, 0.2, 0.5, 0.05, 0.15])
+    truth = np.array([0.0, 0.1, 0.3, 0.2, 0.05])
+    metrics = training.density_metrics(predicted, truth)
+    assert metrics["mae_pp"] == pytest.approx((0 + 10 + 20 + 15 + 10) / 5)
+    # >= 10 %: predicted T F... -> [F, T, T, F, T] vs truth [F, T, T, T, F]: TP 2, FP 1, FN 1.
+    assert metrics["precision_at_10"] == pytest.approx(2 / 3)
+    assert metrics["recall_at_10"] == pytest.approx(2 / 3)
+    assert metrics["f1_at_10"] == pytest.approx(2 / 3)
+
+
+def test_missing_torch_gives_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImperviousnessError, match="needs PyTorch.*pip install torch"):
+        training.require_torch()
+    pp, reference, _ = tiny_stack(tmp_path)
+    with pytest.raises(ImperviousnessError, match="PyTorch"):
+        training.run_train_model(pp, reference, "IMD", tmp_path / "m.onnx", options=fast_options())
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_the_plugin_does_not_import_torch():
+    code = ("import sys; sys.path.insert(0, '.');"
+            "import imperviousness_plugin.core.training, imperviousness_plugin.core.predict, "
+            "imperviousness_plugin.core.confidence, imperviousness_plugin.core.model_contract;"
+            "print('torch' in sys.modules, 'onnx' in sys.modules)")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert output.stdout.split() == ["False", "False"]
+
+
+def test_bad_requests(tmp_path):
+    pp, reference, _ = tiny_stack(tmp_path, size=16)
+    with pytest.raises(ImperviousnessError, match="TARGET must be IMD or IBU"):
+        training.run_train_model(pp, reference, "XYZ", tmp_path / "m.onnx")
+    with pytest.raises(ImperviousnessError, match="too small to train"):
+        training.run_train_model(pp, reference, "IMD", tmp_path / "m.onnx",
+                                 options=fast_options(patch_size=16, widths=(8, 8, 8, 8, 8)))
+
+
+def test_processing_trainmodel(provider, tmp_path):
+    import processing
+    pp, reference, _ = tiny_stack(tmp_path)
+    result = processing.run("imperviousness:trainmodel", {
+        "INPUT": pp, "REFERENCE": reference, "TARGET": 0, "STEPS": 2, "PATCH_SIZE": 32, "BATCH_SIZE": 2,
+        "OUTPUT": str(tmp_path / "imd.onnx")})
+    assert load_contract(result["OUTPUT"]).target == "IMD"
+    assert result["VALIDATION_MAE_PP"] >= 0
+    stack = gdal.Open(pp)
+    densities, valid = predict_arrays({name: stack.GetRasterBand(i + 1).ReadAsArray()
+                                       for i, name in enumerate(NAMES)},
+                                      load_ensemble([result["OUTPUT"]], NAMES))
+    assert densities.shape == (1, 64, 64) and not valid[0, 0] and valid[10, 10]
