@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Build the shipped Graphical Modeler models (models/*.model3) with the PyQGIS model API.
 
-The models are generated, not hand-edited, so that they are valid by construction and reproduce
-exactly the graph of scripts/demo.py (run_workflow): same algorithm ids, parameters and enum
-indices. Every layer is computed into a temporary file and handed to `imperviousness:publish`,
+The models are generated, not hand-edited, so that they are valid by construction: the graph of
+ATBD Figure 2 with the provider's algorithm ids, parameters and enum indices. Every layer is computed into a temporary file and handed to `imperviousness:publish`,
 which writes the HRL-named product set, the QML styles and the report into OUTPUT_FOLDER
 (QGIS 3.22 models cannot name intermediate outputs by expression).
 
@@ -123,7 +122,7 @@ def add_output_folder(builder):
         behavior=QgsProcessingParameterFile.Folder))
 
 
-# -- graph pieces (scripts/demo.py run_workflow) ------------------------------------------------
+# -- graph pieces (ATBD Figure 2) ------------------------------------------------------------
 
 def add_preprocess(builder, year, extent_layer, row):
     """PP of one year; the extent is the reference layer's, so products share its EEA grid."""
