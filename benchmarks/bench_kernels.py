@@ -18,11 +18,18 @@ Throughputs are in pixel-observations per second (pixels x dates / s).  Peak mem
 traced by tracemalloc (numpy allocations are traced) during the block loop, for a 500 x 500 and
 a 1000 x 1000 raster with the same block size: it must not grow with the raster.
 
+The NDVI fit is also timed in a child process started with ``OPENBLAS_NUM_THREADS=1``: with
+numpy's default multi-threaded OpenBLAS, ``fit_ndvi_model`` uses one worker and lets OpenBLAS
+parallelise the matrix products; with a single-threaded OpenBLAS its worker threads scale.
+
 Run: ``PYTHONPATH=. python benchmarks/bench_kernels.py``; ``main()`` returns the results.
 """
 
 import datetime as dt
+import json
+import os
 import pathlib
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -138,6 +145,34 @@ def timed_pass(size, tau, threads_list=(THREADS, 1)):
     return seconds, sample
 
 
+def fit_only_seconds(size=SIZE):
+    """Best-of-REPEATS seconds of fit_ndvi_model summed over the blocks (for the child process)."""
+    tau = year_tau()
+    total = 0.0
+    for seed, h, w in blocks(size):
+        _, _, ndvi, weights = make_block(seed, h, w, tau)
+        best = np.inf
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            fit_ndvi_model(ndvi, weights, tau, ORDER, threads=THREADS)
+            best = min(best, time.perf_counter() - start)
+        total += best
+    return total
+
+
+def fit_seconds_single_threaded_openblas():
+    """fit_only_seconds() in a child process with OPENBLAS_NUM_THREADS=1 (None on failure)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import bench_kernels; "
+            "print(json.dumps(bench_kernels.fit_only_seconds()))")
+    try:
+        run = subprocess.run([sys.executable, "-c", code, str(pathlib.Path(__file__).resolve().parent)],
+                             env=env, capture_output=True, text=True, timeout=600, check=True)
+        return float(json.loads(run.stdout.strip().splitlines()[-1]))
+    except (subprocess.SubprocessError, ValueError, IndexError, OSError):
+        return None
+
+
 def reference_quantile(x, w, q):
     keep = (w > 0) & ~np.isnan(x)
     x, w = x[keep], w[keep]
@@ -244,6 +279,14 @@ def main():
             "pass": ok, "agreement": agree[name], "seconds_1_thread": single[name],
             "speedup_1_thread": ratio_single,
         }
+    child = fit_seconds_single_threaded_openblas()
+    if child is not None:
+        ratio = pixel_obs / child / (DATES / ref_seconds_per_pixel["fit"])
+        print(f"{'NDVI fit, OPENBLAS 1 thr.':<26}{child:9.3f}{pixel_obs / child / 1e6:10.1f}"
+              f"{DATES / ref_seconds_per_pixel['fit'] / 1e6:13.3f}{ratio:9.1f}x{TARGET_FIT:7.0f}x  "
+              f"{verdict(ratio >= TARGET_FIT):7}  (child process, OPENBLAS_NUM_THREADS=1, threads={THREADS})")
+        results["kernels"]["fit_openblas_1_thread"] = {"seconds": child, "speedup": ratio,
+                                                       "pass": ratio >= TARGET_FIT}
     peaks = {size: memory_pass(size, tau) for size in MEMORY_SIZES}
     small, large = (peaks[size][0] for size in MEMORY_SIZES)
     growth = large / small

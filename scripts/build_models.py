@@ -9,8 +9,13 @@ which writes the HRL-named product set, the QML styles and the report into OUTPU
 Usage: .venv/bin/python scripts/build_models.py [output folder, default models/]
 """
 
+import os
 import pathlib
 import sys
+
+# A fixed Qt hash seed keeps the XML attribute order, so re-running gives identical files.
+os.environ.setdefault("QT_HASH_SEED", "0")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from qgis.core import (QgsApplication, QgsProcessing, QgsProcessingModelAlgorithm,
                        QgsProcessingModelChildAlgorithm, QgsProcessingModelChildParameterSource,

@@ -189,6 +189,7 @@ def test_session_options_are_tuned_for_cpu(monkeypatch):
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert options.intra_op_num_threads == os.cpu_count()
     assert session_options(3).intra_op_num_threads == 3
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     monkeypatch.setattr(ort, "get_available_providers",
                         lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert providers() == ["CUDAExecutionProvider", "CPUExecutionProvider"]

@@ -312,6 +312,10 @@ def test_threads_and_chunks_give_identical_results(monkeypatch):
     monkeypatch.setattr(ndvi_module, "_CHUNK_PIXELS", 97)
     for threads in (1, 2, 3):
         np.testing.assert_array_equal(fit_ndvi_model(ndvi, weights, tau, 3, threads=threads), base)
+    # worker threads are used when BLAS is single-threaded (or not a detectable OpenBLAS)
+    monkeypatch.setattr(ndvi_module, "_openblas_threads", lambda: 0)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(fit_ndvi_model(ndvi, weights, tau, 3, threads=threads), base)
     flat = fit_ndvi_model(ndvi.reshape(T, -1), weights.reshape(T, -1), tau, 3)
     np.testing.assert_array_equal(flat.reshape(base.shape), base)
 
@@ -358,3 +362,18 @@ def test_blas_thread_setting_is_restored():
     with pytest.raises(ImperviousnessError):
         fit_ndvi_model(ndvi, -weights, np.linspace(0, 0.95, 20), 2, threads=2)
     assert get() == before
+
+
+def test_nan_weight_is_zero_weight_and_nan_ndvi_is_ignored():
+    rng = np.random.default_rng(80)
+    tau = np.sort(rng.uniform(0, 1, size=40))
+    ndvi = rng.uniform(0, 0.9, size=(40, 30)).astype(np.float32)
+    weights = rng.choice([1.0, 10.0, 50.0], size=(40, 30))
+    nan_w = weights.copy()
+    nan_w[::3] = np.nan
+    zero_w = weights.copy()
+    zero_w[::3] = 0
+    np.testing.assert_array_equal(fit_ndvi_model(ndvi, nan_w, tau, 2), fit_ndvi_model(ndvi, zero_w, tau, 2))
+    garbage = ndvi.copy()
+    garbage[::3] = np.nan
+    np.testing.assert_array_equal(fit_ndvi_model(garbage, weights, tau, 2), fit_ndvi_model(ndvi, zero_w, tau, 2))

@@ -322,3 +322,9 @@ def test_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ImperviousnessError, match=match):
         weighted_quantile(args.pop("values"), args.pop("codes"), args.pop("code_weights"), args.pop("q"), **args)
+
+
+def test_docstring_example():
+    import doctest
+
+    assert doctest.testmod(quantiles_module).failed == 0

@@ -228,6 +228,12 @@ def test_the_plugin_does_not_import_torch():
     assert output.stdout.split() == ["False", "False"]
 
 
+def test_patch_windows_are_aligned():
+    windows, size = training.patch_windows(120, 70, 60, 8)
+    assert size == 56 and [(w.col, w.row) for w in windows] == [(0, 0), (56, 0)]
+    assert training.patch_windows(40, 300, 128, 8)[1] == 40
+
+
 def test_bad_requests(tmp_path):
     pp, reference, _ = tiny_stack(tmp_path, size=16)
     with pytest.raises(ImperviousnessError, match="TARGET must be IMD or IBU"):

@@ -4,7 +4,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
-from ..core.predict import DEFAULT_BATCH_SIZE, TTA_MODES, run_predict, shipped_models
+from ..core.predict import TTA_MODES, run_predict, shipped_models
 from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
@@ -29,7 +29,8 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
         "multiples of the stride, the last tile moved back onto the raster edge; tile outputs "
         "are blended with weights that fall to 0 towards the tile edges, so no seam is visible. "
         "Any raster size, processed tile row by tile row with bounded memory. ONNX Runtime uses "
-        "all graph optimisations and one thread per core (THREADS), CUDA when available.\n\n"
+        "all graph optimisations and one thread per core (THREADS), CUDA when available; tiles go "
+        "to it BATCH_SIZE at a time (automatic: 1 on CPU, where larger batches are no faster, 8 on GPU).\n\n"
         "<b>Ensemble</b>: the output is the mean of the members' densities, the optional "
         "OUTPUT_SD their population standard deviation (density units 0..1). TTA (test-time "
         "augmentation): 'flips' adds the tile flipped left-right, up-down and both, 'dihedral' "
@@ -52,8 +53,8 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             "TTA", self.tr("Test-time augmentation"), options=list(TTA_MODES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            "BATCH_SIZE", self.tr("Tiles per ONNX Runtime call"), QgsProcessingParameterNumber.Integer,
-            DEFAULT_BATCH_SIZE, minValue=1, maxValue=64))
+            "BATCH_SIZE", self.tr("Tiles per ONNX Runtime call (0: automatic, 1 on CPU, 8 on GPU)"),
+            QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=64))
         self.addParameter(QgsProcessingParameterNumber(
             "THREADS", self.tr("Threads (0: one per core)"), QgsProcessingParameterNumber.Integer,
             0, minValue=0, maxValue=256))
@@ -79,7 +80,7 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
             output_sd_path=outputs.get("OUTPUT_SD"),
             output_confidence_path=outputs.get("OUTPUT_CONFIDENCE"),
             tta=TTA_MODES[self.parameterAsEnum(parameters, "TTA", context)],
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,
             threads=self.parameterAsInt(parameters, "THREADS", context) or None,
             feedback=feedback)
         return outputs

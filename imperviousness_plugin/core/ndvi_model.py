@@ -29,7 +29,9 @@ Speed: all pixels of a raster block share the same dates, hence the same design 
 products, ``M = (Q_i * Q_j)^T @ W`` for the K(K+1)/2 distinct pairs (i >= j) and
 ``b = Q^T @ (W * y)``, and the K x K systems are solved by a Cholesky factorisation written
 with numpy operations *vectorised over pixels* (K is small, the pixel count is large), in
-chunks spread over worker threads.  About 50-100x faster than a per-pixel ``lstsq`` loop.
+chunks of ``_CHUNK_PIXELS`` pixels.  On the 2-core test machine (T=100, N=3) this is ~39x
+faster than a per-pixel weighted ``lstsq`` loop with one thread, ~51x with two worker threads
+when OpenBLAS runs single-threaded (see ``fit_ndvi_model``, ``threads``).
 """
 
 from __future__ import annotations
@@ -93,6 +95,12 @@ def _openblas_api():
             break
         _blas_state["api"] = api
     return _blas_state["api"] or None
+
+
+def _openblas_threads():
+    """Current OpenBLAS thread count (0 when numpy's BLAS is not a detectable OpenBLAS)."""
+    api = _openblas_api()
+    return int(api[0]()) if api else 0
 
 
 @contextlib.contextmanager
@@ -420,7 +428,12 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
     tau : (T,) year fractions of the dates (``day_fraction``)
     order : N, the model has 3N+1 coefficients
     ridge : Tikhonov factor (>= 0) of the fallback for unstable pixels, see below
-    threads : worker threads
+    threads : worker threads for the chunks of pixels; the BLAS products of each chunk run
+        single-threaded meanwhile (``_single_threaded_blas``, restored afterwards).  When numpy's
+        OpenBLAS was started multi-threaded (its default, ``OPENBLAS_NUM_THREADS`` unset) a
+        single worker is used: on the 2-core test machine several workers were then slower
+        than one (~35x vs ~39x the lstsq reference), whereas with ``OPENBLAS_NUM_THREADS=1``
+        set before numpy is imported two workers reach ~51x.
 
     Returns
     -------
@@ -502,6 +515,12 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
                 e = min(s + _CHUNK_PIXELS, N)
                 plan.run(y2[:, s:e], w2[:, s:e], out[:, s:e], ws)
 
+        if _openblas_threads() > 1:
+            # OpenBLAS started multi-threaded (its default): concurrent products from several
+            # Python workers do not scale (measured slower than one worker), and letting
+            # OpenBLAS parallelise one worker's small products is slower still.  One worker
+            # with a single-threaded OpenBLAS is the fastest there.
+            workers = 1  # read by work()
         with _single_threaded_blas():
             if workers <= 1:
                 work(0)

@@ -378,15 +378,15 @@ class _Plan:
         np.right_shift(bits, 31, out=m)
         np.bitwise_and(m, np.int32(0x7FFFFFFF), out=m)
         np.bitwise_xor(m, bits, out=m)  # order-preserving signed int32 image of the float
-        key = ws.get("key_tn", np.int32, (T, n))
-        np.bitwise_and(m, np.int32(-16), out=key)  # keep the 28-bit prefix ...
-        np.bitwise_or(key, cc, out=key)  # ... and put the code in the low 4 bits
         # NaN: code 15 (weight 0).  Where a zero-weight key sorts does not matter: the
         # cumulative weight does not grow there, so it is never selected.
-        nan = ws.get("nan_tn", np.uint8, (T, n))
-        np.isnan(vals, out=nan.view(np.bool_))
-        np.multiply(nan, np.uint8(15), out=nan)
-        np.bitwise_or(key, nan, out=key)
+        code = ws.get("code_tn", np.uint8, (T, n))
+        np.isnan(vals, out=code.view(np.bool_))
+        np.multiply(code, np.uint8(15), out=code)
+        np.bitwise_or(code, cc, out=code)
+        key = ws.get("key_tn", np.int32, (T, n))
+        np.bitwise_and(m, np.int32(-16), out=key)  # keep the 28-bit prefix ...
+        np.bitwise_or(key, code, out=key)  # ... and put the code in the low 4 bits
         K = ws.get("key_nt", np.int32, (n, T))
         _transpose(key, K)
         K.sort(axis=1)

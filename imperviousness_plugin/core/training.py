@@ -519,9 +519,10 @@ def fit_unet(train, validation, spec, options, init_weights=None, feedback=None,
 # ---------------------------------------------------------------------------------------------
 
 def patch_windows(width, height, patch_size, alignment):
-    """Non-overlapping patch windows on a regular grid; the patch shrinks for small rasters."""
+    """Non-overlapping patch windows on a regular grid; the patch edge is rounded down to a
+    multiple of the alignment and shrinks for small rasters."""
     from .raster import Window
-    size = min(int(patch_size), (min(width, height) // alignment) * alignment)
+    size = (min(int(patch_size), width, height) // alignment) * alignment
     if size < 2 * alignment:
         raise ImperviousnessError(
             f"The PP stack ({width} x {height} px) is too small to train on: patches must be at "
