@@ -4,6 +4,8 @@ PYTHON := .venv/bin/python
 PLUGIN := imperviousness_plugin
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM := offscreen
+# Our kernels thread themselves; see scripts/qgis_process.
+export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: setup test demo bench package resources clean

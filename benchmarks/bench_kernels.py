@@ -7,8 +7,9 @@ float32) is generated block by block (256 x 256 px, like the real pipeline reads
 * ``fit_ndvi_model`` - order 3 (10 coefficients).
 
 Each kernel is timed per block (best of ``REPEATS`` runs, to be robust to other processes on
-the machine) and compared with the plain per-pixel reference measured in the same run on a
-random subset of pixels (best of ``REFERENCE_REPEATS`` loops):
+the machine) and compared with the plain per-pixel reference, timed in the same block loop on
+``REFERENCE_PIXELS`` random pixels spread over the blocks (best of ``REFERENCE_REPEATS`` loops
+per block), so that a change of machine load affects both alike:
 
 * quantile: drop zero-weight observations, ``order = np.argsort(x); cw = np.cumsum(w[order]);
   x[order[np.searchsorted(cw, q * cw[-1])]]``;
@@ -120,44 +121,94 @@ def run_kernels(b04, codes, ndvi, weights, tau):
     return q20, q90, coef
 
 
+def block_reference(b04, codes, ndvi, weights, tau, count, seed, names=("q20_dn", "q90_ndvi", "fit")):
+    """Per-pixel references on ``count`` random pixels of a block.
+
+    Returns ({kernel: best-of-REFERENCE_REPEATS seconds}, flat pixel indices, {kernel: results}).
+    """
+    T = b04.shape[0]
+    rng = np.random.default_rng(seed)
+    flat = rng.choice(b04[0].size, size=count, replace=False)
+    dn = b04.reshape(T, -1)[:, flat].T.copy()
+    nd = ndvi.reshape(T, -1)[:, flat].T.copy()
+    ws = SCL_WEIGHTS[codes.reshape(T, -1)[:, flat].T]
+    wf = weights.reshape(T, -1)[:, flat].T.astype(np.float64)
+    A = design_matrix(tau, ORDER)
+    calls = {
+        "q20_dn": lambda p: reference_quantile(dn[p], ws[p], 0.2),
+        "q90_ndvi": lambda p: reference_quantile(nd[p], ws[p], 0.9),
+        "fit": lambda p: reference_fit(A, nd[p].astype(np.float64), wf[p]),
+    }
+    seconds, results = {}, {}
+    for name in names:
+        best = np.inf
+        for _ in range(REFERENCE_REPEATS):
+            start = time.perf_counter()
+            out = [calls[name](p) for p in range(count)]
+            best = min(best, time.perf_counter() - start)
+        seconds[name], results[name] = best, out
+    return seconds, flat, results
+
+
 def timed_pass(size, tau, threads_list=(THREADS, 1)):
-    """Best-of-REPEATS kernel seconds summed over the blocks of a size x size raster,
-    for each number of threads in ``threads_list``: {threads: {kernel: seconds}}."""
-    seconds = {t: {"q20_dn": 0.0, "q90_ndvi": 0.0, "fit": 0.0} for t in threads_list}
-    sample = None
-    for seed, h, w in blocks(size):
+    """Kernels and references block by block, so that both see the same machine load.
+
+    Returns ({threads: {kernel: seconds summed over the blocks (best of REPEATS each)}},
+    {kernel: reference seconds per pixel}, {kernel: agreement}).
+    """
+    names = ("q20_dn", "q90_ndvi", "fit")
+    seconds = {t: dict.fromkeys(names, 0.0) for t in threads_list}
+    ref_seconds, ref_pixels = dict.fromkeys(names, 0.0), 0
+    agree = {"q20_dn": True, "q90_ndvi": True, "fit": 0.0}
+    block_list = list(blocks(size))
+    per_block = max(1, REFERENCE_PIXELS // len(block_list))
+    for seed, h, w in block_list:
         b04, codes, ndvi, weights = make_block(seed, h, w, tau)
+        outputs = {}
         for threads in threads_list:
             calls = {
                 "q20_dn": lambda: weighted_quantile(b04, codes, SCL_WEIGHTS, 0.2, threads=threads),
                 "q90_ndvi": lambda: weighted_quantile(ndvi, codes, SCL_WEIGHTS, 0.9, threads=threads),
                 "fit": lambda: fit_ndvi_model(ndvi, weights, tau, ORDER, threads=threads),
             }
-            for name, call in calls.items():
+            for name in names:
                 best = np.inf
                 for _ in range(REPEATS):
                     start = time.perf_counter()
-                    call()
+                    outputs[name] = calls[name]()
                     best = min(best, time.perf_counter() - start)
                 seconds[threads][name] += best
-        if sample is None:
-            sample = (b04, codes, ndvi, weights)
-    return seconds, sample
+        block_seconds, flat, results = block_reference(b04, codes, ndvi, weights, tau, per_block, seed)
+        for name in names:
+            ref_seconds[name] += block_seconds[name]
+        ref_pixels += per_block
+        for name in ("q20_dn", "q90_ndvi"):
+            ours = outputs[name].reshape(-1)[flat]
+            agree[name] &= bool(np.array_equal(ours, np.array(results[name], np.float32), equal_nan=True))
+        p0 = outputs["fit"].reshape(outputs["fit"].shape[0], -1)[0, flat]
+        agree["fit"] = max(agree["fit"], float(np.nanmax(np.abs(p0 - np.array([r[0] for r in results["fit"]])))))
+    return seconds, {name: ref_seconds[name] / ref_pixels for name in names}, agree
 
 
 def fit_only_seconds(size=SIZE):
-    """Best-of-REPEATS seconds of fit_ndvi_model summed over the blocks (for the child process)."""
+    """(kernel seconds summed over the blocks, reference seconds per pixel) of the NDVI fit
+    alone, block by block like ``timed_pass`` (run in the child process)."""
     tau = year_tau()
-    total = 0.0
-    for seed, h, w in blocks(size):
-        _, _, ndvi, weights = make_block(seed, h, w, tau)
+    total, ref, ref_pixels = 0.0, 0.0, 0
+    block_list = list(blocks(size))
+    per_block = max(1, REFERENCE_PIXELS // len(block_list))
+    for seed, h, w in block_list:
+        b04, codes, ndvi, weights = make_block(seed, h, w, tau)
         best = np.inf
         for _ in range(REPEATS):
             start = time.perf_counter()
             fit_ndvi_model(ndvi, weights, tau, ORDER, threads=THREADS)
             best = min(best, time.perf_counter() - start)
         total += best
-    return total
+        block_seconds, _, _ = block_reference(b04, codes, ndvi, weights, tau, per_block, seed, names=("fit",))
+        ref += block_seconds["fit"]
+        ref_pixels += per_block
+    return total, ref / ref_pixels
 
 
 def fit_seconds_single_threaded_openblas():
@@ -168,8 +219,9 @@ def fit_seconds_single_threaded_openblas():
     try:
         run = subprocess.run([sys.executable, "-c", code, str(pathlib.Path(__file__).resolve().parent)],
                              env=env, capture_output=True, text=True, timeout=600, check=True)
-        return float(json.loads(run.stdout.strip().splitlines()[-1]))
-    except (subprocess.SubprocessError, ValueError, IndexError, OSError):
+        seconds, ref_per_pixel = json.loads(run.stdout.strip().splitlines()[-1])
+        return float(seconds), float(ref_per_pixel)
+    except (subprocess.SubprocessError, ValueError, IndexError, TypeError, OSError):
         return None
 
 
@@ -187,40 +239,6 @@ def reference_fit(A, y, w):
     keep = (w > 0) & np.isfinite(y)
     sw = np.sqrt(w[keep])
     return np.linalg.lstsq(A[keep] * sw[:, None], y[keep] * sw, rcond=None)[0]
-
-
-def reference_pass(sample, tau):
-    """Per-pixel references on REFERENCE_PIXELS random pixels: seconds per pixel and results."""
-    b04, codes, ndvi, weights = sample
-    T = b04.shape[0]
-    rng = np.random.default_rng(123)
-    flat = rng.choice(b04[0].size, size=REFERENCE_PIXELS, replace=False)
-    dn = b04.reshape(T, -1)[:, flat].T.copy()
-    nd = ndvi.reshape(T, -1)[:, flat].T.copy()
-    ws = SCL_WEIGHTS[codes.reshape(T, -1)[:, flat].T]
-    wf = weights.reshape(T, -1)[:, flat].T.astype(np.float64)
-    A = design_matrix(tau, ORDER)
-    out = {}
-    for name, call in (
-        ("q20_dn", lambda p: reference_quantile(dn[p], ws[p], 0.2)),
-        ("q90_ndvi", lambda p: reference_quantile(nd[p], ws[p], 0.9)),
-        ("fit", lambda p: reference_fit(A, nd[p].astype(np.float64), wf[p])),
-    ):
-        best = np.inf
-        for _ in range(REFERENCE_REPEATS):
-            start = time.perf_counter()
-            results = [call(p) for p in range(REFERENCE_PIXELS)]
-            best = min(best, time.perf_counter() - start)
-        out[name] = (best / REFERENCE_PIXELS, results)
-    # agreement of the kernels with the references on these pixels
-    q20, q90, coef = run_kernels(b04.reshape(T, -1)[:, flat], codes.reshape(T, -1)[:, flat],
-                                 ndvi.reshape(T, -1)[:, flat], weights.reshape(T, -1)[:, flat], tau)
-    agree = {
-        "q20_dn": bool(np.array_equal(q20, np.array(out["q20_dn"][1], np.float32), equal_nan=True)),
-        "q90_ndvi": bool(np.array_equal(q90, np.array(out["q90_ndvi"][1], np.float32), equal_nan=True)),
-        "fit": float(np.nanmax(np.abs(coef[0] - np.array([r[0] for r in out["fit"][1]])))),
-    }
-    return {name: value[0] for name, value in out.items()}, agree
 
 
 def memory_pass(size, tau):
@@ -249,13 +267,13 @@ def main():
     started = time.perf_counter()
     tau = year_tau()
     pixel_obs = SIZE * SIZE * DATES
-    all_seconds, sample = timed_pass(SIZE, tau)
+    all_seconds, ref_seconds_per_pixel, agree = timed_pass(SIZE, tau)
     seconds, single = all_seconds[THREADS], all_seconds[1]
-    ref_seconds_per_pixel, agree = reference_pass(sample, tau)
     results = {"size": SIZE, "dates": DATES, "block": BLOCK, "threads": THREADS, "kernels": {}}
     print(f"kernels on {SIZE} x {SIZE} px x {DATES} dates, blocks of {BLOCK} x {BLOCK} px, "
           f"threads={THREADS} (best of {REPEATS} per block; '1 thread' = speed-up with threads=1); "
-          f"reference on {REFERENCE_PIXELS} px (best of {REFERENCE_REPEATS})")
+          f"reference on {REFERENCE_PIXELS} px spread over the blocks, timed in the same block loop "
+          f"(best of {REFERENCE_REPEATS})")
     print(f"{'kernel':<26}{'seconds':>9}{'M obs/s':>10}{'ref M obs/s':>13}{'speed-up':>10}{'target':>8}"
           f"  verdict  {'1 thread':>9}  agreement with reference")
     targets = {"q20_dn": TARGET_QUANTILE, "q90_ndvi": TARGET_QUANTILE, "fit": TARGET_FIT}
@@ -281,9 +299,10 @@ def main():
         }
     child = fit_seconds_single_threaded_openblas()
     if child is not None:
-        ratio = pixel_obs / child / (DATES / ref_seconds_per_pixel["fit"])
+        child, child_ref = child
+        ratio = pixel_obs / child / (DATES / child_ref)
         print(f"{'NDVI fit, OPENBLAS 1 thr.':<26}{child:9.3f}{pixel_obs / child / 1e6:10.1f}"
-              f"{DATES / ref_seconds_per_pixel['fit'] / 1e6:13.3f}{ratio:9.1f}x{TARGET_FIT:7.0f}x  "
+              f"{DATES / child_ref / 1e6:13.3f}{ratio:9.1f}x{TARGET_FIT:7.0f}x  "
               f"{verdict(ratio >= TARGET_FIT):7}  (child process, OPENBLAS_NUM_THREADS=1, threads={THREADS})")
         results["kernels"]["fit_openblas_1_thread"] = {"seconds": child, "speedup": ratio,
                                                        "pass": ratio >= TARGET_FIT}

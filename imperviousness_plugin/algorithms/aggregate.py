@@ -1,6 +1,6 @@
 """imperviousness:aggregate: 10 m to R with the mean, max or mean_change rule (ATBD 4.2.4, SPEC 6)."""
 
-from qgis.core import (QgsProcessingException, QgsProcessingParameterEnum, QgsProcessingParameterNumber,
+from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
 from ..core.aggregate import DEFAULT_MIN_VALID_FRACTION, METHODS, aggregate_raster
@@ -13,15 +13,6 @@ STYLES = (("Automatic (mean_change: change legend; otherwise the input's colour 
           ("CHM at R 0..100 (% of pixels flagged)", "chm_percent"),
           ("Change 0..201 (change + 100)", "change"),
           ("None", None))
-
-
-def raster_path(algorithm, parameters, name, context):
-    """The file behind a raster-layer parameter (the core opens it itself, without overviews)."""
-    layer = algorithm.parameterAsRasterLayer(parameters, name, context)
-    if layer is None or not layer.isValid():
-        raise QgsProcessingException(
-            algorithm.tr(f"{name}: cannot open the raster layer {parameters.get(name)!r}."))
-    return layer.source()
 
 
 class AggregateAlgorithm(ImperviousnessAlgorithm):
@@ -70,7 +61,7 @@ class AggregateAlgorithm(ImperviousnessAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Aggregated layer")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        layer = raster_path(self, parameters, "INPUT", context)
+        layer = self.raster_path(parameters, "INPUT", context)
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         self.run_core(
             aggregate_raster, layer, output,

@@ -60,6 +60,14 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
         feedback.pushInfo(f"{TIMING_PREFIX} {self.id()} {seconds:.2f} s")
         return {}
 
+    def raster_path(self, parameters, name, context):
+        """The file behind a raster-layer parameter (the core opens it itself, without overviews)."""
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None or not layer.isValid():
+            raise QgsProcessingException(
+                self.tr(f"{name}: cannot open the raster layer {parameters.get(name)!r}."))
+        return layer.source()
+
     def run_core(self, function, *args, **kwargs):
         """Call a core function, turning its errors into QgsProcessingException."""
         try:

@@ -4,7 +4,6 @@ from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRaste
                        QgsProcessingParameterRasterLayer)
 
 from ..core.change import DEFAULT_BUILTUP_THRESHOLD, run_builtup
-from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
 
@@ -30,7 +29,7 @@ class BuiltupAlgorithm(ImperviousnessAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        self.run_core(run_builtup, raster_path(self, parameters, "INPUT", context), output,
+        self.run_core(run_builtup, self.raster_path(parameters, "INPUT", context), output,
                       threshold=self.parameterAsDouble(parameters, "THRESHOLD", context),
                       feedback=feedback)
         return {"OUTPUT": output}

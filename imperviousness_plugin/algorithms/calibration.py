@@ -12,7 +12,6 @@ from ..core.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAM
                                 DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
 from ..core.sealing_mask import (COMBINE_MODES, DEFAULT_OUTLINE_MIN, DEFAULT_SEALED_VALUES,
                                  DEFAULT_THRESHOLD, SealedSource, run_sealing_mask)
-from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
 GROUP_ID = "status"
@@ -123,7 +122,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         source = _layer_source(self, parameters, "CLCPLUS", context, feedback)
         summary = self.run_core(
-            run_sealing_mask, raster_path(self, parameters, "IMPERVIOUSNESS", context), source, output,
+            run_sealing_mask, self.raster_path(parameters, "IMPERVIOUSNESS", context), source, output,
             sealed_values=self.parameterAsString(parameters, "SEALED_VALUES", context),
             sealed_field=self.parameterAsString(parameters, "SEALED_FIELD", context).strip() or None,
             threshold=self.parameterAsDouble(parameters, "THRESHOLD", context),
@@ -179,7 +178,7 @@ class CalibrateAlgorithm(ImperviousnessAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         calibration = self.run_core(
-            run_calibrate, *(raster_path(self, parameters, name, context)
+            run_calibrate, *(self.raster_path(parameters, name, context)
                              for name in ("IMD_A", "SEALING_MASK_A", "PP_A", "IBU_A")), output,
             sample_spacing=self.parameterAsDouble(parameters, "SAMPLE_SPACING", context),
             high_density_percentile=self.parameterAsDouble(parameters, "HIGH_DENSITY_PERCENTILE", context),
@@ -220,7 +219,7 @@ class ApplyCalibrationAlgorithm(ImperviousnessAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         self.run_core(
-            run_apply_calibration, *(raster_path(self, parameters, name, context)
+            run_apply_calibration, *(self.raster_path(parameters, name, context)
                                      for name in ("RAW_IMD", "SEALING_MASK_B", "PP_B")),
             self.parameterAsFile(parameters, "CALIBRATION", context), output, feedback=feedback)
         return {"OUTPUT": output}

@@ -6,7 +6,6 @@ from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterNumb
 from ..core.aggregate import DEFAULT_MIN_VALID_FRACTION
 from ..core.change import (DEFAULT_CHANGE_RESOLUTION, DEFAULT_LOSS_FACTOR, run_change_continuous,
                            run_classify_change)
-from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
 ENCODING_HELP = (
@@ -68,9 +67,9 @@ class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
             if parameters.get("OUTPUT_TOTAL") else None
         self.run_core(
             run_change_continuous,
-            raster_path(self, parameters, "STATUS_A", context),
-            raster_path(self, parameters, "STATUS_B", context),
-            raster_path(self, parameters, "CHANGE_MASK", context),
+            self.raster_path(parameters, "STATUS_A", context),
+            self.raster_path(parameters, "STATUS_B", context),
+            self.raster_path(parameters, "CHANGE_MASK", context),
             outputs["OUTPUT"], outputs["OUTPUT_SUPPORT"],
             resolution=self.parameterAsDouble(parameters, "RESOLUTION", context),
             binary_status=self.parameterAsBoolean(parameters, "BINARY_STATUS", context),
@@ -120,8 +119,8 @@ class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         self.run_core(
             run_classify_change,
-            raster_path(self, parameters, "STATUS_A", context),
-            raster_path(self, parameters, "CHANGE", context), output,
+            self.raster_path(parameters, "STATUS_A", context),
+            self.raster_path(parameters, "CHANGE", context), output,
             binary_status=self.parameterAsBoolean(parameters, "BINARY_STATUS", context),
             min_valid_fraction=self.parameterAsDouble(parameters, "MIN_VALID_FRACTION", context),
             feedback=feedback)

@@ -60,7 +60,7 @@ class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
             min_size=self.parameterAsInt(parameters, "MIN_SIZE", context),
             lower_threshold=self._optional_number(parameters, "LOWER_THRESHOLD", context),
             upper_threshold=self._optional_number(parameters, "UPPER_THRESHOLD", context))
-        source = self.parameterAsRasterLayer(parameters, "INPUT", context).source()
+        source = self.raster_path(parameters, "INPUT", context)
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         thresholds = None
         if parameters.get("OUTPUT_THRESHOLDS") not in (None, ""):

@@ -5,7 +5,6 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterMultipleLay
                        QgsProcessingParameterRasterLayer, QgsProcessing)
 
 from ..core.confidence import DEFAULT_THRESHOLD, run_confidence
-from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
 
@@ -46,7 +45,7 @@ class ConfidenceAlgorithm(ImperviousnessAlgorithm):
         if parameters.get("PREDICTIONS"):
             layers = self.parameterAsLayerList(parameters, "PREDICTIONS", context)
             predictions = [layer.source() for layer in layers]
-        input_sd = raster_path(self, parameters, "INPUT_SD", context) if parameters.get("INPUT_SD") else None
+        input_sd = self.raster_path(parameters, "INPUT_SD", context) if parameters.get("INPUT_SD") else None
         if not predictions and not input_sd:
             raise QgsProcessingException(self.tr(
                 "Give PREDICTIONS (the ensemble members' rasters) or INPUT_SD."))

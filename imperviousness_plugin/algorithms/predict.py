@@ -5,7 +5,6 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterRasterLayer)
 
 from ..core.predict import TTA_MODES, run_predict, shipped_models
-from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
 SHIPPED_TARGETS = ("IMD", "IBU")
@@ -76,7 +75,7 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
             if parameters.get(name):
                 outputs[name] = self.parameterAsOutputLayer(parameters, name, context)
         self.run_core(
-            run_predict, raster_path(self, parameters, "INPUT", context), models, outputs["OUTPUT"],
+            run_predict, self.raster_path(parameters, "INPUT", context), models, outputs["OUTPUT"],
             output_sd_path=outputs.get("OUTPUT_SD"),
             output_confidence_path=outputs.get("OUTPUT_CONFIDENCE"),
             tta=TTA_MODES[self.parameterAsEnum(parameters, "TTA", context)],

@@ -9,7 +9,6 @@ from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutp
 
 from ..core.predict import shipped_models
 from ..core.publish import PRODUCTS, SIDE_FILES, publish
-from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
 
@@ -62,11 +61,11 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Report (HTML)")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        layers = {name: raster_path(self, parameters, name, context)
+        layers = {name: self.raster_path(parameters, name, context)
                   for name in PRODUCTS if parameters.get(name)}
         side_files = {name: self.parameterAsFile(parameters, name, context)
                       for name in SIDE_FILES if parameters.get(name)}
-        reference = {name: raster_path(self, parameters, name, context)
+        reference = {name: self.raster_path(parameters, name, context)
                      for name in ("IMD_A", "IBU_A") if parameters.get(name)}
         models = {target: self.parameterAsFileList(parameters, f"MODELS_{target}", context)
                   for target in ("IMD", "IBU") if parameters.get(f"MODELS_{target}")}

@@ -42,8 +42,8 @@ class RmsdAlgorithm(ImperviousnessAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("RMSD")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        input_a = self.parameterAsRasterLayer(parameters, "INPUT_A", context).source()
-        input_b = self.parameterAsRasterLayer(parameters, "INPUT_B", context).source()
+        input_a = self.raster_path(parameters, "INPUT_A", context)
+        input_b = self.raster_path(parameters, "INPUT_B", context)
         method = self.parameterAsEnumString(parameters, "METHOD", context)
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         self.run_core(run_rmsd, input_a, input_b, output, method, feedback)

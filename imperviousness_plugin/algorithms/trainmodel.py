@@ -5,7 +5,6 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterEnum, Qg
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 
 from ..core.training import TARGETS, TrainOptions, run_train_model
-from .aggregate import raster_path
 from .base import ImperviousnessAlgorithm
 
 
@@ -72,7 +71,7 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         reference = self.parameterAsLayer(parameters, "REFERENCE", context)
         init_model = self.parameterAsFile(parameters, "INIT_MODEL", context) or None
-        clcplus = raster_path(self, parameters, "CLCPLUS", context) if parameters.get("CLCPLUS") else None
+        clcplus = self.raster_path(parameters, "CLCPLUS", context) if parameters.get("CLCPLUS") else None
         options = TrainOptions(
             steps=self.parameterAsInt(parameters, "STEPS", context),
             patch_size=self.parameterAsInt(parameters, "PATCH_SIZE", context),
@@ -83,7 +82,7 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
         # A vector layer's source may read "path|layername=name"; the core understands it.
         source = reference.source() if reference is not None else parameters.get("REFERENCE")
         result = self.run_core(
-            run_train_model, raster_path(self, parameters, "INPUT", context), source,
+            run_train_model, self.raster_path(parameters, "INPUT", context), source,
             TARGETS[self.parameterAsEnum(parameters, "TARGET", context)], output,
             init_model=init_model, clcplus=clcplus, options=options, feedback=feedback)
         return {"OUTPUT": output, "VALIDATION_MAE_PP": result["metrics"].get("mae_pp"),
