@@ -4,28 +4,20 @@ import os
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal, gdal_array
 
 from imperviousness_plugin.core import styles
 from imperviousness_plugin.core.change import run_builtup
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
+from rasters import write_raster
 
 gdal.UseExceptions()
 NODATA = 255
 
 
 def write_tif(path, array, nodata=NODATA, dtype=gdal.GDT_Byte):
-    array = np.asarray(array)
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), array.shape[1], array.shape[0], 1, dtype)
-    ds.SetGeoTransform((4700000.0, 10.0, 0.0, 1460000.0, 0.0, -10.0))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(3035)
-    ds.SetProjection(srs.ExportToWkt())
-    if nodata is not None:
-        ds.GetRasterBand(1).SetNoDataValue(nodata)
-    ds.GetRasterBand(1).WriteArray(array)
-    ds = None
-    return str(path)
+    numpy_type = gdal_array.GDALTypeCodeToNumericTypeCode(dtype)
+    return write_raster(path, array, nodata=nodata, dtype=numpy_type)
 
 
 def read(path):

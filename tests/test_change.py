@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from imperviousness_plugin.core import styles
 from imperviousness_plugin.core.change import (change_block, classify_block, pixel_change,
@@ -19,28 +19,19 @@ from imperviousness_plugin.core.change import (change_block, classify_block, pix
                                                run_classify_change, status_percent)
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.raster import Grid
+from rasters import epsg_wkt
+from rasters import write_raster
 
 gdal.UseExceptions()
 NODATA = 255
 ORIGIN = (4700000.0, 1460000.0)
 
 
-def epsg_wkt(code):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(code)
-    return srs.ExportToWkt()
 
 
 def write_tif(path, array, origin=ORIGIN, pixel=10.0, nodata=NODATA, epsg=3035):
-    array = np.asarray(array, dtype=np.uint8)
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), array.shape[1], array.shape[0], 1, gdal.GDT_Byte)
-    ds.SetGeoTransform((origin[0], pixel, 0.0, origin[1], 0.0, -pixel))
-    ds.SetProjection(epsg_wkt(epsg))
-    if nodata is not None:
-        ds.GetRasterBand(1).SetNoDataValue(nodata)
-    ds.GetRasterBand(1).WriteArray(array)
-    ds = None
-    return str(path)
+    return write_raster(path, array, nodata=nodata, origin=origin, pixel=pixel,
+                        crs_wkt=epsg_wkt(epsg), dtype=np.uint8)
 
 
 def read(path):

@@ -9,18 +9,15 @@ import pytest
 import scipy.ndimage
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from imperviousness_plugin.core.changemask import (ChangeMaskOptions, change_mask, eea_tiles,
                                                    process_tile, run_changemask)
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.raster import Grid, RasterWriter, Window
+from rasters import epsg_wkt
 
 
-def epsg_wkt(code):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(code)
-    return srs.ExportToWkt()
 
 
 LAEA = epsg_wkt(3035)

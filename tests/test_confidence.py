@@ -2,30 +2,18 @@
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from imperviousness_plugin.core.confidence import (binary_sd, confidence_from_members, confidence_from_sd,
                                                    run_confidence)
 from imperviousness_plugin.core.errors import ImperviousnessError
+from rasters import EEA_ORIGIN, write_raster
 
 gdal.UseExceptions()
 
 
-def write_tif(path, array, nodata=None, origin=(4700000.0, 1460000.0)):
-    array = np.asarray(array)
-    types = {np.dtype("uint8"): gdal.GDT_Byte, np.dtype("float32"): gdal.GDT_Float32,
-             np.dtype("int16"): gdal.GDT_Int16}
-    dataset = gdal.GetDriverByName("GTiff").Create(str(path), array.shape[1], array.shape[0], 1,
-                                                   types[array.dtype])
-    dataset.SetGeoTransform((origin[0], 10.0, 0.0, origin[1], 0.0, -10.0))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(3035)
-    dataset.SetProjection(srs.ExportToWkt())
-    if nodata is not None:
-        dataset.GetRasterBand(1).SetNoDataValue(nodata)
-    dataset.GetRasterBand(1).WriteArray(array)
-    dataset = None
-    return str(path)
+def write_tif(path, array, nodata=None, origin=EEA_ORIGIN):
+    return write_raster(path, array, nodata=nodata, origin=origin)
 
 
 def read(path):

@@ -6,21 +6,18 @@ import os
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from imperviousness_plugin.core import sampledata
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.preprocess import (PreprocessOptions, parse_scl_weights,
                                                    pp_band_names, run_preprocess)
 from imperviousness_plugin.core.raster import Grid
+from rasters import epsg_wkt
 
 YEAR = 2021
 
 
-def epsg_wkt(code):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(code)
-    return srs.ExportToWkt()
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,15 @@ import os
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.raster import (Grid, RasterWriter, count_blocks, iter_blocks,
                                                open_on_grid, open_raster, read_window,
                                                transform_bounds)
+from rasters import epsg_wkt
 
 
-def epsg_wkt(code):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(code)
-    return srs.ExportToWkt()
 
 
 LAEA = epsg_wkt(3035)

@@ -4,18 +4,15 @@ import math
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.raster import Grid, RasterWriter, Window
 from imperviousness_plugin.core.rmsd import (gram_matrix, linear_coefficients,
                                              rmsd_from_coefficients, run_rmsd)
+from rasters import epsg_wkt
 
 
-def epsg_wkt(code):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(code)
-    return srs.ExportToWkt()
 
 
 LAEA = epsg_wkt(3035)
