@@ -7,25 +7,25 @@ reference measured in the same run, with `gdal.Warp(..., resampleAlg='average')`
 grids and the same creation options. GDAL's average does not implement the valid-fraction rule
 or half-to-even rounding: it is a speed reference only.
 
-Each run happens in its own child process (multiprocessing, spawn), which reports its wall time
-around the call and its peak resident memory (`resource.getrusage(RUSAGE_SELF).ru_maxrss`,
-including the interpreter, numpy and GDAL). Targets (issue 3): < 10 s and < 2 GB per run.
+Each run happens in its own spawned child process (benchmarks/common.py), which reports its wall
+time around the call and its peak resident memory (VmHWM, including the interpreter, numpy and
+GDAL). Targets (issue 3): < 10 s and < 2 GB per run.
 
 Run: `cd /work/main && .venv/bin/python benchmarks/bench_aggregate.py`
 """
 
-import multiprocessing
 import os
 import pathlib
-import resource
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import measure_in_child  # noqa: E402
 
 SIZE = 10980
 ORIGIN = (4_700_000.0, 1_460_000.0)
@@ -61,13 +61,10 @@ def write_synthetic_tile(path, seed=0):
     ds = None
 
 
-def _child(job, queue):
-    """Run one job in this (spawned) process; report wall time and peak memory."""
-    sys.path.insert(0, str(ROOT))
+def run_job(kind, source, output, resolution):
+    """One measured job (in a spawned child): write the tile, the core, or GDAL's average."""
     from osgeo import gdal
     gdal.UseExceptions()
-    kind, source, output, resolution = job
-    start = time.perf_counter()
     if kind == "write":
         write_synthetic_tile(source)
     elif kind == "core":
@@ -83,56 +80,30 @@ def _child(job, queue):
             srcNodata=255, dstNodata=255, overviewLevel="NONE",
             creationOptions=["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
                              "PREDICTOR=2", "NUM_THREADS=2"]))
-    seconds = time.perf_counter() - start
-    queue.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, _vm_hwm()))
-
-
-def _vm_hwm():
-    """This process's own peak RSS (VmHWM, reset at exec) as a cross-check of ru_maxrss."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return None
-
-
-def run_in_child(job):
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(job, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    if process.exitcode:
-        raise RuntimeError(f"{job} failed with exit code {process.exitcode}")
-    return result
 
 
 def main():
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench_aggregate_") as folder:
         source = os.path.join(folder, "imd_like_10980.tif")
-        # Written by a child too: on Linux a child's ru_maxrss starts from the parent's RSS at
-        # fork time, so the parent must stay small for the children's numbers to be their own.
-        seconds, _, _ = run_in_child(("write", source, None, None))
+        seconds, _, _ = measure_in_child(run_job, "write", source, None, None)
         print(f"synthetic tile {SIZE} x {SIZE} Byte written in {seconds:.1f} s "
               f"({os.path.getsize(source) / 1e6:.0f} MB DEFLATE)")
         megapixels = SIZE * SIZE / 1e6
         for resolution in (20, 100):
-            core_s, core_rss, core_hwm = run_in_child(
-                ("core", source, os.path.join(folder, f"core_{resolution}.tif"), resolution))
-            gdal_s, gdal_rss, _ = run_in_child(
-                ("gdal", source, os.path.join(folder, f"gdal_{resolution}.tif"), resolution))
-            passed = core_s < TARGET_SECONDS and core_rss < TARGET_BYTES
+            core_s, core_mib, _ = measure_in_child(
+                run_job, "core", source, os.path.join(folder, f"core_{resolution}.tif"), resolution)
+            gdal_s, gdal_mib, _ = measure_in_child(
+                run_job, "gdal", source, os.path.join(folder, f"gdal_{resolution}.tif"), resolution)
+            passed = core_s < TARGET_SECONDS and core_mib * 2 ** 20 < TARGET_BYTES
             results[f"{resolution}m"] = {
                 "seconds": core_s, "megapixels_per_second": megapixels / core_s,
-                "peak_rss_bytes": core_rss, "peak_vm_hwm_bytes": core_hwm, "gdal_average_seconds": gdal_s,
-                "gdal_average_peak_rss_bytes": gdal_rss, "ratio_core_to_gdal": core_s / gdal_s,
+                "peak_mib": core_mib, "gdal_average_seconds": gdal_s,
+                "gdal_average_peak_mib": gdal_mib, "ratio_core_to_gdal": core_s / gdal_s,
                 "pass": passed}
             print(f"10 m -> {resolution:>3} m  core {core_s:6.2f} s  {megapixels / core_s:6.1f} Mpx/s  "
-                  f"peak RSS {core_rss / 2 ** 20:5.0f} MiB (child ru_maxrss; VmHWM "
-                  f"{core_hwm / 2 ** 20:.0f}) | gdal.Warp average "
-                  f"{gdal_s:6.2f} s, {gdal_rss / 2 ** 20:5.0f} MiB | core/gdal time {core_s / gdal_s:4.2f} | "
+                  f"peak {core_mib:5.0f} MiB (child VmHWM) | gdal.Warp average "
+                  f"{gdal_s:6.2f} s, {gdal_mib:5.0f} MiB | core/gdal time {core_s / gdal_s:4.2f} | "
                   f"target < {TARGET_SECONDS:g} s and < 2 GB: {'PASS' if passed else 'FAIL'}")
     results["pass"] = all(r["pass"] for key, r in results.items() if key.endswith("m"))
     return results
