@@ -6,9 +6,9 @@ tile (the largest a 10 m tile can be), so the peak memory is the worst case of t
 Values: a spatially smooth background that differs between tiles, pixel noise, change patches of
 many sizes, and NaN areas (sea, clouds).
 
-Each run happens in a fresh child process (peak memory = the child's ru_maxrss, which includes
-GDAL's block cache; the data are generated in another child so that the parent stays small,
-because Linux carries the parent's resident size at fork into the child's ru_maxrss): the core of imperviousness:changemask, then a plain reference (GDAL reads,
+Each run happens in a fresh spawned child process (peak memory = the child's VmHWM, which
+includes GDAL's block cache; benchmarks/common.py): the core of imperviousness:changemask, then a
+plain reference (GDAL reads,
 numpy.percentile, scipy.ndimage.label with 8-connectivity, numpy.bincount per label, GDAL
 writes) on the same tiles. Both outputs must be identical. Targets: under 30 s and under 2 GB.
 """
@@ -133,8 +133,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         rmsd_path = os.path.join(tmp, "RMSD_2018_2021.tif")
         print(f"writing a synthetic {SIZE} x {SIZE} px RMSD raster ...", flush=True)
-        # In a child too: Linux keeps ru_maxrss across fork + exec, so a child spawned from a
-        # parent that had grown (by generating the data) would report the parent's size.
+        # In a child too, so the parent stays small.
         measure_in_child(make_rmsd, rmsd_path)
         core_out, reference_out = os.path.join(tmp, "CHM.tif"), os.path.join(tmp, "CHM_ref.tif")
         seconds, peak_mib, tiles = measure_in_child(run_core, rmsd_path, core_out)
@@ -152,7 +151,7 @@ def main():
         else:
             print(f"  {tile_id}: no valid pixel")
     print(f"changemask {SIZE} x {SIZE} px ({len(tiles)} EEA tiles): {seconds:6.1f} s, "
-          f"{results['mpx_per_s']:6.1f} Mpx/s, peak {peak_mib:6.0f} MiB (child ru_maxrss)")
+          f"{results['mpx_per_s']:6.1f} Mpx/s, peak {peak_mib:6.0f} MiB (child VmHWM)")
     print(f"plain reference (np.percentile + scipy.ndimage.label + bincount): {ref_seconds:6.1f} s, "
           f"peak {ref_peak_mib:6.0f} MiB; changemask is {results['speedup']:.2f}x as fast; "
           f"outputs identical: {identical} {verdict(identical)}")
