@@ -210,15 +210,21 @@ def add_ibu_graph(builder, pp_b):
             "SBU_B": child("sbu")}
 
 
+TEXT_PARAMETERS = ("S2_A", "S2_B", "YEAR_A", "YEAR_B")
+
+
 def add_publish(builder, sources, run_parameters, models=()):
     """imperviousness:publish with every product, the years, the run parameters and the folder."""
     extra = {f"MODELS_{target}": param(f"MODELS_{target}") for target in models}
-    # The run parameters as a JSON object built by an expression over the model's variables.
-    pairs = ", ".join(f"'{name}', to_string(@{name})" for name in run_parameters)
+    # The run parameters as 'NAME=value' lines built by an expression over the model's variables.
+    # Layer parameters are left out: 3.22 expressions see no file name for them (publish adds the
+    # reference layers it receives itself).
+    texts = [name for name in run_parameters if name in TEXT_PARAMETERS]
+    lines = ", char(10), ".join(f"'{name}=', @{name}" for name in texts + ["OUTPUT_FOLDER"])
     builder.child("publish", "imperviousness:publish", "Publish HRL products and report", 5, 0,
                   YEAR_A=param("YEAR_A"), YEAR_B=param("YEAR_B"),
                   OUTPUT_FOLDER=param("OUTPUT_FOLDER"),
-                  RUN_PARAMETERS=expr(f"to_json(map({pairs}))"), **sources, **extra)
+                  RUN_PARAMETERS=expr(f"concat({lines})"), **sources, **extra)
 
 
 # -- the four models ----------------------------------------------------------------------------

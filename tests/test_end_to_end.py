@@ -113,6 +113,11 @@ def test_report_is_written(model_run):
     imd_b = read(output / "IMD_2021_010m.tif").ReadAsArray()
     valid = imd_b[imd_b <= 100].astype(float)
     assert report["statistics"]["status"]["2021"]["mean_density_all"] == pytest.approx(valid.mean())
+    # The run's parameters: the model's folders and years, and the reference layers' files.
+    parameters = report["parameters"]
+    assert parameters["YEAR_A"] == str(YEAR_A) and parameters["YEAR_B"] == str(YEAR_B)
+    assert parameters["S2_A"].endswith(str(YEAR_A)) and parameters["IMD_A"].endswith(".tif")
+    assert parameters["OUTPUT_FOLDER"] == str(output)
 
 
 def _classes_in_region(output, product, truth, code):

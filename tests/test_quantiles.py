@@ -143,6 +143,7 @@ def _random_case(rng, dtype, shape, low, high, nan_fraction=0.0):
         (np.int32, -5, 5),
         (np.int32, -(2**31), 2**31 - 1),  # range too wide for the 32-bit keys: exact path
         (np.uint32, 10**9, 10**9 + 20),
+        (np.uint32, 4 * 10**9, 4 * 10**9 + 2000),  # offset beyond the int32 range
         (np.int64, -(10**12), -(10**12) + 9),
     ],
 )

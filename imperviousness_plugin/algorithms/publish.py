@@ -51,7 +51,7 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             "YEAR_B", self.tr("Year B"), QgsProcessingParameterNumber.Integer, 2021, minValue=1900))
         self.addParameter(QgsProcessingParameterString(
-            "RUN_PARAMETERS", self.tr("Run parameters for the report (JSON)"), optional=True))
+            "RUN_PARAMETERS", self.tr("Run parameters for the report (JSON or NAME=value lines)"), optional=True))
         # An input folder, not a folder destination: a 3.22 model can pass its own OUTPUT_FOLDER
         # parameter to it (a child's destination can only become a "child:name" model output).
         self.addParameter(QgsProcessingParameterFile(
@@ -78,15 +78,21 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
             self.parameterAsInt(parameters, "YEAR_A", context),
             self.parameterAsInt(parameters, "YEAR_B", context),
             side_files=side_files, models=models, reference=reference,
-            parameters=self._run_parameters(parameters, context), feedback=feedback)
+            parameters=self._run_parameters(parameters, context, reference), feedback=feedback)
         return {"OUTPUT_FOLDER": folder, "REPORT": result["report"]}
 
-    def _run_parameters(self, parameters, context):
-        text = self.parameterAsString(parameters, "RUN_PARAMETERS", context)
-        if not text:
-            return {}
+    def _run_parameters(self, parameters, context, reference):
+        """RUN_PARAMETERS (a JSON object, or 'NAME=value' lines) plus the reference layers' files.
+
+        The shipped models pass their folder, year and output parameters as 'NAME=value' lines
+        built by an expression (QGIS 3.22 expressions see no file name for layer parameters, so
+        the layers given to this algorithm are added here).
+        """
+        text = self.parameterAsString(parameters, "RUN_PARAMETERS", context) or ""
         try:
-            value = json.loads(text)
+            value = json.loads(text) if text.strip().startswith("{") else None
         except ValueError:
-            return {"parameters": text}
-        return value if isinstance(value, dict) else {"parameters": value}
+            value = None
+        if value is None:
+            value = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        return {**value, **reference}

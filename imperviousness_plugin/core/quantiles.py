@@ -336,6 +336,11 @@ class _Plan:
             np.copyto(key, vv, casting="unsafe")
             if self.offset:
                 np.subtract(key, np.int32(self.offset), out=key)
+        elif vv.dtype.itemsize == 4:
+            # value - offset lies in [0, 2**27), so wrap-around 32-bit arithmetic is exact
+            # (uint32 values are reinterpreted as int32, the offset is taken modulo 2**32)
+            offset32 = np.int64(self.offset).astype(np.int32)
+            np.subtract(vv.view(np.int32), offset32, out=key)
         else:
             wide = np.uint64 if vv.dtype.kind == "u" else np.int64
             np.subtract(vv, wide(self.offset), out=key, dtype=wide, casting="unsafe")
