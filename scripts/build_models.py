@@ -171,10 +171,10 @@ def add_change_graph(builder, pp_a, pp_b, imd_a, imd_b, ibu_a, ibu_b):
     return publish
 
 
-def add_imd_graph(builder, pp_a, pp_b):
+def add_imd_graph(builder, pp_a, pp_b, models=None):
     """RIMD (+ SD, IMDCL), sealing masks, calibration, IMD_B and IMD_B 100 m."""
     builder.child("predict_imd", "imperviousness:predict", "U-Net RIMD (year B)", 2, 0,
-                  INPUT=pp_b, MODELS=param("MODELS_IMD"), SHIPPED_TARGET=SHIPPED_IMD,
+                  INPUT=pp_b, MODELS=models or param("MODELS_IMD"), SHIPPED_TARGET=SHIPPED_IMD,
                   OUTPUT_SD=QgsProcessing.TEMPORARY_OUTPUT,
                   OUTPUT_CONFIDENCE=QgsProcessing.TEMPORARY_OUTPUT)
     builder.child("sealingmask_a", "imperviousness:sealingmask", "Sealing mask year A", 2, 1,
@@ -196,10 +196,10 @@ def add_imd_graph(builder, pp_a, pp_b):
             "IMD_B_100": child("imd_100")}
 
 
-def add_ibu_graph(builder, pp_b):
+def add_ibu_graph(builder, pp_b, models=None):
     """RIBUD (+ SD, IBUCL), IBU_B and SBU_B."""
     builder.child("predict_ibu", "imperviousness:predict", "U-Net RIBUD (year B)", 2, 6,
-                  INPUT=pp_b, MODELS=param("MODELS_IBU"), SHIPPED_TARGET=SHIPPED_IBU,
+                  INPUT=pp_b, MODELS=models or param("MODELS_IBU"), SHIPPED_TARGET=SHIPPED_IBU,
                   OUTPUT_SD=QgsProcessing.TEMPORARY_OUTPUT,
                   OUTPUT_CONFIDENCE=QgsProcessing.TEMPORARY_OUTPUT)
     builder.child("builtup", "imperviousness:builtup", "IBU year B", 2, 7, INPUT=child("predict_ibu"))
@@ -214,8 +214,14 @@ TEXT_PARAMETERS = ("S2_A", "S2_B", "YEAR_A", "YEAR_B")
 
 
 def add_publish(builder, sources, run_parameters, models=()):
-    """imperviousness:publish with every product, the years, the run parameters and the folder."""
-    extra = {f"MODELS_{target}": param(f"MODELS_{target}") for target in models}
+    """imperviousness:publish with every product, the years, the run parameters and the folder.
+
+    `models`: the targets whose MODELS_<target> model parameter lists the .onnx files, or a dict
+    target -> source (e.g. the trained model of a trainmodel child).
+    """
+    if not isinstance(models, dict):
+        models = {target: param(f"MODELS_{target}") for target in models}
+    extra = {f"MODELS_{target}": source for target, source in models.items()}
     # The run parameters as 'NAME=value' lines built by an expression over the model's variables.
     # Layer parameters are left out: 3.22 expressions see no file name for them (publish adds the
     # reference layers it receives itself).
@@ -229,11 +235,18 @@ def add_publish(builder, sources, run_parameters, models=()):
 
 # -- the four models ----------------------------------------------------------------------------
 
-def build_full():
+def build_full(train_first=False):
+    """ATBD Figure 2; with train_first the U-Nets are trained on year A before predicting year B."""
+    models_text = ("U-Net IMD and IBU models trained on the PP of year A against IMD_A (+ CLCplus_A) "
+                   "and IBU_A first (TRAIN_STEPS steps, optionally from INIT_MODEL_IMD / "
+                   "INIT_MODEL_IBU), then RIMD / RIBUD of year B" if train_first else
+                   "U-Net RIMD / RIBUD (shipped ensemble or your .onnx models)")
     builder = ModelBuilder(
-        "hrl_imperviousness", "HRL Imperviousness A to B",
+        "hrl_imperviousness_train" if train_first else "hrl_imperviousness",
+        "HRL Imperviousness A to B, training on year A first" if train_first
+        else "HRL Imperviousness A to B",
         "The whole HRL Imperviousness A-to-B workflow (ATBD Figure 2): PP of both years, RMSD, "
-        "change mask, U-Net RIMD / RIBUD (shipped ensemble or your .onnx models), IMD calibration, "
+        f"change mask, {models_text}, IMD calibration, "
         "IMD_B, IBU_B, SBU_B, the 20 m and 100 m change layers, confidence; published with HRL "
         "names, QML styles and report.html into OUTPUT_FOLDER. The PP stacks are computed on the "
         "extent of IMD_A so that every product shares its EEA grid.")
@@ -244,20 +257,54 @@ def build_full():
                               ("CLCPLUS_A", "CLCplus Backbone of year A"),
                               ("CLCPLUS_B", "CLCplus Backbone of year B")):
         add_layer(builder, name, description)
-    add_models(builder, "IMD")
-    add_models(builder, "IBU")
+    if train_first:
+        add_training_parameters(builder)
+    else:
+        add_models(builder, "IMD")
+        add_models(builder, "IBU")
     add_output_folder(builder)
     pp_a = child(add_preprocess(builder, "A", "IMD_A", 0))
     pp_b = child(add_preprocess(builder, "B", "IMD_A", 1))
     sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
-    sources.update(add_imd_graph(builder, pp_a, pp_b))
-    sources.update(add_ibu_graph(builder, pp_b))
+    trained = add_training(builder, pp_a) if train_first else {}
+    sources.update(add_imd_graph(builder, pp_a, pp_b, trained.get("IMD")))
+    sources.update(add_ibu_graph(builder, pp_b, trained.get("IBU")))
     sources.update(add_change_graph(builder, pp_a, pp_b, param("IMD_A"), child("applycalibration"),
                                     param("IBU_A"), child("builtup")))
     add_publish(builder, sources, ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A",
                                    "CLCPLUS_A", "CLCPLUS_B", "MODELS_IMD", "MODELS_IBU",
-                                   "OUTPUT_FOLDER"], models=("IMD", "IBU"))
+                                   "OUTPUT_FOLDER"], models=trained or ("IMD", "IBU"))
     return builder
+
+
+def add_training_parameters(builder):
+    builder.parameter(QgsProcessingParameterNumber(
+        "TRAIN_STEPS", "Training steps per model", QgsProcessingParameterNumber.Integer, 600,
+        minValue=1))
+    builder.parameter(QgsProcessingParameterNumber(
+        "TRAIN_PATCH_SIZE", "Training patch size (px, multiple of 8)",
+        QgsProcessingParameterNumber.Integer, 128, minValue=16))
+    for target in ("IMD", "IBU"):
+        builder.parameter(QgsProcessingParameterFile(
+            f"INIT_MODEL_{target}", f"Start the {target} model from this .onnx (transfer learning)",
+            extension="onnx", optional=True))
+
+
+def add_training(builder, pp_a):
+    """imperviousness:trainmodel for IMD (IMD_A + CLCplus_A) and IBU (IBU_A) on the PP of year A."""
+    builder.child("train_imd", "imperviousness:trainmodel", "Train the IMD U-Net on year A", 2, 10,
+                  INPUT=pp_a, REFERENCE=param("IMD_A"), TARGET=0, CLCPLUS=param("CLCPLUS_A"),
+                  INIT_MODEL=param("INIT_MODEL_IMD"), STEPS=param("TRAIN_STEPS"),
+                  PATCH_SIZE=param("TRAIN_PATCH_SIZE"))
+    builder.child("train_ibu", "imperviousness:trainmodel", "Train the IBU U-Net on year A", 2, 11,
+                  INPUT=pp_a, REFERENCE=param("IBU_A"), TARGET=1,
+                  INIT_MODEL=param("INIT_MODEL_IBU"), STEPS=param("TRAIN_STEPS"),
+                  PATCH_SIZE=param("TRAIN_PATCH_SIZE"))
+    return {"IMD": child("train_imd"), "IBU": child("train_ibu")}
+
+
+def build_full_train_first():
+    return build_full(train_first=True)
 
 
 def build_imd():
@@ -322,7 +369,7 @@ def build_change():
     return builder
 
 
-BUILDERS = (build_full, build_imd, build_ibu, build_change)
+BUILDERS = (build_full, build_full_train_first, build_imd, build_ibu, build_change)
 
 
 def main():

@@ -11,7 +11,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "models").glob("*.model3"))
 SCREENSHOTS = ROOT / "build" / "screenshots"
-EXPECTED = {"hrl_imperviousness", "hrl_imd", "hrl_ibu", "hrl_change"}
+EXPECTED = {"hrl_imperviousness", "hrl_imperviousness_train", "hrl_imd", "hrl_ibu", "hrl_change"}
 
 
 def test_all_models_are_shipped():

@@ -377,3 +377,23 @@ def test_nan_weight_is_zero_weight_and_nan_ndvi_is_ignored():
     garbage = ndvi.copy()
     garbage[::3] = np.nan
     np.testing.assert_array_equal(fit_ndvi_model(garbage, weights, tau, 2), fit_ndvi_model(ndvi, zero_w, tau, 2))
+
+
+def test_single_threaded_blas_context_uses_workers_and_restores():
+    api = ndvi_module._openblas_api()
+    if api is None:
+        pytest.skip("numpy does not use a detectable OpenBLAS here")
+    get, _ = api
+    before = get()
+    rng = np.random.default_rng(90)
+    ndvi = rng.uniform(0, 1, size=(20, 3000)).astype(np.float32)
+    weights = np.ones_like(ndvi)
+    tau = np.linspace(0, 0.95, 20)
+    expected = fit_ndvi_model(ndvi, weights, tau, 2, threads=1)
+    with ndvi_module.single_threaded_blas():
+        assert get() == 1
+        with ndvi_module.single_threaded_blas():  # nested
+            assert get() == 1
+        assert get() == 1
+        np.testing.assert_array_equal(fit_ndvi_model(ndvi, weights, tau, 2, threads=2), expected)
+    assert get() == before

@@ -30,8 +30,8 @@ products, ``M = (Q_i * Q_j)^T @ W`` for the K(K+1)/2 distinct pairs (i >= j) and
 ``b = Q^T @ (W * y)``, and the K x K systems are solved by a Cholesky factorisation written
 with numpy operations *vectorised over pixels* (K is small, the pixel count is large), in
 chunks of ``_CHUNK_PIXELS`` pixels.  On the 2-core test machine (T=100, N=3) this is ~39x
-faster than a per-pixel weighted ``lstsq`` loop with one thread, ~51x with two worker threads
-when OpenBLAS runs single-threaded (see ``fit_ndvi_model``, ``threads``).
+faster than a per-pixel weighted ``lstsq`` loop with one thread, ~52x with two worker threads
+inside ``single_threaded_blas()`` (see ``fit_ndvi_model``, ``threads``).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ __all__ = [
     "coefficient_names",
     "fit_ndvi_model",
     "evaluate_ndvi_model",
+    "single_threaded_blas",
 ]
 
 _CHUNK_PIXELS = 4096
@@ -104,15 +105,17 @@ def _openblas_threads():
 
 
 @contextlib.contextmanager
-def _single_threaded_blas():
-    """Limit OpenBLAS to one thread while the fit's own worker threads run.
+def single_threaded_blas():
+    """Context manager: limit numpy's OpenBLAS to one thread (restored on exit).
 
-    Each worker calls BLAS on its own chunk; a multi-threaded BLAS on top of that
-    oversubscribes the cores (and OpenBLAS threads spin while waiting), which makes two
-    workers slower than one.  ``threadpoolctl`` is used when installed; otherwise the
-    OpenBLAS library loaded by numpy is found through /proc/self/maps (Linux).  With any
-    other BLAS nothing is changed.  The previous setting is restored on exit; nested or
-    concurrent fits share one limitation.
+    Wrap a whole block loop in it, e.g. ``with single_threaded_blas(): for block in ...``:
+    ``fit_ndvi_model`` can then run its ``threads`` worker threads, each doing its own
+    single-threaded BLAS products (~1.4x faster than one worker on 2 cores), and no idle
+    OpenBLAS thread competes with the quantile workers.  Entering and leaving it costs
+    ~0.1 s of CPU in OpenBLAS's idle thread (it spins before sleeping), so use it once per
+    run, not per block.  ``threadpoolctl`` is used when installed; otherwise the OpenBLAS
+    library loaded by numpy is found through /proc/self/maps (Linux).  With any other BLAS
+    nothing is changed.  Nested or concurrent uses share one limitation.
     """
     try:
         from threadpoolctl import threadpool_limits
@@ -428,12 +431,12 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
     tau : (T,) year fractions of the dates (``day_fraction``)
     order : N, the model has 3N+1 coefficients
     ridge : Tikhonov factor (>= 0) of the fallback for unstable pixels, see below
-    threads : worker threads for the chunks of pixels; the BLAS products of each chunk run
-        single-threaded meanwhile (``_single_threaded_blas``, restored afterwards).  When numpy's
-        OpenBLAS was started multi-threaded (its default, ``OPENBLAS_NUM_THREADS`` unset) a
-        single worker is used: on the 2-core test machine several workers were then slower
-        than one (~35x vs ~39x the lstsq reference), whereas with ``OPENBLAS_NUM_THREADS=1``
-        set before numpy is imported two workers reach ~51x.
+    threads : worker threads for the chunks of pixels, used when numpy's BLAS runs single-
+        threaded: inside ``single_threaded_blas()`` (recommended around the whole block loop),
+        with ``OPENBLAS_NUM_THREADS=1``, or when the BLAS is not a detectable OpenBLAS.  With
+        a multi-threaded OpenBLAS (numpy's default) one worker is used and OpenBLAS is limited
+        to one thread for the call (several workers were slower there, see the code).  On the
+        2-core test machine: ~39x the lstsq reference with one worker, ~52x with two.
 
     Returns
     -------
@@ -516,12 +519,16 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
                 plan.run(y2[:, s:e], w2[:, s:e], out[:, s:e], ws)
 
         if _openblas_threads() > 1:
-            # OpenBLAS started multi-threaded (its default): concurrent products from several
-            # Python workers do not scale (measured slower than one worker), and letting
-            # OpenBLAS parallelise one worker's small products is slower still.  One worker
-            # with a single-threaded OpenBLAS is the fastest there.
+            # OpenBLAS is multi-threaded here (its default, and the caller did not use
+            # single_threaded_blas()).  Limiting it for this call only makes its idle thread
+            # spin for ~0.1 s, which takes the second core away from a second worker; letting
+            # OpenBLAS parallelise one worker's small products is slower still.  So: one worker,
+            # OpenBLAS limited to one thread for the call.
             workers = 1  # read by work()
-        with _single_threaded_blas():
+            limit = single_threaded_blas()
+        else:
+            limit = contextlib.nullcontext()
+        with limit:
             if workers <= 1:
                 work(0)
             else:
