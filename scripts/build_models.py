@@ -235,36 +235,44 @@ def add_publish(builder, sources, run_parameters, models=()):
 
 # -- the four models ----------------------------------------------------------------------------
 
-def build_full(train_first=False):
-    """ATBD Figure 2; with train_first the U-Nets are trained on year A before predicting year B."""
+def build_full(train_first=False, from_pp=False):
+    """ATBD Figure 2; with train_first the U-Nets are trained on year A before predicting year B;
+    with from_pp the graph starts from existing PP stacks instead of Sentinel-2 folders."""
     models_text = ("U-Net IMD and IBU models trained on the PP of year A against IMD_A (+ CLCplus_A) "
                    "and IBU_A first (TRAIN_STEPS steps, optionally from INIT_MODEL_IMD / "
                    "INIT_MODEL_IBU), then RIMD / RIBUD of year B" if train_first else
                    "U-Net RIMD / RIBUD (shipped ensemble or your .onnx models)")
+    name = "hrl_imperviousness" + ("_train" if train_first else "") + ("_pp" if from_pp else "")
     builder = ModelBuilder(
-        "hrl_imperviousness_train" if train_first else "hrl_imperviousness",
-        "HRL Imperviousness A to B, training on year A first" if train_first
-        else "HRL Imperviousness A to B",
-        "The whole HRL Imperviousness A-to-B workflow (ATBD Figure 2): PP of both years, RMSD, "
+        name, "HRL Imperviousness A to B" + (", training on year A first" if train_first else "")
+        + (", from existing PP stacks" if from_pp else ""),
+        "The whole HRL Imperviousness A-to-B workflow (ATBD Figure 2): "
+        + ("existing PP stacks of both years (on the grid of IMD_A)" if from_pp
+           else "PP of both years") + ", RMSD, "
         f"change mask, {models_text}, IMD calibration, "
         "IMD_B, IBU_B, SBU_B, the 20 m and 100 m change layers, confidence; published with HRL "
         "names, QML styles and report.html into OUTPUT_FOLDER. The PP stacks are computed on the "
         "extent of IMD_A so that every product shares its EEA grid.")
-    add_s2(builder, ("A", "B"))
+    if not from_pp:
+        add_s2(builder, ("A", "B"))
     add_years(builder)
-    for name, description in (("IMD_A", "IMD of year A (10 m, 0..100)"),
-                              ("IBU_A", "IBU of year A (10 m, 0/1)"),
-                              ("CLCPLUS_A", "CLCplus Backbone of year A"),
-                              ("CLCPLUS_B", "CLCplus Backbone of year B")):
-        add_layer(builder, name, description)
+    layers = [("PP_A", "PP stack of year A"), ("PP_B", "PP stack of year B")] if from_pp else []
+    for layer, description in layers + [("IMD_A", "IMD of year A (10 m, 0..100)"),
+                                        ("IBU_A", "IBU of year A (10 m, 0/1)"),
+                                        ("CLCPLUS_A", "CLCplus Backbone of year A"),
+                                        ("CLCPLUS_B", "CLCplus Backbone of year B")]:
+        add_layer(builder, layer, description)
     if train_first:
         add_training_parameters(builder)
     else:
         add_models(builder, "IMD")
         add_models(builder, "IBU")
     add_output_folder(builder)
-    pp_a = child(add_preprocess(builder, "A", "IMD_A", 0))
-    pp_b = child(add_preprocess(builder, "B", "IMD_A", 1))
+    if from_pp:
+        pp_a, pp_b = param("PP_A"), param("PP_B")
+    else:
+        pp_a = child(add_preprocess(builder, "A", "IMD_A", 0))
+        pp_b = child(add_preprocess(builder, "B", "IMD_A", 1))
     sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
     trained = add_training(builder, pp_a) if train_first else {}
     sources.update(add_imd_graph(builder, pp_a, pp_b, trained.get("IMD")))
@@ -305,6 +313,10 @@ def add_training(builder, pp_a):
 
 def build_full_train_first():
     return build_full(train_first=True)
+
+
+def build_full_from_pp():
+    return build_full(from_pp=True)
 
 
 def build_imd():
@@ -369,7 +381,7 @@ def build_change():
     return builder
 
 
-BUILDERS = (build_full, build_full_train_first, build_imd, build_ibu, build_change)
+BUILDERS = (build_full, build_full_train_first, build_full_from_pp, build_imd, build_ibu, build_change)
 
 
 def main():

@@ -172,3 +172,21 @@ def test_train_on_year_a_first(model_run, qgis_process, tmp_path):
         assert target in json.dumps(model["metadata"])
     rimd = read(output / hrl_name("RIMD", YEAR_A, YEAR_B)).ReadAsArray()
     assert ((rimd <= 100) | (rimd == 255)).all() and (rimd <= 100).any()
+
+
+def test_from_existing_pp_stacks_gives_the_same_products(model_run, qgis_process, tmp_path):
+    """hrl_imperviousness_pp on the PP stacks of the full run reproduces its products exactly."""
+    root, first = model_run
+    reference = root / "sample" / "reference"
+    output = tmp_path / "products"
+    qgis_process(
+        "run", "imperviousness:hrl_imperviousness_pp", "--",
+        f"PP_A={first / hrl_name('PP_A', YEAR_A, YEAR_B)}",
+        f"PP_B={first / hrl_name('PP_B', YEAR_A, YEAR_B)}", f"YEAR_A={YEAR_A}", f"YEAR_B={YEAR_B}",
+        f"IMD_A={reference / f'IMD_{YEAR_A}_010m.tif'}", f"IBU_A={reference / f'IBU_{YEAR_A}_010m.tif'}",
+        f"CLCPLUS_A={reference / f'CLCplus_{YEAR_A}_010m.tif'}",
+        f"CLCPLUS_B={reference / f'CLCplus_{YEAR_B}_010m.tif'}", f"OUTPUT_FOLDER={output}")
+    for product in PRODUCTS:
+        name = hrl_name(product, YEAR_A, YEAR_B)
+        np.testing.assert_array_equal(read(output / name).ReadAsArray(),
+                                      read(first / name).ReadAsArray(), err_msg=name)

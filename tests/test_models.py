@@ -11,7 +11,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "models").glob("*.model3"))
 SCREENSHOTS = ROOT / "build" / "screenshots"
-EXPECTED = {"hrl_imperviousness", "hrl_imperviousness_train", "hrl_imd", "hrl_ibu", "hrl_change"}
+EXPECTED = {"hrl_imperviousness", "hrl_imperviousness_train", "hrl_imperviousness_pp", "hrl_imd", "hrl_ibu", "hrl_change"}
 
 
 def test_all_models_are_shipped():
@@ -65,24 +65,32 @@ def test_every_algorithm_dialog_builds(provider, qgis_iface):
 
 def test_screenshots_of_toolbox_and_modeler(provider, qgis_app, qgis_iface):
     from processing.modeler.ModelerDialog import ModelerDialog
-    from qgis.core import QgsProcessingModelAlgorithm
-    from qgis.PyQt.QtWidgets import QTreeWidget, QTreeWidgetItem
+    from qgis.core import QgsApplication, QgsProcessingModelAlgorithm
+    from qgis.gui import QgsProcessingToolboxProxyModel, QgsProcessingToolboxTreeView
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # The Toolbox group: the provider's algorithms grouped as the Processing Toolbox shows them.
-    tree = QTreeWidget()
-    tree.setHeaderLabel("Processing Toolbox")
-    root = QTreeWidgetItem(tree, [provider.name()])
-    root.setIcon(0, provider.icon())
-    groups = {}
-    for algorithm in sorted(provider.algorithms(), key=lambda a: (a.group(), a.displayName())):
-        group = groups.setdefault(algorithm.group(), QTreeWidgetItem(root, [algorithm.group()]))
-        QTreeWidgetItem(group, [algorithm.displayName()]).setIcon(0, algorithm.icon())
-    tree.expandAll()
-    tree.resize(520, 720)
-    tree.show()
-    assert tree.grab().save(str(SCREENSHOTS / "toolbox_group.png"))
-    assert "HRL Imperviousness models" in groups
+    # The Processing Toolbox's own tree view (the widget of the Toolbox dock), filtered on the
+    # provider, as a user sees it after installing the plugin.
+    registry = QgsApplication.processingRegistry()
+    toolbox = QgsProcessingToolboxTreeView(None, registry)
+    toolbox.setFilters(QgsProcessingToolboxProxyModel.Filters(QgsProcessingToolboxProxyModel.FilterToolbox))
+    toolbox.setHeaderHidden(True)
+    toolbox.setFilterString("imperviousness")
+    toolbox.expandAll()
+    toolbox.resize(520, 760)
+    toolbox.show()
+    qgis_app.processEvents()
+    shown = toolbox.model()
+    names = []
+    stack = [shown.index(row, 0) for row in range(shown.rowCount())]
+    while stack:
+        index = stack.pop()
+        names.append(index.data())
+        stack.extend(shown.index(row, 0, index) for row in range(shown.rowCount(index)))
+    assert provider.name() in names
+    assert {"1 Features and change mask", "2 Status layers", "HRL Imperviousness models"} <= set(names)
+    assert "hrl_imperviousness" in names
+    assert toolbox.grab().save(str(SCREENSHOTS / "toolbox_group.png"))
 
     model = QgsProcessingModelAlgorithm()
     assert model.fromFile(str(ROOT / "models" / "hrl_imperviousness.model3"))
