@@ -379,7 +379,7 @@ def test_nan_weight_is_zero_weight_and_nan_ndvi_is_ignored():
     np.testing.assert_array_equal(fit_ndvi_model(garbage, weights, tau, 2), fit_ndvi_model(ndvi, zero_w, tau, 2))
 
 
-def test_single_threaded_blas_context_uses_workers_and_restores():
+def test_single_threaded_blas_context_nests_and_restores():
     api = ndvi_module._openblas_api()
     if api is None:
         pytest.skip("numpy does not use a detectable OpenBLAS here")
@@ -390,9 +390,9 @@ def test_single_threaded_blas_context_uses_workers_and_restores():
     weights = np.ones_like(ndvi)
     tau = np.linspace(0, 0.95, 20)
     expected = fit_ndvi_model(ndvi, weights, tau, 2, threads=1)
-    with ndvi_module.single_threaded_blas():
+    with ndvi_module._single_threaded_blas():
         assert get() == 1
-        with ndvi_module.single_threaded_blas():  # nested
+        with ndvi_module._single_threaded_blas():  # nested
             assert get() == 1
         assert get() == 1
         np.testing.assert_array_equal(fit_ndvi_model(ndvi, weights, tau, 2, threads=2), expected)

@@ -29,9 +29,9 @@ Speed: all pixels of a raster block share the same dates, hence the same design 
 products, ``M = (Q_i * Q_j)^T @ W`` for the K(K+1)/2 distinct pairs (i >= j) and
 ``b = Q^T @ (W * y)``, and the K x K systems are solved by a Cholesky factorisation written
 with numpy operations *vectorised over pixels* (K is small, the pixel count is large), in
-chunks of ``_CHUNK_PIXELS`` pixels.  On the 2-core test machine (T=100, N=3) this is ~39x
-faster than a per-pixel weighted ``lstsq`` loop with one thread, ~52x with two worker threads
-inside ``single_threaded_blas()`` (see ``fit_ndvi_model``, ``threads``).
+chunks of ``_CHUNK_PIXELS`` pixels.  On the 2-core test machine (T=100, N=3) this is ~40x
+faster than a per-pixel weighted ``lstsq`` loop with one worker thread, ~52x with two when
+OpenBLAS runs single-threaded (see ``fit_ndvi_model``, ``threads``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ __all__ = [
     "coefficient_names",
     "fit_ndvi_model",
     "evaluate_ndvi_model",
-    "single_threaded_blas",
 ]
 
 _CHUNK_PIXELS = 4096
@@ -105,17 +104,12 @@ def _openblas_threads():
 
 
 @contextlib.contextmanager
-def single_threaded_blas():
-    """Context manager: limit numpy's OpenBLAS to one thread (restored on exit).
+def _single_threaded_blas():
+    """Limit numpy's OpenBLAS to one thread for the duration of a fit (restored on exit).
 
-    Wrap a whole block loop in it, e.g. ``with single_threaded_blas(): for block in ...``:
-    ``fit_ndvi_model`` can then run its ``threads`` worker threads, each doing its own
-    single-threaded BLAS products (~1.4x faster than one worker on 2 cores), and no idle
-    OpenBLAS thread competes with the quantile workers.  Entering and leaving it costs
-    ~0.1 s of CPU in OpenBLAS's idle thread (it spins before sleeping), so use it once per
-    run, not per block.  ``threadpoolctl`` is used when installed; otherwise the OpenBLAS
-    library loaded by numpy is found through /proc/self/maps (Linux).  With any other BLAS
-    nothing is changed.  Nested or concurrent uses share one limitation.
+    ``threadpoolctl`` is used when installed; otherwise the OpenBLAS library loaded by numpy
+    is found through /proc/self/maps (Linux).  With any other BLAS nothing is changed.
+    Nested or concurrent uses share one limitation.
     """
     try:
         from threadpoolctl import threadpool_limits
@@ -432,11 +426,13 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
     order : N, the model has 3N+1 coefficients
     ridge : Tikhonov factor (>= 0) of the fallback for unstable pixels, see below
     threads : worker threads for the chunks of pixels, used when numpy's BLAS runs single-
-        threaded: inside ``single_threaded_blas()`` (recommended around the whole block loop),
-        with ``OPENBLAS_NUM_THREADS=1``, or when the BLAS is not a detectable OpenBLAS.  With
-        a multi-threaded OpenBLAS (numpy's default) one worker is used and OpenBLAS is limited
-        to one thread for the call (several workers were slower there, see the code).  On the
-        2-core test machine: ~39x the lstsq reference with one worker, ~52x with two.
+        threaded (OpenBLAS started with ``OPENBLAS_NUM_THREADS=1``) or is not a detectable
+        OpenBLAS.  With a multi-threaded OpenBLAS (numpy's default) one worker is used and
+        OpenBLAS is limited to one thread for the call: there, several workers calling BLAS
+        concurrently did not scale on the 2-core test machine (not even after limiting
+        OpenBLAS to one thread at run time), and letting OpenBLAS parallelise one worker's
+        small products was slower.  Measured: ~40x the per-pixel lstsq reference with one
+        worker, ~52x with two workers and ``OPENBLAS_NUM_THREADS=1``.
 
     Returns
     -------
@@ -519,13 +515,10 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
                 plan.run(y2[:, s:e], w2[:, s:e], out[:, s:e], ws)
 
         if _openblas_threads() > 1:
-            # OpenBLAS is multi-threaded here (its default, and the caller did not use
-            # single_threaded_blas()).  Limiting it for this call only makes its idle thread
-            # spin for ~0.1 s, which takes the second core away from a second worker; letting
-            # OpenBLAS parallelise one worker's small products is slower still.  So: one worker,
-            # OpenBLAS limited to one thread for the call.
+            # numpy's OpenBLAS is multi-threaded (its default): one worker, OpenBLAS limited to
+            # one thread for the call (see ``threads`` above for the measurements).
             workers = 1  # read by work()
-            limit = single_threaded_blas()
+            limit = _single_threaded_blas()
         else:
             limit = contextlib.nullcontext()
         with limit:

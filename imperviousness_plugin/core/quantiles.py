@@ -35,9 +35,9 @@ Algorithm (why it is fast)
 A per-pixel ``argsort`` + ``cumsum`` loop costs ~8 us per pixel at T=100 dates.  Here all
 pixels of a chunk are processed at once, and the expensive ``argsort`` (which is needed to carry
 each observation's weight along with its value) is replaced by a plain ``np.sort`` of 32-bit
-integer *keys* that contain both the value and the weight information; numpy sorts 32-bit
-keys with SIMD code along the last axis, an order of magnitude faster than 64-bit keys or
-argsort.  The data are transposed to a C-contiguous ``(pixels, T)`` layout per chunk (with
+integer *keys* that contain both the value and the weight information.  On CPUs with AVX-512
+numpy (1.24 here) sorts 32-bit keys along the last axis with SIMD code, ~15x faster than
+64-bit keys or an argsort (measured); elsewhere the gain over argsort is smaller.  The data are transposed to a C-contiguous ``(pixels, T)`` layout per chunk (with
 OpenCV's blocked transpose when available), chunks are spread over ``threads`` worker threads
 (numpy and OpenCV release the GIL), and several ``q`` share one sort.
 
@@ -96,7 +96,6 @@ _CHUNK_ELEMENTS = 1 << 19
 """Observations per chunk (pixels x T): ~2 MB per int32 work buffer (L3 cache); large enough
 for two worker threads to rarely contend for the GIL."""
 
-_INT32_MAX = np.iinfo(np.int32).max
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
