@@ -40,7 +40,6 @@ import contextlib
 import ctypes
 import datetime as _dt
 import functools
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
@@ -48,6 +47,7 @@ from numbers import Integral
 import numpy as np
 
 from .errors import ImperviousnessError
+from .workspace import Workspace
 
 __all__ = [
     "day_fraction",
@@ -400,19 +400,6 @@ class _FitPlan:
             out[bad] = np.nan
 
 
-class _Workspace:
-    """Reusable flat work buffers of one worker (avoids page faults of fresh allocations)."""
-
-    def __init__(self):
-        self._bufs = {}
-
-    def get(self, name, dtype, shape):
-        size = math.prod(shape)
-        buf = self._bufs.get(name)
-        if buf is None or buf.dtype != np.dtype(dtype) or buf.size < size:
-            buf = np.empty(max(size, 1), dtype)
-            self._bufs[name] = buf
-        return buf[:size].reshape(shape)
 
 
 def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
@@ -509,7 +496,7 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
         workers = min(int(threads), len(starts))
 
         def work(worker_index):
-            ws = _Workspace()
+            ws = Workspace()
             for s in starts[worker_index::workers]:
                 e = min(s + _CHUNK_PIXELS, N)
                 plan.run(y2[:, s:e], w2[:, s:e], out[:, s:e], ws)

@@ -68,7 +68,6 @@ All paths give identical results (tests compare them with per-pixel references).
 
 from __future__ import annotations
 
-import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
@@ -76,6 +75,7 @@ from numbers import Integral
 import numpy as np
 
 from .errors import ImperviousnessError
+from .workspace import Workspace
 
 try:  # OpenCV is a dependency of the plugin core; it is only used to go faster.
     import cv2 as _cv2
@@ -104,19 +104,6 @@ _LITTLE_ENDIAN = sys.byteorder == "little"
 # --------------------------------------------------------------------------------------------
 
 
-class _Workspace:
-    """Reusable flat work buffers of one worker (avoids page faults of fresh allocations)."""
-
-    def __init__(self):
-        self._bufs = {}
-
-    def get(self, name, dtype, shape):
-        size = math.prod(shape)
-        buf = self._bufs.get(name)
-        if buf is None or buf.dtype != np.dtype(dtype) or buf.size < size:
-            buf = np.empty(max(size, 1), dtype)
-            self._bufs[name] = buf
-        return buf[:size].reshape(shape)
 
 
 def _transpose(src, dst):
@@ -516,7 +503,7 @@ def weighted_quantile(values, codes, code_weights, q, *, threads=2):
         workers = min(int(threads), len(starts))
 
         def work(worker_index):
-            ws = _Workspace()
+            ws = Workspace()
             for s in starts[worker_index::workers]:
                 e = min(s + plan.chunk, N)
                 plan.run(v2[:, s:e], c2[:, s:e], qs, out[:, s:e], ws)
