@@ -41,20 +41,27 @@ for _continuous, _classified, _resolutions in (("IMDC", "IMCC", (20, 100)), ("IB
             EXPECTED[f"{_classified}{_suffix}_{_res}"] = (_res, BYTE, 255, CHANGE_CLASSES)
 
 
+def reference_arguments(root):
+    """The year-A reference layers and the years, as qgis_process arguments."""
+    reference = root / "sample" / "reference"
+    return [f"YEAR_A={YEAR_A}", f"YEAR_B={YEAR_B}",
+            f"IMD_A={reference / f'IMD_{YEAR_A}_010m.tif'}", f"IBU_A={reference / f'IBU_{YEAR_A}_010m.tif'}",
+            f"CLCPLUS_A={reference / f'CLCplus_{YEAR_A}_010m.tif'}",
+            f"CLCPLUS_B={reference / f'CLCplus_{YEAR_B}_010m.tif'}"]
+
+
+def s2_arguments(root):
+    return [f"S2_A={root / 'sample' / 's2' / str(YEAR_A)}", f"S2_B={root / 'sample' / 's2' / str(YEAR_B)}"]
+
+
 @pytest.fixture(scope="module")
 def model_run(tmp_path_factory, qgis_process):
     root = tmp_path_factory.mktemp("e2e")
     sample = generate_sample(root / "sample", size=160)
     assert tuple(sample["years"]) == (YEAR_A, YEAR_B)
-    reference = root / "sample" / "reference"
     output = root / "products"
-    qgis_process(
-        "run", "imperviousness:hrl_imperviousness", "--",
-        f"S2_A={root / 'sample' / 's2' / str(YEAR_A)}", f"S2_B={root / 'sample' / 's2' / str(YEAR_B)}",
-        f"YEAR_A={YEAR_A}", f"YEAR_B={YEAR_B}",
-        f"IMD_A={reference / f'IMD_{YEAR_A}_010m.tif'}", f"IBU_A={reference / f'IBU_{YEAR_A}_010m.tif'}",
-        f"CLCPLUS_A={reference / f'CLCplus_{YEAR_A}_010m.tif'}",
-        f"CLCPLUS_B={reference / f'CLCplus_{YEAR_B}_010m.tif'}", f"OUTPUT_FOLDER={output}")
+    qgis_process("run", "imperviousness:hrl_imperviousness", "--", *s2_arguments(root),
+                 *reference_arguments(root), f"OUTPUT_FOLDER={output}")
     return root, output
 
 
@@ -152,16 +159,10 @@ def test_known_truth_of_the_sample(model_run):
 def test_train_on_year_a_first(model_run, qgis_process, tmp_path):
     """hrl_imperviousness_train: U-Nets trained on year A (a few steps) feed the same graph."""
     root, _ = model_run
-    reference = root / "sample" / "reference"
     output = tmp_path / "products"
-    qgis_process(
-        "run", "imperviousness:hrl_imperviousness_train", "--",
-        f"S2_A={root / 'sample' / 's2' / str(YEAR_A)}", f"S2_B={root / 'sample' / 's2' / str(YEAR_B)}",
-        f"YEAR_A={YEAR_A}", f"YEAR_B={YEAR_B}",
-        f"IMD_A={reference / f'IMD_{YEAR_A}_010m.tif'}", f"IBU_A={reference / f'IBU_{YEAR_A}_010m.tif'}",
-        f"CLCPLUS_A={reference / f'CLCplus_{YEAR_A}_010m.tif'}",
-        f"CLCPLUS_B={reference / f'CLCplus_{YEAR_B}_010m.tif'}", "TRAIN_STEPS=5",
-        "TRAIN_PATCH_SIZE=64", f"OUTPUT_FOLDER={output}")
+    qgis_process("run", "imperviousness:hrl_imperviousness_train", "--", *s2_arguments(root),
+                 *reference_arguments(root), "TRAIN_STEPS=5", "TRAIN_PATCH_SIZE=64",
+                 f"OUTPUT_FOLDER={output}")
     assert {path.name for path in output.glob("*.tif")} == {
         hrl_name(product, YEAR_A, YEAR_B) for product in PRODUCTS}
     report = json.loads((output / "report.json").read_text())
@@ -177,15 +178,11 @@ def test_train_on_year_a_first(model_run, qgis_process, tmp_path):
 def test_from_existing_pp_stacks_gives_the_same_products(model_run, qgis_process, tmp_path):
     """hrl_imperviousness_pp on the PP stacks of the full run reproduces its products exactly."""
     root, first = model_run
-    reference = root / "sample" / "reference"
     output = tmp_path / "products"
-    qgis_process(
-        "run", "imperviousness:hrl_imperviousness_pp", "--",
-        f"PP_A={first / hrl_name('PP_A', YEAR_A, YEAR_B)}",
-        f"PP_B={first / hrl_name('PP_B', YEAR_A, YEAR_B)}", f"YEAR_A={YEAR_A}", f"YEAR_B={YEAR_B}",
-        f"IMD_A={reference / f'IMD_{YEAR_A}_010m.tif'}", f"IBU_A={reference / f'IBU_{YEAR_A}_010m.tif'}",
-        f"CLCPLUS_A={reference / f'CLCplus_{YEAR_A}_010m.tif'}",
-        f"CLCPLUS_B={reference / f'CLCplus_{YEAR_B}_010m.tif'}", f"OUTPUT_FOLDER={output}")
+    qgis_process("run", "imperviousness:hrl_imperviousness_pp", "--",
+                 f"PP_A={first / hrl_name('PP_A', YEAR_A, YEAR_B)}",
+                 f"PP_B={first / hrl_name('PP_B', YEAR_A, YEAR_B)}", *reference_arguments(root),
+                 f"OUTPUT_FOLDER={output}")
     for product in PRODUCTS:
         name = hrl_name(product, YEAR_A, YEAR_B)
         np.testing.assert_array_equal(read(output / name).ReadAsArray(),
