@@ -41,13 +41,12 @@ import ctypes
 import datetime as _dt
 import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
 
 from .errors import ImperviousnessError
-from .workspace import Workspace
+from .workspace import run_chunked
 
 __all__ = [
     "day_fraction",
@@ -492,27 +491,13 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
     w2 = weights.reshape(T, N)
     out = np.empty((plan.K, N), dtype=np.float32)
     if N:
-        starts = list(range(0, N, _CHUNK_PIXELS))
-        workers = min(int(threads), len(starts))
-
-        def work(worker_index):
-            ws = Workspace()
-            for s in starts[worker_index::workers]:
-                e = min(s + _CHUNK_PIXELS, N)
-                plan.run(y2[:, s:e], w2[:, s:e], out[:, s:e], ws)
-
+        workers = int(threads)
+        limit = contextlib.nullcontext()
         if _openblas_threads() > 1:
             # numpy's OpenBLAS is multi-threaded (its default): one worker, OpenBLAS limited to
             # one thread for the call (see ``threads`` above for the measurements).
-            workers = 1  # read by work()
-            limit = _single_threaded_blas()
-        else:
-            limit = contextlib.nullcontext()
+            workers, limit = 1, _single_threaded_blas()
         with limit:
-            if workers <= 1:
-                work(0)
-            else:
-                with ThreadPoolExecutor(max_workers=workers) as ex:
-                    for f in [ex.submit(work, i) for i in range(workers)]:
-                        f.result()
+            run_chunked(N, _CHUNK_PIXELS, workers,
+                        lambda s, e, ws: plan.run(y2[:, s:e], w2[:, s:e], out[:, s:e], ws))
     return out.reshape((plan.K,) + out_shape)

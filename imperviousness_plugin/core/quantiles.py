@@ -69,13 +69,12 @@ All paths give identical results (tests compare them with per-pixel references).
 from __future__ import annotations
 
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
 
 from .errors import ImperviousnessError
-from .workspace import Workspace
+from .workspace import run_chunked
 
 try:  # OpenCV is a dependency of the plugin core; it is only used to go faster.
     import cv2 as _cv2
@@ -499,20 +498,7 @@ def weighted_quantile(values, codes, code_weights, q, *, threads=2):
     out = np.empty((len(qs), N), dtype=np.float32)
     if N:
         plan = _Plan(v2, table, T)
-        starts = list(range(0, N, plan.chunk))
-        workers = min(int(threads), len(starts))
-
-        def work(worker_index):
-            ws = Workspace()
-            for s in starts[worker_index::workers]:
-                e = min(s + plan.chunk, N)
-                plan.run(v2[:, s:e], c2[:, s:e], qs, out[:, s:e], ws)
-
-        if workers <= 1:
-            work(0)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as ex:
-                for f in [ex.submit(work, i) for i in range(workers)]:
-                    f.result()
+        run_chunked(N, plan.chunk, threads,
+                    lambda s, e, ws: plan.run(v2[:, s:e], c2[:, s:e], qs, out[:, s:e], ws))
     out = out.reshape((len(qs),) + out_shape)
     return out[0] if scalar_q else out

@@ -1,6 +1,7 @@
 """Reusable work buffers for the threaded numeric kernels (quantiles, NDVI fit)."""
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -22,3 +23,25 @@ class Workspace:
             buffer = np.empty(max(size, 1), dtype)
             self._buffers[name] = buffer
         return buffer[:size].reshape(shape)
+
+
+def run_chunked(count, chunk, workers, run_chunk):
+    """Call run_chunk(start, stop, workspace) over [0, count) in chunks of `chunk` items.
+
+    Chunks are dealt round-robin to `workers` threads (numpy releases the GIL in the sorts and
+    BLAS products that dominate the kernels); each thread has its own Workspace.
+    """
+    starts = list(range(0, count, chunk))
+    workers = max(1, min(int(workers), len(starts)))
+
+    def work(worker_index):
+        workspace = Workspace()
+        for start in starts[worker_index::workers]:
+            run_chunk(start, min(start + chunk, count), workspace)
+
+    if workers == 1:
+        work(0)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as executor:
+        for future in [executor.submit(work, index) for index in range(workers)]:
+            future.result()
