@@ -19,6 +19,7 @@ from imperviousness_plugin.core.aggregate import (AggregationPlan, aggregate_blo
                                                   aggregate_raster, required_valid_pixels)
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.raster import Grid
+from feedback import Feedback
 
 gdal.UseExceptions()
 NODATA = 255
@@ -336,25 +337,13 @@ def test_mean_change_refuses_values_that_are_not_change_codes(tmp_path):
         aggregate_raster(source, tmp_path / "out.tif", 20, "mean_change")
 
 
-class CancelAfter:
-    def __init__(self, blocks):
-        self.left = blocks
-
-    def setProgress(self, percent):  # noqa: N802 (feedback API)
-        self.left -= 1
-
-    def isCanceled(self):  # noqa: N802 (feedback API)
-        return self.left <= 0
-
-    def pushInfo(self, message):  # noqa: N802 (feedback API)
-        pass
 
 
 def test_cancellation_between_blocks_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr("imperviousness_plugin.core.aggregate.FINE_BLOCK_EDGE", 20)  # many blocks
     source = write_tif(tmp_path / "in.tif", np.zeros((100, 100), dtype=np.uint8))
     with pytest.raises(Cancelled):
-        aggregate_raster(source, tmp_path / "out.tif", 20, feedback=CancelAfter(3))
+        aggregate_raster(source, tmp_path / "out.tif", 20, feedback=Feedback(progress=3))
     assert os.listdir(tmp_path) == ["in.tif"]
 
 

@@ -20,6 +20,7 @@ from imperviousness_plugin.core.calibration import (Calibration, run_apply_calib
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.raster import Grid, Window, rasterize_coverage
 from imperviousness_plugin.core.sealing_mask import SealedValues, mask_block, run_sealing_mask
+from feedback import Feedback
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -533,26 +534,17 @@ def test_bad_calibration_files_are_refused(scene, tmp_path):
     assert not (tmp_path / "out.tif").exists()
 
 
-class Cancelling:
-    def setProgress(self, percent):  # noqa: N802
-        pass
-
-    def isCanceled(self):  # noqa: N802
-        return True
-
-    def pushInfo(self, message):  # noqa: N802
-        pass
 
 
 def test_cancelled_runs_write_nothing(scene, tmp_path):
     with pytest.raises(Cancelled):
-        run_sealing_mask(scene["imd"], scene["clcplus"], tmp_path / "m.tif", feedback=Cancelling())
+        run_sealing_mask(scene["imd"], scene["clcplus"], tmp_path / "m.tif", feedback=Feedback(progress=0))
     with pytest.raises(Cancelled):
         run_calibrate(scene["imd"], scene["mask"], scene["pp"], scene["ibu"], tmp_path / "c.json",
-                      feedback=Cancelling())
+                      feedback=Feedback(progress=0))
     with pytest.raises(Cancelled):
         run_apply_calibration(scene["imd"], scene["mask"], scene["pp"], scene["json"], tmp_path / "o.tif",
-                              feedback=Cancelling())
+                              feedback=Feedback(progress=0))
     assert os.listdir(tmp_path) == []
 
 

@@ -16,6 +16,7 @@ from imperviousness_plugin.core.changemask import (ChangeMaskOptions, change_mas
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.raster import Grid, RasterWriter, Window
 from rasters import epsg_wkt
+from feedback import Feedback
 
 
 
@@ -290,26 +291,13 @@ def test_bad_options_are_refused_with_clear_messages(tmp_path):
     assert not (tmp_path / "chm.tif").exists()
 
 
-class CancelAfter:
-    def __init__(self, calls):
-        self.calls = calls
-
-    def setProgress(self, percent):
-        pass
-
-    def pushInfo(self, message):
-        pass
-
-    def isCanceled(self):
-        self.calls -= 1
-        return self.calls < 0
 
 
 def test_cancelling_leaves_no_output(tmp_path):
     rmsd = np.random.default_rng(0).random((20, 300)).astype(np.float32)
     path = write_rmsd(tmp_path / "rmsd.tif", rmsd, x0=4_300_000.0, pixel=1000.0)
     with pytest.raises(Cancelled):
-        run_changemask(path, tmp_path / "chm.tif", feedback=CancelAfter(3),
+        run_changemask(path, tmp_path / "chm.tif", feedback=Feedback(checks=3),
                        thresholds_path=tmp_path / "t.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rmsd.tif"]
 

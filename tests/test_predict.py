@@ -10,6 +10,7 @@ from imperviousness_plugin.core.errors import Cancelled
 from imperviousness_plugin.core.model_contract import Feature, ModelContract, attach_contract
 from imperviousness_plugin.core.predict import (blend_profile, load_ensemble, predict_arrays, run_predict,
                                                 tile_origins)
+from feedback import Feedback
 
 gdal.UseExceptions()
 BANDS = ("A", "B", "C")
@@ -238,24 +239,10 @@ def test_flip_augmentation_predicts_flipped_tiles(tmp_path):
 
 
 def test_cancellation_leaves_no_output(tmp_path):
-    class Cancelling:
-        def __init__(self):
-            self.calls = 0
-
-        def setProgress(self, percent):
-            pass
-
-        def pushInfo(self, message):
-            pass
-
-        def isCanceled(self):
-            self.calls += 1
-            return self.calls > 3
-
     path = conv_model(tmp_path / "conv.onnx", seed=1)
     pp = write_pp(tmp_path / "pp.tif", random_bands(600, 300, holes=False))
     with pytest.raises(Cancelled):
-        run_predict(pp, [path], tmp_path / "rimd.tif", tmp_path / "sd.tif", feedback=Cancelling())
+        run_predict(pp, [path], tmp_path / "rimd.tif", tmp_path / "sd.tif", feedback=Feedback(checks=3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conv.onnx", "pp.tif"]
 
 

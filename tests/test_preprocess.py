@@ -14,6 +14,7 @@ from imperviousness_plugin.core.preprocess import (PreprocessOptions, parse_scl_
                                                    pp_band_names, run_preprocess)
 from imperviousness_plugin.core.raster import Grid
 from rasters import epsg_wkt
+from feedback import Feedback
 
 YEAR = 2021
 
@@ -206,28 +207,14 @@ def test_bad_inputs_give_clear_errors_and_no_output(acquisitions, tmp_path):
     assert not output.parent.exists() or os.listdir(output.parent) == []
 
 
-class CancelAfter:
-    """A feedback object (same methods as QgsProcessingFeedback) that cancels after n blocks."""
-
-    def __init__(self, blocks):
-        self.blocks, self.progress = blocks, []
-
-    def setProgress(self, percent):
-        self.progress.append(percent)
-
-    def isCanceled(self):
-        return len(self.progress) >= self.blocks
-
-    def pushInfo(self, message):
-        pass
 
 
 def test_cancellation_between_blocks_leaves_no_output(plain_year, tmp_path):
-    feedback = CancelAfter(2)
+    feedback = Feedback(progress=2)
     with pytest.raises(Cancelled):
         run_preprocess(plain_year, str(tmp_path / "pp.tif"), PreprocessOptions(block_size=32), feedback)
     assert os.listdir(tmp_path) == [] and len(feedback.progress) == 2
-    complete = CancelAfter(10 ** 6)
+    complete = Feedback()
     run_preprocess(plain_year, str(tmp_path / "pp.tif"), PreprocessOptions(block_size=32), complete)
     assert complete.progress[-1] == 100.0 and len(complete.progress) == 16
 

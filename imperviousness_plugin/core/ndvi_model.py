@@ -46,7 +46,7 @@ from numbers import Integral
 import numpy as np
 
 from .errors import ImperviousnessError
-from .workspace import run_chunked
+from .workspace import check_threads, run_chunked
 
 __all__ = [
     "day_fraction",
@@ -468,8 +468,7 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
         raise ImperviousnessError(f"ridge must be a number >= 0, got {ridge!r}.") from exc
     if not np.isfinite(ridge) or ridge < 0:
         raise ImperviousnessError(f"ridge must be a finite number >= 0, got {ridge!r}.")
-    if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
-        raise ImperviousnessError(f"threads must be a positive integer, got {threads!r}.")
+    check_threads(threads)
     ndvi = np.asarray(ndvi)
     weights = np.asarray(weights)
     if ndvi.ndim == 0:

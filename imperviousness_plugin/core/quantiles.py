@@ -69,12 +69,11 @@ All paths give identical results (tests compare them with per-pixel references).
 from __future__ import annotations
 
 import sys
-from numbers import Integral
 
 import numpy as np
 
 from .errors import ImperviousnessError
-from .workspace import run_chunked
+from .workspace import check_threads, run_chunked
 
 try:  # OpenCV is a dependency of the plugin core; it is only used to go faster.
     import cv2 as _cv2
@@ -468,8 +467,7 @@ def weighted_quantile(values, codes, code_weights, q, *, threads=2):
     """
     qs, scalar_q = _as_q_array(q)
     table = _weight_table(code_weights)
-    if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
-        raise ImperviousnessError(f"threads must be a positive integer, got {threads!r}.")
+    check_threads(threads)
     values = np.asarray(values)
     codes = np.asarray(codes)
     if values.ndim == 0:

@@ -2,8 +2,11 @@
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
 
 import numpy as np
+
+from .errors import ImperviousnessError
 
 
 class Workspace:
@@ -45,3 +48,9 @@ def run_chunked(count, chunk, workers, run_chunk):
     with ThreadPoolExecutor(max_workers=workers) as executor:
         for future in [executor.submit(work, index) for index in range(workers)]:
             future.result()
+
+
+def check_threads(threads):
+    """The kernels' `threads` argument: a positive integer (bool refused), else a clear error."""
+    if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
+        raise ImperviousnessError(f"threads must be a positive integer, got {threads!r}.")
