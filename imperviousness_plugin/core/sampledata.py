@@ -319,14 +319,14 @@ def _srs(epsg):
     return srs
 
 
-def _smooth(rng, shape, sigma):
+def smooth_field(rng, shape, sigma):
     """Gaussian random field, mean 0, standard deviation 1 (float64)."""
     noise = rng.standard_normal(shape)
     field_ = ndimage.gaussian_filter(noise, sigma, mode="reflect")
     return (field_ - field_.mean()) / (field_.std() + 1e-12)
 
 
-def _cuts(rng, n, low, high):
+def random_cuts(rng, n, low, high):
     """Increasing cut positions in [0, n) with random spacing in [low, high]."""
     cuts, position = [], 0.0
     while True:
@@ -363,7 +363,7 @@ def _base_layout(n, rng):
     Y, X = coords[:, None], coords[None, :]
 
     # Agricultural parcels everywhere first.
-    row_cuts, col_cuts = _cuts(rng, n, 14, 32), _cuts(rng, n, 14, 32)
+    row_cuts, col_cuts = random_cuts(rng, n, 14, 32), random_cuts(rng, n, 14, 32)
     n_pr, n_pc = len(row_cuts) + 1, len(col_cuts) + 1
     parcel_types = rng.choice(
         np.array([WINTER_CROP, SUMMER_CROP, GRASS, BARE, SHRUB], dtype=np.uint8),
@@ -375,9 +375,9 @@ def _base_layout(n, rng):
     parcel_id = (np.searchsorted(row_cuts, centres, side="right")[:, None] * n_pc
                  + np.searchsorted(col_cuts, centres, side="right")[None, :])
 
-    f_forest = _up(_smooth(rng, (n, n), n / 12))
-    f_shrub = _up(_smooth(rng, (n, n), n / 20))
-    f_edge = _up(_smooth(rng, (n, n), n / 30))
+    f_forest = _up(smooth_field(rng, (n, n), n / 12))
+    f_shrub = _up(smooth_field(rng, (n, n), n / 20))
+    f_edge = _up(smooth_field(rng, (n, n), n / 30))
     coast_noise = ndimage.gaussian_filter1d(rng.standard_normal(m), m / 25, mode="reflect")
     coast_noise /= coast_noise.std() + 1e-12
     coast_phase = rng.uniform(0, 2 * np.pi)
@@ -509,7 +509,7 @@ def simulate_world(size=DEFAULT_SIZE, years=DEFAULT_YEARS, seed=DEFAULT_SEED, n_
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     labels, parcel_id = _base_layout(size, rng)
     boxes = _region_boxes(size, rng)
-    brightness = (1.0 + 0.04 * np.clip(_smooth(rng, (size, size), 2.0), -2.5, 2.5)
+    brightness = (1.0 + 0.04 * np.clip(smooth_field(rng, (size, size), 2.0), -2.5, 2.5)
                   ).astype(np.float32)
 
     # A 30 m field margin without any sealed surface around the crop-rotation field, so that
@@ -544,7 +544,7 @@ def simulate_world(size=DEFAULT_SIZE, years=DEFAULT_YEARS, seed=DEFAULT_SEED, n_
             hall = np.full((ly.shape[0], lx.shape[1]), PAVED, dtype=np.uint8)
             hall[(ly >= 0.6) & (ly < r1 - r0 - 0.6) & (lx >= 0.6) & (lx < c1 - c0 - 0.6)] = ROOF
             year_labels[year_a][rows, cols] = hall
-            cleared = np.where(_up(_smooth(rng, (r1 - r0, c1 - c0), 2.0)) > -0.8,
+            cleared = np.where(_up(smooth_field(rng, (r1 - r0, c1 - c0), 2.0)) > -0.8,
                                GRASS, BARE).astype(np.uint8)
             year_labels[year_b][rows, cols] = cleared
         change[r0:r1, c0:c1] = CHANGE_REGIONS[name]
@@ -806,9 +806,9 @@ def simulate_acquisition(world, plan, baseline=None):
     level = rng.uniform(0.35, 0.75)
     sigma = max(4.0, n / 15.0)
     if plan.kind == "full":
-        opacity = np.clip(0.86 + 0.1 * _smooth(rng, (n, n), sigma), 0.5, 1.0).astype(np.float32)
+        opacity = np.clip(0.86 + 0.1 * smooth_field(rng, (n, n), sigma), 0.5, 1.0).astype(np.float32)
     elif plan.cloud_cover > 0:
-        blobs = _smooth(rng, (n, n), sigma)
+        blobs = smooth_field(rng, (n, n), sigma)
         threshold = np.quantile(blobs, 1.0 - plan.cloud_cover)
         opacity = (np.clip((blobs - threshold) / 0.8, 0.0, 1.0) ** 0.6).astype(np.float32)
         distance = rng.uniform(8.0, 25.0) * n / 300.0
@@ -817,7 +817,7 @@ def simulate_acquisition(world, plan, baseline=None):
         dc = int(round(distance * math.sin(azimuth)))
         shadow = np.clip(1.5 * _shift(opacity, dr, dc), 0.0, 1.0)
     if plan.cirrus:
-        veil = _smooth(rng, (n, n), 2 * sigma)
+        veil = smooth_field(rng, (n, n), 2 * sigma)
         cirrus = (0.2 * np.clip((veil - 0.3) / 1.0, 0.0, 1.0)).astype(np.float32)
 
     reflectance *= (1.0 - 0.6 * shadow)[None]
@@ -1365,7 +1365,7 @@ def generate_benchmark_year(out_dir, size=2000, n_dates=60, seed=DEFAULT_SEED, y
                        SHRUB], dtype=np.uint8)
     shares = np.cumsum([0.05, 0.08, 0.08, 0.06, 0.20, 0.13, 0.20, 0.14])
     cells = -(-size // 10)
-    level = _smooth(rng, (cells, cells), 3.0) + 0.6 * rng.standard_normal((cells, cells))
+    level = smooth_field(rng, (cells, cells), 3.0) + 0.6 * rng.standard_normal((cells, cells))
     classes = np.searchsorted(np.quantile(level, shares), level)
     parcels = covers[classes]
     cover10 = np.repeat(np.repeat(parcels, 10, axis=0), 10, axis=1)[:size, :size]
@@ -1394,7 +1394,7 @@ def generate_benchmark_year(out_dir, size=2000, n_dates=60, seed=DEFAULT_SEED, y
         cover_fraction = float(rng.choice([0.0, 0.0, 0.1, 0.3, 0.6, 1.0]))
         opacity = None
         if cover_fraction > 0:
-            blobs = _smooth(rng, (low, low), 2.0)
+            blobs = smooth_field(rng, (low, low), 2.0)
             threshold = np.quantile(blobs, 1.0 - cover_fraction) if cover_fraction < 1 else -99
             small = np.clip((blobs - threshold) / 0.8, 0.0, 1.0).astype(np.float32)
             opacity = ndimage.zoom(small, size / low, order=1, grid_mode=True,

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from osgeo import gdal, osr
-from scipy import ndimage
 
 from . import sampledata as sd
 from .errors import ImperviousnessError
@@ -131,23 +130,10 @@ def malta_layers(shared_data):
                        target.ReadAsArray().astype(np.int16))
 
 
-def _smooth(rng, shape, sigma):
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
-    return (field - field.mean()) / (field.std() + 1e-12)
-
-
 def _parcels(rng, size, low=8, high=26):
     """Parcel ids (size, size) from random cuts of the rows and columns."""
-    def cuts():
-        positions, position = [], 0.0
-        while True:
-            position += rng.uniform(low, high)
-            if position >= size:
-                return np.array(positions)
-            positions.append(position)
-
     centres = np.arange(size) + 0.5
-    row_cuts, col_cuts = cuts(), cuts()
+    row_cuts, col_cuts = sd.random_cuts(rng, size, low, high), sd.random_cuts(rng, size, low, high)
     rows = np.searchsorted(row_cuts, centres)
     cols = np.searchsorted(col_cuts, centres)
     return rows[:, None] * (len(col_cuts) + 1) + cols[None, :]
@@ -169,9 +155,9 @@ def chunk_fractions(layers, row, col, seed, size=CHUNK):
     share = np.full((size, size), DEFAULT_ROOF_SHARE)
     for code, value in ROOF_SHARE.items():
         share[clc == code] = value
-    share = np.clip(share + 0.15 * _smooth(rng, (size, size), 6.0)
+    share = np.clip(share + 0.15 * sd.smooth_field(rng, (size, size), 6.0)
                     + 0.05 * rng.standard_normal((size, size)), 0.03, 0.95)
-    conifer_share = np.clip(0.55 + 0.25 * _smooth(rng, (size, size), 10.0), 0.0, 1.0)
+    conifer_share = np.clip(0.55 + 0.25 * sd.smooth_field(rng, (size, size), 10.0), 0.0, 1.0)
     conifer_share[clc == 312] = 0.9
     conifer_share[clc == 311] = 0.2
 
@@ -385,7 +371,7 @@ def simulate_chunk(fractions, shift, year, seed, library=None, n_dates=None, har
     size = fractions.shape[-1]
     truth = sd.YearTruth(int(year), fractions, shift)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 12]))
-    brightness = (1.0 + 0.04 * np.clip(_smooth(rng, (size, size), 2.0), -2.5, 2.5)).astype(np.float32)
+    brightness = (1.0 + 0.04 * np.clip(sd.smooth_field(rng, (size, size), 2.0), -2.5, 2.5)).astype(np.float32)
     world = sd.World(size, int(seed), (int(year),), {int(year): truth},
                      np.zeros((size, size), np.uint8), {}, brightness, n_dates, endmembers=library)
     grid = _eea_grid(world)
