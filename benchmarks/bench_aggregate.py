@@ -68,7 +68,7 @@ def run_job(kind, source, output, resolution):
     if kind == "write":
         write_synthetic_tile(source)
     elif kind == "core":
-        from imperviousness_plugin.core.aggregate import aggregate_raster
+        from imperviousness_plugin.core.change.aggregate import aggregate_raster
         aggregate_raster(source, output, resolution, "mean", 0.5)
     else:
         ds = gdal.Open(source)

@@ -39,7 +39,7 @@ def make_rmsd(path, seed=2021):
     import cv2
     from osgeo import osr
 
-    from imperviousness_plugin.core.raster import Grid, RasterWriter, iter_blocks
+    from imperviousness_plugin.core.io.raster import Grid, RasterWriter, iter_blocks
 
     rng = np.random.default_rng(seed)
     # Smooth background: a coarse random field upsampled, scaled differently per 100 km tile.
@@ -71,7 +71,7 @@ def make_rmsd(path, seed=2021):
 
 
 def run_core(input_path, output_path):
-    from imperviousness_plugin.core.changemask import run_changemask
+    from imperviousness_plugin.core.features.changemask import run_changemask
     summary = run_changemask(input_path, output_path,
                              thresholds_path=os.path.splitext(output_path)[0] + ".json")
     return [(t.tile_id, t.valid_pixels, t.lower, t.upper, t.flagged_pixels) for t in summary["tiles"]]

@@ -40,8 +40,8 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imperviousness_plugin.core.ndvi_model import day_fraction, design_matrix, fit_ndvi_model  # noqa: E402
-from imperviousness_plugin.core.quantiles import weighted_quantile  # noqa: E402
+from imperviousness_plugin.core.kernels.ndvi_model import day_fraction, design_matrix, fit_ndvi_model  # noqa: E402
+from imperviousness_plugin.core.kernels.quantiles import weighted_quantile  # noqa: E402
 
 SIZE = 1000
 MEMORY_SIZES = (500, 1000)

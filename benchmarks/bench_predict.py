@@ -47,12 +47,12 @@ SIZE = 1600
 
 def model_paths(tmp):
     """The shipped IMD ensemble, or three random-weight U-Nets of the shipped architecture."""
-    from imperviousness_plugin.core.predict import shipped_models
+    from imperviousness_plugin.core.unet.predict import shipped_models
     try:
         return shipped_models("IMD"), "shipped"
     except Exception:  # noqa: BLE001 (no shipped model yet)
-        from imperviousness_plugin.core.model_contract import ModelContract, default_features
-        from imperviousness_plugin.core.training import TrainOptions, UNetSpec, build_onnx, save_onnx, weight_shapes
+        from imperviousness_plugin.core.unet.contract import ModelContract, default_features
+        from imperviousness_plugin.core.unet.training import TrainOptions, UNetSpec, build_onnx, save_onnx, weight_shapes
         spec = UNetSpec(21, TrainOptions().widths)
         paths = []
         for seed in range(3):
@@ -66,7 +66,7 @@ def model_paths(tmp):
 
 
 def time_plugin_session(path, batch_size):
-    from imperviousness_plugin.core.predict import load_ensemble
+    from imperviousness_plugin.core.unet.predict import load_ensemble
     member = load_ensemble([path])[0]
     batch = np.random.default_rng(0).normal(size=(batch_size, 21, TILE, TILE)).astype(np.float32)
     member.run(batch)
@@ -97,8 +97,8 @@ def time_plain_session(path):
 def write_pp(path, size=SIZE, seed=1):
     from osgeo import osr
 
-    from imperviousness_plugin.core.preprocess import pp_band_names
-    from imperviousness_plugin.core.raster import Grid, RasterWriter, iter_blocks
+    from imperviousness_plugin.core.features.preprocess import pp_band_names
+    from imperviousness_plugin.core.io.raster import Grid, RasterWriter, iter_blocks
     names = pp_band_names(3)
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(3035)
@@ -113,7 +113,7 @@ def write_pp(path, size=SIZE, seed=1):
 
 def run_end_to_end(pp, paths, out_dir):
     """run_predict (mean, SD, confidence) timed after the imports; returns (seconds, members)."""
-    from imperviousness_plugin.core.predict import run_predict
+    from imperviousness_plugin.core.unet.predict import run_predict
     started = time.perf_counter()
     summary = run_predict(pp, paths, os.path.join(out_dir, "RIMD.tif"),
                           os.path.join(out_dir, "RIMD_sd.tif"), os.path.join(out_dir, "IMDCL.tif"))
@@ -126,8 +126,8 @@ def run_plain_end_to_end(pp, paths, out_dir):
     import onnxruntime as ort
     from osgeo import gdal
 
-    from imperviousness_plugin.core.model_contract import load_contract
-    from imperviousness_plugin.core.predict import blend_profile, tile_origins
+    from imperviousness_plugin.core.unet.contract import load_contract
+    from imperviousness_plugin.core.unet.predict import blend_profile, tile_origins
     started = time.perf_counter()
     dataset = gdal.Open(pp)
     arrays = dataset.ReadAsArray()
@@ -159,7 +159,7 @@ def run_plain_end_to_end(pp, paths, out_dir):
 
 
 def main():
-    from imperviousness_plugin.core.predict import tile_origins
+    from imperviousness_plugin.core.unet.predict import tile_origins
     with tempfile.TemporaryDirectory() as tmp:
         paths, kind = model_paths(tmp)
         _, plugin_peak, plugin_ms = measure_in_child(time_plugin_session, paths[0], 1)

@@ -22,13 +22,13 @@ SIZES = (1000, 2000)
 
 
 def run(input_dir, output_path):
-    from imperviousness_plugin.core.preprocess import run_preprocess
+    from imperviousness_plugin.core.features.preprocess import run_preprocess
     summary = run_preprocess(input_dir, output_path)
     return summary["acquisitions"]
 
 
 def year_folder(size):
-    from imperviousness_plugin.core.sampledata import generate_benchmark_year
+    from tools.sampledata import generate_benchmark_year
     cache = ROOT / "build" / "bench" / f"year_{size}px_{DATES}d"
     if not (cache / "done").exists():
         generate_benchmark_year(str(cache), size=size, n_dates=DATES)

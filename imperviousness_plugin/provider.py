@@ -1,6 +1,6 @@
 """The `imperviousness` Processing provider: every algorithm of SPEC section 3 and the models.
 
-The Graphical Modeler models shipped in models/*.model3 (built by scripts/build_models.py) are
+The Graphical Modeler models shipped in models/*.model3 (built by tools/build_models.py) are
 added as algorithms too; their ids come from the model names, e.g.
 `imperviousness:hrl_imperviousness`.
 """

@@ -20,7 +20,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imperviousness_plugin.core.sampledata import generate_sample  # noqa: E402
+from tools.sampledata import generate_sample  # noqa: E402
 
 # Written by every algorithm of the provider (algorithms/base.py), possibly after progress dots.
 STEP_TIME = re.compile(r"\[step time\] (\S+) ([\d.]+) s")

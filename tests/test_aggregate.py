@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from osgeo import gdal, osr
 
-from imperviousness_plugin.core import styles
-from imperviousness_plugin.core.aggregate import (AggregationPlan, aggregate_block,
+from imperviousness_plugin.core.products import styles
+from imperviousness_plugin.core.change.aggregate import (AggregationPlan, aggregate_block,
                                                   aggregate_raster, required_valid_pixels)
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
-from imperviousness_plugin.core.raster import Grid
+from imperviousness_plugin.core.io.raster import Grid
 from feedback import Feedback
 
 gdal.UseExceptions()
@@ -340,7 +340,7 @@ def test_mean_change_refuses_values_that_are_not_change_codes(tmp_path):
 
 
 def test_cancellation_between_blocks_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr("imperviousness_plugin.core.aggregate.FINE_BLOCK_EDGE", 20)  # many blocks
+    monkeypatch.setattr("imperviousness_plugin.core.change.aggregate.FINE_BLOCK_EDGE", 20)  # many blocks
     source = write_tif(tmp_path / "in.tif", np.zeros((100, 100), dtype=np.uint8))
     with pytest.raises(Cancelled):
         aggregate_raster(source, tmp_path / "out.tif", 20, feedback=Feedback(progress=3))
@@ -353,7 +353,7 @@ def test_small_blocks_give_the_same_result_as_one_block(tmp_path, monkeypatch):
     values[rng.random(values.shape) < 0.3] = NODATA
     source = write_tif(tmp_path / "in.tif", values, origin=(4700030.0, 1460070.0))
     aggregate_raster(source, tmp_path / "one.tif", 100)
-    monkeypatch.setattr("imperviousness_plugin.core.aggregate.FINE_BLOCK_EDGE", 30)
+    monkeypatch.setattr("imperviousness_plugin.core.change.aggregate.FINE_BLOCK_EDGE", 30)
     plan = AggregationPlan.covering(read(source)[1], 100)
     assert plan.count() > 4
     aggregate_raster(source, tmp_path / "many.tif", 100)

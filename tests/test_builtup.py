@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from osgeo import gdal, gdal_array
 
-from imperviousness_plugin.core import styles
-from imperviousness_plugin.core.change import run_builtup
+from imperviousness_plugin.core.products import styles
+from imperviousness_plugin.core.change.layers import run_builtup
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from rasters import write_raster
 from feedback import Feedback

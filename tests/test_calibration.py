@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from imperviousness_plugin.core import styles
-from imperviousness_plugin.core.calibration import (Calibration, run_apply_calibration, run_calibrate,
+from imperviousness_plugin.core.products import styles
+from imperviousness_plugin.core.status.calibration import (Calibration, run_apply_calibration, run_calibrate,
                                                     run_imd_calibration)
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
-from imperviousness_plugin.core.raster import Grid, Window, rasterize_coverage
-from imperviousness_plugin.core.sealing_mask import SealedValues, mask_block, run_sealing_mask
+from imperviousness_plugin.core.io.raster import Grid, Window, rasterize_coverage
+from imperviousness_plugin.core.status.sealing_mask import SealedValues, mask_block, run_sealing_mask
 from feedback import Feedback
 
 gdal.UseExceptions()

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from imperviousness_plugin.core import sampledata
-from imperviousness_plugin.core.calibration import run_apply_calibration, run_calibrate
-from imperviousness_plugin.core.sealing_mask import run_sealing_mask
+from tools import sampledata
+from imperviousness_plugin.core.status.calibration import run_apply_calibration, run_calibrate
+from imperviousness_plugin.core.status.sealing_mask import run_sealing_mask
 
 gdal.UseExceptions()
 

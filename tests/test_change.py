@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from osgeo import gdal
 
-from imperviousness_plugin.core import styles
-from imperviousness_plugin.core.change import (change_block, classify_block, pixel_change,
+from imperviousness_plugin.core.products import styles
+from imperviousness_plugin.core.change.layers import (change_block, classify_block, pixel_change,
                                                real_part, run_change_continuous,
                                                run_classify_change, status_percent)
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.raster import Grid
+from imperviousness_plugin.core.io.raster import Grid
 from rasters import epsg_wkt
 from rasters import write_raster
 

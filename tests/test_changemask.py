@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from osgeo import gdal
 
-from imperviousness_plugin.core.changemask import (ChangeMaskOptions, change_mask, eea_tiles,
+from imperviousness_plugin.core.features.changemask import (ChangeMaskOptions, change_mask, eea_tiles,
                                                    process_tile, run_changemask)
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
-from imperviousness_plugin.core.raster import Grid, RasterWriter, Window
+from imperviousness_plugin.core.io.raster import Grid, RasterWriter, Window
 from rasters import epsg_wkt
 from feedback import Feedback
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from imperviousness_plugin.core.confidence import (binary_sd, confidence_from_members, confidence_from_sd,
+from imperviousness_plugin.core.unet.confidence import (binary_sd, confidence_from_members, confidence_from_sd,
                                                    run_confidence)
 from imperviousness_plugin.core.errors import ImperviousnessError
 from rasters import EEA_ORIGIN, write_raster

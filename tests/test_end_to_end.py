@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from imperviousness_plugin.core.publish import PRODUCTS, hrl_name
-from imperviousness_plugin.core.sampledata import generate_sample
+from imperviousness_plugin.core.products.publish import PRODUCTS, hrl_name
+from tools.sampledata import generate_sample
 
 YEAR_A, YEAR_B = 2018, 2021
 CHANGE_CLASSES = {0, 1, 2, 10, 11, 12, 255}

@@ -8,11 +8,11 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.model_contract import (PREFIX, Feature, ModelContract, attach_contract,
+from imperviousness_plugin.core.unet.contract import (PREFIX, Feature, ModelContract, attach_contract,
                                                        default_features, load_contract, providers,
                                                        session_options)
-from imperviousness_plugin.core.predict import load_ensemble
-from imperviousness_plugin.core.preprocess import pp_band_names
+from imperviousness_plugin.core.unet.predict import load_ensemble
+from imperviousness_plugin.core.features.preprocess import pp_band_names
 
 BANDS = ("Q20_B04", "Q20_B08", "NDVI_A1", "NDVI_PHI1")
 FEATURES = (Feature("Q20_B04", "identity", ("Q20_B04",)), Feature("Q20_B08", "identity", ("Q20_B08",)),

@@ -7,9 +7,9 @@ import pytest
 import scipy.linalg
 from numpy.polynomial import legendre
 
-import imperviousness_plugin.core.ndvi_model as ndvi_module
+import imperviousness_plugin.core.kernels.ndvi_model as ndvi_module
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.ndvi_model import (
+from imperviousness_plugin.core.kernels.ndvi_model import (
     coefficient_names,
     day_fraction,
     design_matrix,

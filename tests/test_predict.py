@@ -7,8 +7,8 @@ from onnx import TensorProto, helper, numpy_helper
 from osgeo import gdal, osr
 
 from imperviousness_plugin.core.errors import Cancelled
-from imperviousness_plugin.core.model_contract import Feature, ModelContract, attach_contract
-from imperviousness_plugin.core.predict import (blend_profile, load_ensemble, predict_arrays, run_predict,
+from imperviousness_plugin.core.unet.contract import Feature, ModelContract, attach_contract
+from imperviousness_plugin.core.unet.predict import (blend_profile, load_ensemble, predict_arrays, run_predict,
                                                 tile_origins)
 from feedback import Feedback
 
@@ -142,7 +142,7 @@ def test_small_raster_gets_one_padded_tile(tmp_path):
 
 def unet_model(path, seed):
     """A random-weight U-Net of the plugin's architecture (built without PyTorch)."""
-    from imperviousness_plugin.core.training import UNetSpec, build_onnx, weight_shapes
+    from imperviousness_plugin.core.unet.training import UNetSpec, build_onnx, weight_shapes
     spec = UNetSpec(3, (8, 8, 16, 16))
     rng = np.random.default_rng(seed)
     weights = {}

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from imperviousness_plugin.core import sampledata
+from tools import sampledata
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
-from imperviousness_plugin.core.preprocess import (PreprocessOptions, parse_scl_weights,
+from imperviousness_plugin.core.features.preprocess import (PreprocessOptions, parse_scl_weights,
                                                    pp_band_names, run_preprocess)
-from imperviousness_plugin.core.raster import Grid
+from imperviousness_plugin.core.io.raster import Grid
 from rasters import epsg_wkt
 from feedback import Feedback
 

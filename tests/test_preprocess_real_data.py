@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from imperviousness_plugin.core.preprocess import (DEFAULT_SCL_WEIGHTS, PreprocessOptions,
+from imperviousness_plugin.core.features.preprocess import (DEFAULT_SCL_WEIGHTS, PreprocessOptions,
                                                    pp_band_names, run_preprocess)
 
 BANDS = ("B02", "B03", "B04", "B08")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from imperviousness_plugin.core.publish import hrl_name, publish
-from imperviousness_plugin.core.raster import Grid, RasterWriter, Window
+from imperviousness_plugin.core.products.publish import hrl_name, publish
+from imperviousness_plugin.core.io.raster import Grid, RasterWriter, Window
 
 CRS = 'PROJCS["ETRS89-extended / LAEA Europe",GEOGCS["ETRS89",DATUM["ETRS89",SPHEROID["GRS 1980",6378137,298.257222101]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Lambert_Azimuthal_Equal_Area"],PARAMETER["latitude_of_center",52],PARAMETER["longitude_of_center",10],PARAMETER["false_easting",4321000],PARAMETER["false_northing",3210000],UNIT["metre",1],AUTHORITY["EPSG","3035"]]'
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import imperviousness_plugin.core.quantiles as quantiles_module
+import imperviousness_plugin.core.kernels.quantiles as quantiles_module
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.quantiles import INVALID_CODE, weighted_quantile
+from imperviousness_plugin.core.kernels.quantiles import INVALID_CODE, weighted_quantile
 
 SCL_WEIGHTS = [0, 0, 0, 10, 50, 50, 50, 10, 5, 1, 1, 1, 0, 0, 0, 0]
 QS = [0.0, 0.2, 0.5, 0.9, 1.0]

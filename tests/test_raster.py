@@ -7,7 +7,7 @@ import pytest
 from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.raster import (Grid, RasterWriter, count_blocks, iter_blocks,
+from imperviousness_plugin.core.io.raster import (Grid, RasterWriter, count_blocks, iter_blocks,
                                                open_on_grid, open_raster, read_window,
                                                transform_bounds)
 from rasters import epsg_wkt

@@ -7,8 +7,8 @@ import pytest
 from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.raster import Grid, RasterWriter, Window
-from imperviousness_plugin.core.rmsd import (gram_matrix, linear_coefficients,
+from imperviousness_plugin.core.io.raster import Grid, RasterWriter, Window
+from imperviousness_plugin.core.features.rmsd import (gram_matrix, linear_coefficients,
                                              rmsd_from_coefficients, run_rmsd)
 from rasters import epsg_wkt
 

@@ -16,7 +16,7 @@ import pytest
 from osgeo import gdal, osr
 from scipy import ndimage
 
-from imperviousness_plugin.core import sampledata as sd
+from tools import sampledata as sd
 from imperviousness_plugin.core.errors import ImperviousnessError
 
 gdal.UseExceptions()
@@ -299,7 +299,7 @@ def test_sample_files_equal_the_simulation(sample, world, year_acquisitions):
 
 
 def test_reader_finds_every_acquisition(sample):
-    sentinel2 = pytest.importorskip("imperviousness_plugin.core.sentinel2")
+    sentinel2 = pytest.importorskip("imperviousness_plugin.core.io.sentinel2")
     out, description, _ = sample
     for year, records in description["acquisitions"].items():
         found = sentinel2.find_acquisitions(str(out / "s2" / year))
@@ -626,7 +626,7 @@ def test_benchmark_year_small(tmp_path):
 
 
 def test_command_line(tmp_path):
-    script = os.path.join(ROOT, "scripts", "make_sample_data.py")
+    script = os.path.join(ROOT, "tools", "make_sample_data.py")
     result = subprocess.run([sys.executable, script, str(tmp_path / "s"), "--size", "100",
                              "--seed", "7", "--dates", "5"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

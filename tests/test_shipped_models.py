@@ -6,10 +6,10 @@ import pathlib
 import numpy as np
 import pytest
 
-from imperviousness_plugin.core.model_contract import default_features, load_contract
-from imperviousness_plugin.core.predict import load_ensemble, predict_arrays, shipped_models
-from imperviousness_plugin.core.preprocess import pp_band_names
-from imperviousness_plugin.core.training import density_metrics
+from imperviousness_plugin.core.unet.contract import default_features, load_contract
+from imperviousness_plugin.core.unet.predict import load_ensemble, predict_arrays, shipped_models
+from imperviousness_plugin.core.features.preprocess import pp_band_names
+from imperviousness_plugin.core.unet.training import density_metrics
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EVALUATION = json.loads((ROOT / "models" / "evaluation.json").read_text())
@@ -55,11 +55,11 @@ def test_recorded_sample_check_is_sensible():
 
 def test_held_out_gozo_chunk_re_simulated(shared_data):
     """Re-simulate the most built-up held-out chunk of Gozo from the real layers and predict it."""
-    from imperviousness_plugin.core import training_data as td
+    from tools import training_data as td
     layers = td.malta_layers(shared_data)
     gozo = [tuple(origin) for origin in EVALUATION["data"]["held_out_origins"] if td.is_gozo(*origin)]
     row, col = max(gozo, key=lambda rc: (layers.imd[rc[0]:rc[0] + 256, rc[1]:rc[1] + 256] % 255).mean())
-    seed = 10_000 + (row // 256) * 100 + col // 256            # as scripts/train_shipped_models.py
+    seed = 10_000 + (row // 256) * 100 + col // 256            # as tools/train_shipped_models.py
     chunk = td.simulate_malta_chunk(layers, row, col, seed, td.real_endmembers(shared_data))
     bands = chunk.bands()
     imd_densities, valid = predict_arrays(bands, load_ensemble(shipped_models("IMD")))

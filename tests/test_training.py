@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from imperviousness_plugin.core import training
+from imperviousness_plugin.core.unet import training
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.model_contract import ModelContract, default_features, load_contract
-from imperviousness_plugin.core.predict import load_ensemble, predict_arrays, run_predict
-from imperviousness_plugin.core.preprocess import pp_band_names
-from imperviousness_plugin.core.raster import Grid, Window
+from imperviousness_plugin.core.unet.contract import ModelContract, default_features, load_contract
+from imperviousness_plugin.core.unet.predict import load_ensemble, predict_arrays, run_predict
+from imperviousness_plugin.core.features.preprocess import pp_band_names
+from imperviousness_plugin.core.io.raster import Grid, Window
 
 gdal.UseExceptions()
 GEOTRANSFORM = (4700000.0, 10.0, 0.0, 1460000.0, 0.0, -10.0)
@@ -220,8 +220,8 @@ def test_missing_torch_gives_a_clear_message(monkeypatch, tmp_path):
 
 def test_the_plugin_does_not_import_torch():
     code = ("import sys; sys.path.insert(0, '.');"
-            "import imperviousness_plugin.core.training, imperviousness_plugin.core.predict, "
-            "imperviousness_plugin.core.confidence, imperviousness_plugin.core.model_contract;"
+            "import imperviousness_plugin.core.unet.training, imperviousness_plugin.core.unet.predict, "
+            "imperviousness_plugin.core.unet.confidence, imperviousness_plugin.core.unet.contract;"
             "print('torch' in sys.modules, 'onnx' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))

@@ -3,7 +3,7 @@
 from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
-from ..core.aggregate import DEFAULT_MIN_VALID_FRACTION, METHODS, aggregate_raster
+from ..core.change.aggregate import DEFAULT_MIN_VALID_FRACTION, METHODS, aggregate_raster
 from .base import ImperviousnessAlgorithm
 
 # STYLE choices: (label, core.styles product key; "auto" and None are special).

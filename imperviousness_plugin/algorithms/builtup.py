@@ -3,7 +3,7 @@
 from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
-from ..core.change import DEFAULT_BUILTUP_THRESHOLD, run_builtup
+from ..core.change.layers import DEFAULT_BUILTUP_THRESHOLD, run_builtup
 from .base import ImperviousnessAlgorithm
 
 

@@ -8,9 +8,9 @@ from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry,
                        QgsVectorFileWriter)
 
-from ..core.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAMPLES,
+from ..core.status.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAMPLES,
                                 DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
-from ..core.sealing_mask import (COMBINE_MODES, DEFAULT_OUTLINE_MIN, DEFAULT_SEALED_VALUES,
+from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_OUTLINE_MIN, DEFAULT_SEALED_VALUES,
                                  DEFAULT_THRESHOLD, SealedSource, run_sealing_mask)
 from .base import ImperviousnessAlgorithm
 

@@ -3,8 +3,8 @@
 from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
-from ..core.aggregate import DEFAULT_MIN_VALID_FRACTION
-from ..core.change import (DEFAULT_CHANGE_RESOLUTION, DEFAULT_LOSS_FACTOR, run_change_continuous,
+from ..core.change.aggregate import DEFAULT_MIN_VALID_FRACTION
+from ..core.change.layers import (DEFAULT_CHANGE_RESOLUTION, DEFAULT_LOSS_FACTOR, run_change_continuous,
                            run_classify_change)
 from .base import ImperviousnessAlgorithm
 

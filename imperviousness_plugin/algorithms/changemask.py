@@ -3,7 +3,7 @@
 from qgis.core import (QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
-from ..core.changemask import (DEFAULT_LOWER_PERCENTILE, DEFAULT_MIN_SIZE, DEFAULT_UPPER_PERCENTILE,
+from ..core.features.changemask import (DEFAULT_LOWER_PERCENTILE, DEFAULT_MIN_SIZE, DEFAULT_UPPER_PERCENTILE,
                                ChangeMaskOptions, run_changemask)
 from .base import ImperviousnessAlgorithm
 

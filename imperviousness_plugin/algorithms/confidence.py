@@ -4,7 +4,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterMultipleLay
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessing)
 
-from ..core.confidence import DEFAULT_THRESHOLD, run_confidence
+from ..core.unet.confidence import DEFAULT_THRESHOLD, run_confidence
 from .base import ImperviousnessAlgorithm
 
 

@@ -4,7 +4,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
-from ..core.predict import TTA_MODES, run_predict, shipped_models
+from ..core.unet.predict import TTA_MODES, run_predict, shipped_models
 from .base import ImperviousnessAlgorithm
 
 SHIPPED_TARGETS = ("IMD", "IBU")

@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessingParameterCrs, QgsProcessingParameterDateTime
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterString)
 
-from ..core.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
+from ..core.features.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
 from .base import ImperviousnessAlgorithm
 
 

@@ -7,8 +7,8 @@ from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutp
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 
-from ..core.predict import shipped_models
-from ..core.publish import PRODUCTS, SIDE_FILES, publish
+from ..core.unet.predict import shipped_models
+from ..core.products.publish import PRODUCTS, SIDE_FILES, publish
 from .base import ImperviousnessAlgorithm
 
 

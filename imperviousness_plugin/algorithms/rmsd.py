@@ -3,7 +3,7 @@
 from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
-from ..core.rmsd import DEFAULT_METHOD, METHODS, run_rmsd
+from ..core.features.rmsd import DEFAULT_METHOD, METHODS, run_rmsd
 from .base import ImperviousnessAlgorithm
 
 

@@ -4,7 +4,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterEnum, Qg
                        QgsProcessingParameterFileDestination, QgsProcessingParameterMapLayer,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 
-from ..core.training import TARGETS, TrainOptions, run_train_model
+from ..core.unet.training import TARGETS, TrainOptions, run_train_model
 from .base import ImperviousnessAlgorithm
 
 

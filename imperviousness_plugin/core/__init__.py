@@ -1,5 +1,9 @@
-"""Numeric core of the HRL Imperviousness plugin.
+"""The numeric core: no QGIS imports, so it runs anywhere (tests, scripts, Dask workers).
 
-Nothing in this package imports QGIS: it runs on numpy, GDAL, SciPy, OpenCV and ONNX Runtime only,
-so it can be tested, profiled and scripted outside QGIS.
+Sub-packages follow the ATBD processing graph; see the README's Architecture section.
 """
+
+import os
+
+# The plugin folder: shipped models (models/) and QML styles (styles/) live there.
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

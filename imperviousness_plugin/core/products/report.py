@@ -12,7 +12,7 @@ Interpretations (documented here and in the report itself):
   layers) the area of each ATBD Table 5 class: new (1), lost (2), increased (11), decreased (12),
   unchanged (10) and none (0).
 All statistics come from block-wise 256-bin histograms of the Byte layers, so memory stays
-bounded. Maps are the layers drawn through their legend colours (core/styles.py), nodata white,
+bounded. Maps are the layers drawn through their legend colours (core/products/styles.py), nodata white,
 subsampled to at most MAP_MAX_SIZE pixels a side, written with GDAL's PNG driver.
 """
 
@@ -24,7 +24,7 @@ import os
 import numpy as np
 from osgeo import gdal
 
-from .raster import Grid, iter_blocks, open_raster, read_window
+from ..io.raster import Grid, iter_blocks, open_raster, read_window
 from .styles import CHANGE_CLASSES, color_table
 
 gdal.UseExceptions()

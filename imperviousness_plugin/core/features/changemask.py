@@ -41,10 +41,10 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from . import styles
-from .errors import ImperviousnessError
-from .progress import StepProgress
-from .raster import Grid, RasterWriter, Window, open_raster, read_window, spatial_reference
+from ..products import styles
+from ..errors import ImperviousnessError
+from ..progress import StepProgress
+from ..io.raster import Grid, RasterWriter, Window, open_raster, read_window, spatial_reference
 
 EEA_TILE_SIZE_M = 100_000.0
 DEFAULT_LOWER_PERCENTILE = 97.5

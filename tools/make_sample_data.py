@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Write the deterministic synthetic sample data (or a large benchmark year).
 
-    python scripts/make_sample_data.py OUT_DIR [--size 300] [--seed 2021] [--dates N]
-    python scripts/make_sample_data.py --bench-year OUT_DIR [--size 2000] [--dates 60] [--seed S]
+    python tools/make_sample_data.py OUT_DIR [--size 300] [--seed 2021] [--dates N]
+    python tools/make_sample_data.py --bench-year OUT_DIR [--size 2000] [--dates 60] [--seed S]
 
-The sample (see imperviousness_plugin/core/sampledata.py) holds Sentinel-2 L2A acquisitions of two
+The sample (see tools/sampledata.py) holds Sentinel-2 L2A acquisitions of two
 years in the three layouts (.SAFE, .SAFE.zip, plain folders) under OUT_DIR/s2/<year>/, reference
 layers (IMD, IBU, CLCplus) under OUT_DIR/reference/, the truth under OUT_DIR/truth/ and a
 description in OUT_DIR/sample.json. The benchmark year is plain folders on an EPSG:3035 grid.
@@ -19,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from imperviousness_plugin.core.errors import ImperviousnessError  # noqa: E402
-from imperviousness_plugin.core.sampledata import (  # noqa: E402
+from tools.sampledata import (  # noqa: E402
     DEFAULT_SEED, DEFAULT_SIZE, generate_benchmark_year, generate_sample)
 
 

@@ -54,10 +54,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .errors import ImperviousnessError
-from .model_contract import (DEFAULT_OVERLAP, DEFAULT_TILE_SIZE, INPUT_NAME, OUTPUT_NAME, ModelContract,
+from ..errors import ImperviousnessError
+from .contract import (DEFAULT_OVERLAP, DEFAULT_TILE_SIZE, INPUT_NAME, OUTPUT_NAME, ModelContract,
                              attach_contract, default_features, load_contract)
-from .progress import StepProgress
+from ..progress import StepProgress
 
 IBU_THRESHOLD = 0.10           # SPEC 8: IBU = RIBUD >= 10 %
 TARGETS = ("IMD", "IBU")
@@ -521,7 +521,7 @@ def fit_unet(train, validation, spec, options, init_weights=None, feedback=None,
 def patch_windows(width, height, patch_size, alignment):
     """Non-overlapping patch windows on a regular grid; the patch edge is rounded down to a
     multiple of the alignment and shrinks for small rasters."""
-    from .raster import Window
+    from ..io.raster import Window
     size = (min(int(patch_size), width, height) // alignment) * alignment
     if size < 2 * alignment:
         raise ImperviousnessError(
@@ -571,7 +571,7 @@ class ReferenceReader:
     """Target density and validity of the reference on the PP grid, window by window."""
 
     def __init__(self, path, target, grid, clcplus=None):
-        from .raster import gdal_array_dtype, open_on_grid, open_raster
+        from ..io.raster import gdal_array_dtype, open_on_grid, open_raster
         path, self.layer_name = _split_source(path)
         self.path, self.target, self.grid = str(path), target, grid
         self.kind = _reference_kind(path)
@@ -610,7 +610,7 @@ class ReferenceReader:
 
     def read(self, window):
         """(density float32 in 0..1, valid bool) of a window."""
-        from .raster import read_window
+        from ..io.raster import read_window
         if self.kind == "vector":
             density = self._rasterise(window)
             valid = np.ones(density.shape, dtype=bool)
@@ -627,7 +627,7 @@ class ReferenceReader:
         return density, valid
 
     def _agreement(self, window, density):
-        from .raster import read_window
+        from ..io.raster import read_window
         clc = read_window(self.clcplus, window, name=self.clcplus_path)
         sealed_disagrees = (density == 0) & (clc == CLCPLUS_SEALED)
         natural_disagrees = (density >= AGREEMENT_MIN_IMD / 100.0) & np.isin(clc, CLCPLUS_NOT_SEALED)
@@ -655,7 +655,7 @@ def _year_of(path):
 def collect_patches(pp_path, reference, target, contract_features, options, clcplus=None,
                     feedback=None):
     """Raw features, targets and validity of patches of the PP stack against the reference."""
-    from .raster import Grid, band_descriptions, open_raster, read_window
+    from ..io.raster import Grid, band_descriptions, open_raster, read_window
     dataset = open_raster(pp_path)
     grid = Grid.of_dataset(dataset)
     names = band_descriptions(pp_path)
@@ -723,7 +723,7 @@ def run_train_model(pp_path, reference, target, output_path, init_model=None, cl
         progress.info(f"Transfer learning: starting from {os.path.basename(str(init_model))} "
                       f"({init_contract.target}, widths {list(init_spec.widths)}).")
     else:
-        from .raster import band_descriptions
+        from ..io.raster import band_descriptions
         order = sum(1 for name in band_descriptions(pp_path) if name.startswith("NDVI_A"))
         features = default_features(max(order, 1))
     raw, targets, valid, grid, size = collect_patches(pp_path, reference, target, features,

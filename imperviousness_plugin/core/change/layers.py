@@ -43,13 +43,13 @@ import contextlib
 
 import numpy as np
 
-from . import styles
+from ..products import styles
 from .aggregate import (BYTE_NODATA, DEFAULT_MIN_VALID_FRACTION, NO_CHANGE, ZERO_BOTH_YEARS,
                         AggregationPlan, RasterInput, aggregate_block, aggregation_factor,
                         check_change_codes, check_nests, to_byte)
-from .errors import ImperviousnessError
-from .progress import StepProgress
-from .raster import Grid, RasterWriter, iter_blocks, count_blocks
+from ..errors import ImperviousnessError
+from ..progress import StepProgress
+from ..io.raster import Grid, RasterWriter, iter_blocks, count_blocks
 
 DEFAULT_LOSS_FACTOR = 10.0
 SMALLEST_INCREASE = 1  # percentage point: the smallest increase a Byte status can show

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ImperviousnessError
+from ..errors import ImperviousnessError
 
 CONTRACT_VERSION = 1
 PREFIX = "hrl."

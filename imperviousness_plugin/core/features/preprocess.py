@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ImperviousnessError
-from .ndvi_model import coefficient_names, day_fraction, fit_ndvi_model
-from .progress import StepProgress
-from .quantiles import INVALID_CODE, weighted_quantile
-from .raster import Grid, RasterWriter, transform_bounds, count_blocks, iter_blocks, open_on_grid, open_raster, read_window
-from .sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
+from ..errors import ImperviousnessError
+from ..kernels.ndvi_model import coefficient_names, day_fraction, fit_ndvi_model
+from ..progress import StepProgress
+from ..kernels.quantiles import INVALID_CODE, weighted_quantile
+from ..io.raster import Grid, RasterWriter, transform_bounds, count_blocks, iter_blocks, open_on_grid, open_raster, read_window
+from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
 
 # ATBD Annex 1, Table 6: weight of each SCL class 0..11.
 DEFAULT_SCL_WEIGHTS = (0, 0, 0, 10, 50, 50, 50, 10, 5, 1, 1, 1)

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 from osgeo import gdal, osr
 
-from . import sampledata as sd
-from .errors import ImperviousnessError
-from .preprocess import PreprocessOptions, run_preprocess
-from .raster import Grid, band_descriptions, open_on_grid, open_raster
+from tools import sampledata as sd
+from imperviousness_plugin.core.errors import ImperviousnessError
+from imperviousness_plugin.core.features.preprocess import PreprocessOptions, run_preprocess
+from imperviousness_plugin.core.io.raster import Grid, band_descriptions, open_on_grid, open_raster
 
 gdal.UseExceptions()
 

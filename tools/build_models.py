@@ -6,7 +6,7 @@ ATBD Figure 2 with the provider's algorithm ids, parameters and enum indices. Ev
 which writes the HRL-named product set, the QML styles and the report into OUTPUT_FOLDER
 (QGIS 3.22 models cannot name intermediate outputs by expression).
 
-Usage: .venv/bin/python scripts/build_models.py [output folder, default models/]
+Usage: .venv/bin/python tools/build_models.py [output folder, default models/]
 """
 
 import os

@@ -35,10 +35,10 @@ import re
 
 import numpy as np
 
-from .errors import ImperviousnessError
-from .ndvi_model import design_matrix
-from .progress import StepProgress
-from .raster import (DEFAULT_BLOCK_SIZE, Grid, RasterWriter, band_descriptions, count_blocks,
+from ..errors import ImperviousnessError
+from ..kernels.ndvi_model import design_matrix
+from ..progress import StepProgress
+from ..io.raster import (DEFAULT_BLOCK_SIZE, Grid, RasterWriter, band_descriptions, count_blocks,
                      iter_blocks, open_raster, read_window)
 
 METHODS = ("curve", "euclidean")

@@ -48,9 +48,9 @@ from dataclasses import dataclass
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from .errors import ImperviousnessError
-from .progress import StepProgress
-from .raster import (Grid, RasterWriter, count_blocks, iter_blocks, open_raster, rasterize_coverage,
+from ..errors import ImperviousnessError
+from ..progress import StepProgress
+from ..io.raster import (Grid, RasterWriter, count_blocks, iter_blocks, open_raster, rasterize_coverage,
                      read_window, spatial_reference, transform_bounds)
 
 gdal.UseExceptions()

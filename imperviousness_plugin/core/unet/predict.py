@@ -42,12 +42,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import styles
+from .. import PLUGIN_DIR
+from ..products import styles
 from .confidence import confidence_from_members
-from .errors import ImperviousnessError
-from .model_contract import load_contract, open_session
-from .progress import StepProgress
-from .raster import Grid, RasterWriter, Window, band_descriptions, open_raster, read_window_padded
+from ..errors import ImperviousnessError
+from .contract import load_contract, open_session
+from ..progress import StepProgress
+from ..io.raster import Grid, RasterWriter, Window, band_descriptions, open_raster, read_window_padded
 
 BYTE_NODATA = 255
 DEFAULT_BATCH_SIZE = None          # automatic: GPU_BATCH_SIZE on CUDA, CPU_BATCH_SIZE on CPU
@@ -57,7 +58,7 @@ MEMORY_BUDGET = 512 * 1024 * 1024   # bytes for accumulators and features of one
 TTA_MODES = ("auto", "none", "flips", "dihedral")
 
 
-MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+MODELS_DIR = os.path.join(PLUGIN_DIR, "models")
 
 
 def shipped_models(target="IMD"):

@@ -78,7 +78,7 @@ import numpy as np
 from osgeo import gdal, osr
 from scipy import ndimage
 
-from .errors import ImperviousnessError
+from imperviousness_plugin.core.errors import ImperviousnessError
 
 gdal.UseExceptions()
 osr.UseExceptions()
@@ -1231,7 +1231,7 @@ def generate_sample(out_dir, size=DEFAULT_SIZE, years=DEFAULT_YEARS, seed=DEFAUL
     world = simulate_world(size, years, seed, n_dates)
     years = world.years
     description = {
-        "generator": "imperviousness_plugin.core.sampledata",
+        "generator": "tools.sampledata",
         "format_version": 1,
         "seed": world.seed,
         "size": world.size,

@@ -72,7 +72,7 @@ import sys
 
 import numpy as np
 
-from .errors import ImperviousnessError
+from ..errors import ImperviousnessError
 from .workspace import check_threads, run_chunked
 
 try:  # OpenCV is a dependency of the plugin core; it is only used to go faster.

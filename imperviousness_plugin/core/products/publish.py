@@ -4,10 +4,10 @@ A Graphical Modeler model (QGIS 3.22) cannot name its intermediate outputs by ex
 models compute every layer into temporary files and hand them to `imperviousness:publish`, which
 copies each one under its HRL name into one folder (a byte copy through GDAL's CreateCopy of the
 GeoTIFF, never a re-computation), writes the product's QML style beside it, and writes the
-report (core/report.py).
+report (core/products/report.py).
 
 PRODUCTS maps the publish parameter name of each layer to its HRL file name pattern ({A} and {B}
-are the years, {pair} the two-digit pair, e.g. 1821) and its legend (core/styles.py; None for the
+are the years, {pair} the two-digit pair, e.g. 1821) and its legend (core/products/styles.py; None for the
 Float32 layers, which have no categorical legend).
 """
 
@@ -17,9 +17,9 @@ import shutil
 
 from osgeo import gdal
 
-from .errors import ImperviousnessError
-from .progress import StepProgress
-from .raster import open_raster
+from ..errors import ImperviousnessError
+from ..progress import StepProgress
+from ..io.raster import open_raster
 from .styles import write_style_beside
 
 gdal.UseExceptions()

@@ -6,7 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .errors import ImperviousnessError
+from ..errors import ImperviousnessError
 
 
 class Workspace:

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Reproduce models/ end to end: simulated training data, U-Net ensembles, held-out evaluation.
 
-    .venv/bin/python scripts/train_shipped_models.py            # full run (~25-35 min, 2 cores)
-    .venv/bin/python scripts/train_shipped_models.py --quick    # smoke test (a few minutes)
-    .venv/bin/python scripts/train_shipped_models.py --readme-only  # README from evaluation.json
+    .venv/bin/python tools/train_shipped_models.py            # full run (~25-35 min, 2 cores)
+    .venv/bin/python tools/train_shipped_models.py --quick    # smoke test (a few minutes)
+    .venv/bin/python tools/train_shipped_models.py --readme-only  # README from evaluation.json
 
 Steps (see models/README.md for the account of the result):
 1. Simulate one year of Sentinel-2 L2A for every 256 x 256 px chunk of the Malta grid with at
-   least 20 % land (core/training_data.py: real HRL/CLC fraction maps, real end-members from
+   least 20 % land (tools/training_data.py: real HRL/CLC fraction maps, real end-members from
    ../shared/data/s2) and pre-process it with the production code. Chunks are cached in
    build/model_training/chunks so a rerun does not simulate again.
 2. Hold out Gozo and Comino (every chunk whose centre lies north of row 1100) and four chunks of
    the main island; they are used for nothing but the final evaluation.
-3. Train three IMD members and three IBU members (core/training.py): IMD member 1 from scratch,
+3. Train three IMD members and three IBU members (core/unet/training.py): IMD member 1 from scratch,
    members 2 and 3 fine-tuned from member 1 on other 80/20 splits of the training chunks (the
    ATBD's transfer from neighbouring tiles; they keep their last weights); IBU member 1 starts
    from IMD member 1 (transfer across targets), IBU members 2 and 3 from IBU member 1.
@@ -20,7 +20,7 @@ Steps (see models/README.md for the account of the result):
    linear regression on NDVI_P0 and a per-pixel gradient-boosting regressor (scikit-learn
    HistGradientBoostingRegressor) on the 21 features the U-Nets see.
 5. Evaluate on the held-out chunks (land pixels): MAE of IMD in percentage points, F1 of IBU at
-   the 10 % threshold; the U-Nets run through the production tiling (core/predict.py).
+   the 10 % threshold; the U-Nets run through the production tiling (core/unet/predict.py).
 6. Check the ensembles on the project's own synthetic sample (sampledata.generate_sample,
    preprocess 2021 on the reference grid, predict) against its truth.
 7. Write models/*.onnx (contract + provenance + held-out metrics), models/evaluation.json and
@@ -40,16 +40,16 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imperviousness_plugin.core import training as tr  # noqa: E402
-from imperviousness_plugin.core import training_data as td  # noqa: E402
-from imperviousness_plugin.core.model_contract import ModelContract, default_features  # noqa: E402
-from imperviousness_plugin.core.predict import load_ensemble, predict_arrays  # noqa: E402
+from imperviousness_plugin.core.unet import training as tr  # noqa: E402
+from tools import training_data as td  # noqa: E402
+from imperviousness_plugin.core.unet.contract import ModelContract, default_features  # noqa: E402
+from imperviousness_plugin.core.unet.predict import load_ensemble, predict_arrays  # noqa: E402
 
 SIMULATION_NOTE = (
     "SIMULATED TRAINING DATA: no public Sentinel-2 time series with HRL labels was available, so "
     "this model was trained on simulated PP stacks: real Copernicus HRL 2018 IMD/TCD/GRA and CORINE "
     "Land Cover 2018 fraction maps of Malta, Sentinel-2 L2A acquisitions simulated from them "
-    "(imperviousness_plugin.core.sampledata, with end-member spectra and crop phenology measured on "
+    "(tools.sampledata, with end-member spectra and crop phenology measured on "
     "real Sentinel-2 data), pre-processed by the plugin's own preprocess code. Check it against "
     "reference data before relying on it for a real area; retrain with imperviousness:trainmodel.")
 HELD_OUT_MALTA = 4
@@ -174,7 +174,7 @@ def member_contract(member, mean, std, held_out, chunk_summary):
         "init_model": member["init"],
         "validation_metrics": result.validation_metrics,
         "held_out_metrics_ensemble": held_out,
-        "script": "scripts/train_shipped_models.py",
+        "script": "tools/train_shipped_models.py",
         "trained": datetime.date.today().isoformat(),
     }
     return ModelContract(member["target"], FEATURES, mean, std, architecture=member["spec"].as_json(),
@@ -255,10 +255,10 @@ def evaluate(chunks, ensembles, baselines, p0):
 
 def sample_check(work, model_paths, baselines, p0):
     """RIMD / RIBUD of the shipped ensembles on the project's synthetic sample vs its truth."""
-    from imperviousness_plugin.core.predict import run_predict
-    from imperviousness_plugin.core.preprocess import PreprocessOptions, run_preprocess
-    from imperviousness_plugin.core.raster import Grid, open_raster
-    from imperviousness_plugin.core.sampledata import generate_sample
+    from imperviousness_plugin.core.unet.predict import run_predict
+    from imperviousness_plugin.core.features.preprocess import PreprocessOptions, run_preprocess
+    from imperviousness_plugin.core.io.raster import Grid, open_raster
+    from tools.sampledata import generate_sample
 
     sample_dir = work / "sample"
     sample = generate_sample(sample_dir)
@@ -280,7 +280,7 @@ def sample_check(work, model_paths, baselines, p0):
             truth = truth_raster * 1.0        # 0/1: F1 at 10 % counts 1 as built-up
         results[target] = {"unet_ensemble": tr.density_metrics(predicted / 100.0, truth, valid)}
         stack = open_raster(pp)
-        from imperviousness_plugin.core.raster import band_descriptions
+        from imperviousness_plugin.core.io.raster import band_descriptions
         names = band_descriptions(str(pp))
         bands = {name: stack.GetRasterBand(i + 1).ReadAsArray() for i, name in enumerate(names)}
         raw = np.stack([feature.compute(bands) for feature in FEATURES])
@@ -350,7 +350,7 @@ ensemble mean, the SD and the confidence layer.
 ## Model contract
 
 Each file carries its contract in the ONNX metadata (`hrl.*` keys, see
-`imperviousness_plugin/core/model_contract.py`): target, the 21 input features by PP band
+`imperviousness_plugin/core/unet/contract.py`): target, the 21 input features by PP band
 description in input order (`Q20_B02 .. Q20_B12`, `Q90_NDVI`, `NDVI_P0 .. NDVI_P3`, and for each
 harmonic k `NDVI_Ak x sin(NDVI_PHIk)` and `NDVI_Ak x cos(NDVI_PHIk)`; `NOBS` is not used),
 standardisation (mean and SD of the training pixels), tile size 256, overlap 64, alignment 8,
@@ -399,7 +399,7 @@ check shows how the models transfer to unseen patterns. Its truth IBU is binary 
 
 ```bash
 .venv/bin/python -m pip install -r requirements-train.txt   # PyTorch CPU, onnx, scikit-learn
-.venv/bin/python scripts/train_shipped_models.py             # about {evaluation['minutes']:.0f} minutes on 2 cores
+.venv/bin/python tools/train_shipped_models.py             # about {evaluation['minutes']:.0f} minutes on 2 cores
 ```
 
 The script reads the real layers from `../shared/data` (never copied into the repository),

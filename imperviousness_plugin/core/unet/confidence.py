@@ -22,10 +22,10 @@ each tile, TTA) stands in for it, every variant counting as one prediction.
 
 import numpy as np
 
-from . import styles
-from .errors import ImperviousnessError
-from .progress import StepProgress
-from .raster import (Grid, RasterWriter, count_blocks, gdal_array_dtype, iter_blocks, open_raster,
+from ..products import styles
+from ..errors import ImperviousnessError
+from ..progress import StepProgress
+from ..io.raster import (Grid, RasterWriter, count_blocks, gdal_array_dtype, iter_blocks, open_raster,
                      read_window)
 
 BYTE_NODATA = 255

@@ -50,10 +50,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from . import styles
-from .errors import ImperviousnessError
-from .progress import StepProgress
-from .raster import DEFAULT_BLOCK_SIZE, RasterWriter, band_descriptions, count_blocks, iter_blocks
+from ..products import styles
+from ..errors import ImperviousnessError
+from ..progress import StepProgress
+from ..io.raster import DEFAULT_BLOCK_SIZE, RasterWriter, band_descriptions, count_blocks, iter_blocks
 from .sealing_mask import BandInput, check_density, run_sealing_mask
 
 FORMAT = "hrl-imperviousness-imd-calibration"

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ImperviousnessError
-from .progress import StepProgress
-from .raster import (TILE_SIZE, Grid, RasterWriter, Window, iter_blocks, count_blocks,
+from ..errors import ImperviousnessError
+from ..progress import StepProgress
+from ..io.raster import (TILE_SIZE, Grid, RasterWriter, Window, iter_blocks, count_blocks,
                      open_raster, read_window_padded)
 
 METHODS = ("mean", "max", "mean_change")
@@ -300,7 +300,7 @@ def aggregate_raster(input_path, output_path, resolution, method="mean",
     and otherwise copies the input's colour table (an IMD 10 m input keeps the official palette);
     None writes no style.
     """
-    from . import styles
+    from ..products import styles
 
     if method not in METHODS:
         raise ImperviousnessError(f"Unknown aggregation method {method!r}; use one of {', '.join(METHODS)}.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from osgeo import gdal, osr
 
-from .errors import ImperviousnessError
+from ..errors import ImperviousnessError
 
 gdal.UseExceptions()
 osr.UseExceptions()

@@ -45,7 +45,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .errors import ImperviousnessError
+from ..errors import ImperviousnessError
 from .workspace import check_threads, run_chunked
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""ATBD 4.2.4, 4.5: aggregation to R and the change layers."""

@@ -1,0 +1,1 @@
+"""Reading and writing rasters (one masked read, one atomic write) and Sentinel-2 acquisitions."""

@@ -1,0 +1,1 @@
+"""The product catalogue (names, encodings, legends), publishing and the report."""
