@@ -1,0 +1,99 @@
+"""The one atomic write: every file an algorithm produces goes through `atomic_path`.
+
+A file is written under a hidden temporary name beside its final name and moved into place
+(os.replace, atomic on one file system) only when it is complete. On any error, cancellation or
+signal the temporary file is removed, so nothing half-written is ever seen under the output name
+and no debris is left. Temporary names still alive in this process are kept in one registry so
+that a signal handler can remove them before the process dies (`remove_pending_files`).
+"""
+
+import contextlib
+import errno
+import json
+import os
+import threading
+import uuid
+
+from ..errors import ImperviousnessError
+
+_pending = set()
+_pending_lock = threading.Lock()
+
+
+def _describe_os_error(error):
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied (read-only folder?)"
+    return error.strerror or str(error)
+
+
+def _temporary_name(path):
+    folder, name = os.path.split(path)
+    stem, extension = os.path.splitext(name)
+    # The extension is kept last so GDAL drivers and viewers recognise the temporary file.
+    return os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:8]}.partial{extension}")
+
+
+def remove_quietly(*paths):
+    """Remove files that may or may not exist (with GDAL's .aux.xml side file)."""
+    for path in paths:
+        for candidate in (path, path + ".aux.xml"):
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                os.remove(candidate)
+
+
+def remove_pending_files():
+    """Remove every temporary file still being written by this process (for signal handlers)."""
+    with _pending_lock:
+        pending = list(_pending)
+        _pending.clear()
+    remove_quietly(*pending)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; move it over `path` when the block succeeds.
+
+    Write failures (missing or read-only folder, disk full) raise ImperviousnessError naming the
+    output, never the hidden temporary file.
+    """
+    path = os.path.abspath(str(path))
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise ImperviousnessError(f"Cannot create the folder of {path}: {_describe_os_error(error)}.") from None
+    if not os.access(folder, os.W_OK):
+        raise ImperviousnessError(f"Cannot write {path}: the folder {folder} is not writable.")
+    temporary = _temporary_name(path)
+    with _pending_lock:
+        _pending.add(temporary)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except OSError as error:
+        raise ImperviousnessError(f"Cannot write {path}: {_describe_os_error(error)}.") from None
+    except RuntimeError as error:  # GDAL reports write failures as RuntimeError
+        if "No space left" in str(error) or "Permission denied" in str(error):
+            raise ImperviousnessError(f"Cannot write {path}: {error}") from None
+        raise
+    finally:
+        with _pending_lock:
+            _pending.discard(temporary)
+        remove_quietly(temporary)
+
+
+def write_bytes(path, data):
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+
+
+def write_text(path, text):
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path, data):
+    """JSON with sorted keys and a final newline, so equal data gives equal bytes."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
