@@ -263,13 +263,11 @@ def valid_mask(values, nodata=None, is_byte=False):
     that value and 255 not valid: HRL Byte encodings stop at 254, so 255 is never a value, and
     tools that re-declare nodata (a 0 from a GIS export) leave the 255 fill in place.
     """
-    valid = np.ones(values.shape, dtype=bool)
-    if is_byte:
-        valid &= values != NODATA
-    if nodata is not None and math.isfinite(nodata):
-        valid &= values != nodata
-    if values.dtype.kind == "f":
-        valid &= np.isfinite(values)
+    valid = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, dtype=bool)
+    excluded = ([NODATA] if is_byte else []) + ([nodata] if nodata is not None and math.isfinite(nodata) else [])
+    scratch = np.empty(values.shape, dtype=bool) if excluded else None   # one temporary, reused
+    for value in excluded:
+        valid &= np.not_equal(values, value, out=scratch)
     return valid
 
 
@@ -360,11 +358,16 @@ class RasterInput:
             valid &= inside
         return values, valid
 
-    def read_float(self, window, band=None, dtype=np.float32):
-        """A window as floats with NaN where not valid (the PP-stack style)."""
+    def read_float(self, window, band=None, dtype=None):
+        """A window as floats with NaN where not valid (the PP-stack style).
+
+        dtype: the float type wanted; by default the band's own float type, float32 otherwise.
+        """
         values, valid = self.read(window, band)
+        if dtype is None:
+            dtype = values.dtype if values.dtype.kind == "f" else np.float32
         values = values.astype(dtype, copy=False)   # GDAL's fresh array: no copy when already float
-        values[~valid] = np.nan
+        values[np.logical_not(valid, out=valid)] = np.nan   # in place: no second mask-sized array
         return values
 
     def _inside(self, window):
