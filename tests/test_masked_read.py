@@ -154,3 +154,43 @@ def test_aggregation_plans_are_held_to_the_same_limit():
     fine = Grid(epsg_wkt(3035), (4700000.0, 10.0, 0.0, 1460000.0, 0.0, -10.0), 10, 10)
     with pytest.raises(ImperviousnessError, match="700000 x 700000 = 4.9e\\+11 pixels at a pixel size of 10"):
         AggregationPlan.covering(fine, 10.0, bounds=(0.0, 0.0, 7e6, 7e6))
+
+
+# ------------------------------------------------------------------------ one rule in every algorithm
+
+def read_first_band(path):
+    from osgeo import gdal
+    dataset = gdal.Open(str(path))
+    return dataset.GetRasterBand(1).ReadAsArray()
+
+
+def test_infinity_is_nodata_in_every_algorithm(tmp_path):
+    """Before the one masked read, aggregate, rmsd and changemask counted inf as a valid value."""
+    from imperviousness_plugin.core.change.aggregate import aggregate_raster
+    from imperviousness_plugin.core.features.changemask import ChangeMaskOptions, run_changemask
+    from imperviousness_plugin.core.unet.confidence import run_confidence
+
+    values = np.array([[1.0, INF], [3.0, -INF]], dtype=np.float32)
+    aggregate_raster(write_raster(tmp_path / "f.tif", values), tmp_path / "agg.tif", 20.0, "mean")
+    assert read_first_band(tmp_path / "agg.tif").tolist() == [[2.0]]          # (1 + 3) / 2
+
+    rmsd = np.array([[INF, 0.0, 0.0], [0.0, 0.5, 0.0]], dtype=np.float32)
+    run_changemask(write_raster(tmp_path / "rmsd.tif", rmsd), tmp_path / "chm.tif",
+                   ChangeMaskOptions(lower_threshold=0.1, upper_threshold=0.1, min_size=1))
+    assert read_first_band(tmp_path / "chm.tif").tolist() == [[NODATA, 0, 0], [0, 1, 0]]
+
+    sd = np.array([[0.0, INF, 0.5]], dtype=np.float32)
+    run_confidence(tmp_path / "cl.tif", input_sd=write_raster(tmp_path / "sd.tif", sd))
+    assert read_first_band(tmp_path / "cl.tif").tolist() == [[100, NODATA, 50]]
+
+
+def test_byte_255_is_nodata_in_confidence_inputs_that_declare_another_nodata(tmp_path):
+    """Before, confidence took 255 for nodata only when a Byte prediction declared no nodata, and
+    refused a member declaring nodata 254 and holding 255 as 'percentages 80..255'."""
+    from imperviousness_plugin.core.unet.confidence import run_confidence
+
+    members = [write_raster(tmp_path / f"m{k}.tif", np.array([[90, 10 + 60 * k, 255, 254]], np.uint8),
+                            nodata=254) for k in range(2)]
+    run_confidence(tmp_path / "cl.tif", predictions=members)
+    # Column 0: both >= 50 -> 100; column 1: 10 and 70 -> 50; columns 2 and 3: nodata.
+    assert read_first_band(tmp_path / "cl.tif").tolist() == [[100, 50, NODATA, NODATA]]
