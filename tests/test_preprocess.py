@@ -258,3 +258,31 @@ def test_preprocess_through_qgis_process(qgis_process, plain_year, tmp_path):
     assert failed.returncode != 0
     assert "No Sentinel-2 acquisition found" in failed.stdout + failed.stderr
     assert not (tmp_path / "bad.tif").exists()
+
+
+def listing(folder):
+    """Every file and folder under `folder`, relative, sorted (hidden ones included)."""
+    return sorted(os.path.relpath(os.path.join(root, name), folder)
+                  for root, folders, files in os.walk(folder) for name in folders + files)
+
+
+def test_absurd_pixel_size_is_refused_before_any_work(plain_year, tmp_path):
+    # The sample scene is 100 x 100 px of 10 m: 1 km, so 0.001 m pixels make 1e6 x 1e6 px.
+    before = listing(plain_year)
+    with pytest.raises(ImperviousnessError) as error:
+        run_preprocess(plain_year, str(tmp_path / "out" / "PP.tif"), PreprocessOptions(pixel_size=0.001))
+    assert "1000000 x 1000000 = 1e+12 pixels at a pixel size of 0.001" in str(error.value)
+    assert "over the limit of 4e+09 pixels" in str(error.value)
+    assert listing(tmp_path) == [] and listing(plain_year) == before
+
+
+def test_absurd_pixel_size_through_qgis_process(qgis_process, plain_year, tmp_path):
+    before = listing(plain_year)
+    output = tmp_path / "out" / "PP.tif"
+    failed = qgis_process("run", "imperviousness:preprocess", "--", f"INPUT={plain_year}",
+                          "TARGET_CRS=EPSG:3035", "PIXEL_SIZE=0.001", f"OUTPUT={output}", check=False)
+    assert failed.returncode != 0
+    text = failed.stdout + failed.stderr
+    assert "pixels at a pixel size of 0.001, over the limit of 4e+09 pixels" in text
+    assert "Traceback" not in text
+    assert listing(tmp_path) == [] and listing(plain_year) == before

@@ -79,6 +79,7 @@ from osgeo import gdal, osr
 from scipy import ndimage
 
 from imperviousness_plugin.core.errors import ImperviousnessError
+from imperviousness_plugin.core.io.encoding import NODATA
 
 gdal.UseExceptions()
 osr.UseExceptions()
@@ -115,7 +116,7 @@ CLCPLUS_CODES = {"conifer": 2, "broadleaf": 3, "shrub": 5, "grass": 6, "crops": 
                  "bare": 9, "water": 10}
 CLCPLUS_SEALED_MIN_IMD = 30
 IBU_MIN_BUILT_UP = 0.10
-NODATA_BYTE = 255
+NODATA_BYTE = NODATA
 
 # ----------------------------------------------------------------------------------------------
 # Spectra and phenology (public: the model-training simulation reuses them)

@@ -11,9 +11,9 @@ SBU, CHM at R), the change layers and the change classification. Two levels are 
 
 Interpretations (SPEC 6):
 
-* Only valid pixels count. A pixel is not valid when it equals the band's nodata value, is NaN,
-  or (Byte inputs) is 255, the nodata value of every HRL Byte product, even if the file does not
-  declare it. Pixels of a cell that lie outside the input raster count as not valid.
+* Only valid pixels count, by the one nodata rule of core.io.raster.RasterInput: the band's
+  nodata value, NaN, +/-inf, and (Byte inputs) 255, the nodata value of every HRL Byte product,
+  even if the file does not declare it. Pixels of a cell outside the input raster are not valid.
 * mean: the mean of the valid pixels. The cell is nodata unless at least
   ceil(MIN_VALID_FRACTION x factor^2) of its pixels are valid (and always at least one), so a
   fraction of exactly 0.5 of a 10 x 10 cell needs 50 valid pixels. Byte outputs are rounded half to
@@ -41,12 +41,11 @@ import numpy as np
 
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.raster import (TILE_SIZE, Grid, RasterWriter, Window, iter_blocks, count_blocks,
-                     open_raster, read_window_padded)
+from ..io.encoding import NODATA
+from ..io.raster import TILE_SIZE, Grid, RasterInput, RasterWriter, Window, iter_blocks, count_blocks
 
 METHODS = ("mean", "max", "mean_change")
 DEFAULT_MIN_VALID_FRACTION = 0.5
-BYTE_NODATA = 255
 NO_CHANGE = 100
 ZERO_BOTH_YEARS = 201
 # Fine pixels per block edge: bounds memory (a block is at most ~4096^2 fine pixels, a few
@@ -159,11 +158,11 @@ def to_byte(result, cell_valid, name="the output"):
     rounded = np.rint(np.where(cell_valid, result, 0))
     if cell_valid.any():
         low, high = rounded[cell_valid].min(), rounded[cell_valid].max()
-        if low < 0 or high > BYTE_NODATA - 1:
+        if low < 0 or high > NODATA - 1:
             raise ImperviousnessError(
                 f"Aggregated values of {name} reach {low:g}..{high:g}, outside the Byte range 0..254 "
                 "(255 is nodata); lower SCALE or aggregate a Float32 input.")
-    return np.where(cell_valid, rounded, BYTE_NODATA).astype(np.uint8)
+    return np.where(cell_valid, rounded, NODATA).astype(np.uint8)
 
 
 def to_float32(result, cell_valid):
@@ -202,7 +201,7 @@ class AggregationPlan:
     """An output grid of R cells over fine pixels of size `fine_pixel_size`.
 
     `source_window` maps an output window to the fine-pixel window of any source raster on the
-    same fine lattice; it may extend beyond the source (read it with read_window_padded).
+    same fine lattice; it may extend beyond the source (RasterInput.read pads it).
     """
 
     grid: Grid
@@ -237,57 +236,6 @@ class AggregationPlan:
         return Window(col, row, window.width * self.factor, window.height * self.factor)
 
 
-# ----------------------------------------------------------------------------- raster inputs
-
-class RasterInput:
-    """One open single-band input: its grid, nodata rule and padded block reads."""
-
-    def __init__(self, path, name):
-        self.path = str(path)
-        self.name = name
-        self.dataset = open_raster(path)
-        self.grid = Grid.of_dataset(self.dataset)
-        band = self.dataset.GetRasterBand(1)
-        self.is_byte = band.DataType == 1  # gdal.GDT_Byte
-        self.nodata = band.GetNoDataValue()
-        self.color_table = band.GetColorTable()
-
-    @property
-    def fill(self):
-        """The value padded outside the raster (read_valid marks those pixels not valid anyway)."""
-        if self.is_byte:
-            return BYTE_NODATA
-        if self.nodata is not None:
-            return self.nodata
-        return np.nan if self.dataset.GetRasterBand(1).DataType in (6, 7) else 0  # Float32/64
-
-    def read_valid(self, window):
-        """(values, valid) of a window that may extend beyond the raster; outside is not valid."""
-        values = read_window_padded(self.dataset, window, self.fill, name=f"{self.name} ({self.path})")
-        valid = self.valid_mask(values)
-        rows = np.arange(window.row, window.row + window.height)
-        cols = np.arange(window.col, window.col + window.width)
-        inside_rows = (rows >= 0) & (rows < self.grid.height)
-        inside_cols = (cols >= 0) & (cols < self.grid.width)
-        if not (inside_rows.all() and inside_cols.all()):
-            valid &= inside_rows[:, None] & inside_cols[None, :]
-        return values, valid
-
-    def valid_mask(self, values):
-        """Not nodata: not the declared nodata, not NaN, and for Byte not 255 (HRL nodata)."""
-        valid = np.ones(values.shape, dtype=bool)
-        if self.is_byte:
-            valid &= values != BYTE_NODATA
-        if self.nodata is not None and not np.isnan(self.nodata):
-            valid &= values != self.nodata
-        if values.dtype.kind == "f":
-            valid &= ~np.isnan(values)
-        return valid
-
-    def close(self):
-        self.dataset = None
-
-
 # ------------------------------------------------------------------------ the raster routine
 
 def aggregate_raster(input_path, output_path, resolution, method="mean",
@@ -313,7 +261,7 @@ def aggregate_raster(input_path, output_path, resolution, method="mean",
         color_table = None
     if product and source.is_byte:
         color_table = styles.color_table(product)
-    dtype, nodata = (np.uint8, BYTE_NODATA) if source.is_byte else (np.float32, float("nan"))
+    dtype, nodata = (np.uint8, NODATA) if source.is_byte else (np.float32, float("nan"))
     description = description or _describe(method, resolution, min_valid_fraction, scale)
     progress = StepProgress(feedback, plan.count())
     progress.info(f"Aggregating {plan.factor} x {plan.factor} pixels per cell ({method}) to "
@@ -323,7 +271,7 @@ def aggregate_raster(input_path, output_path, resolution, method="mean",
     with RasterWriter(output_path, plan.grid, 1, dtype, nodata, [description],
                       color_table=color_table, metadata=metadata) as writer:
         for window in plan.windows():
-            values, valid = source.read_valid(plan.source_window(window, source.grid))
+            values, valid = source.read(plan.source_window(window, source.grid))
             if method == "mean_change":
                 check_change_codes(values, valid, f"the input {input_path}")
             result, cell_valid = aggregate_block(values, valid, plan.factor, method,

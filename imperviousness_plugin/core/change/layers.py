@@ -44,12 +44,12 @@ import contextlib
 import numpy as np
 
 from ..products import styles
-from .aggregate import (BYTE_NODATA, DEFAULT_MIN_VALID_FRACTION, NO_CHANGE, ZERO_BOTH_YEARS,
-                        AggregationPlan, RasterInput, aggregate_block, aggregation_factor,
-                        check_change_codes, check_nests, to_byte)
+from .aggregate import (DEFAULT_MIN_VALID_FRACTION, NO_CHANGE, ZERO_BOTH_YEARS, AggregationPlan,
+                        aggregate_block, aggregation_factor, check_change_codes, check_nests, to_byte)
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.raster import Grid, RasterWriter, iter_blocks, count_blocks
+from ..io.encoding import NODATA
+from ..io.raster import RasterInput, RasterWriter, iter_blocks, count_blocks
 
 DEFAULT_LOSS_FACTOR = 10.0
 SMALLEST_INCREASE = 1  # percentage point: the smallest increase a Byte status can show
@@ -84,7 +84,7 @@ def pixel_change(a_percent, b_percent, valid):
     d = b_percent - a_percent
     encoded = d + NO_CHANGE
     encoded[(a_percent == 0) & (b_percent == 0)] = ZERO_BOTH_YEARS
-    encoded[~valid] = BYTE_NODATA
+    encoded[~valid] = NODATA
     return d, encoded.astype(np.uint8)
 
 
@@ -107,7 +107,7 @@ def change_block(a_percent, b_percent, chm, valid, factor, loss_factor=DEFAULT_L
     support = total - real + NO_CHANGE
     zero_both = total == ZERO_BOTH_YEARS
     real[zero_both], support[zero_both] = ZERO_BOTH_YEARS, ZERO_BOTH_YEARS
-    real[~cell_valid], support[~cell_valid] = BYTE_NODATA, BYTE_NODATA
+    real[~cell_valid], support[~cell_valid] = NODATA, NODATA
     return total.astype(np.uint8), real.astype(np.uint8), support.astype(np.uint8)
 
 
@@ -118,9 +118,9 @@ def classify_block(status_a, status_valid, change):
     after = np.clip(a + change - NO_CHANGE, 0, 100)
     codes = np.where(a == 0, np.where(after == 0, 0, 1),
                      np.where(after == 0, 2, np.where(after == a, 10, np.where(after > a, 11, 12))))
-    codes[~status_valid] = BYTE_NODATA
+    codes[~status_valid] = NODATA
     codes[change == ZERO_BOTH_YEARS] = 0
-    codes[change == BYTE_NODATA] = BYTE_NODATA
+    codes[change == NODATA] = NODATA
     return codes.astype(np.uint8)
 
 
@@ -129,13 +129,12 @@ def classify_block(status_a, status_valid, change):
 def check_same_lattice(reference, other):
     """Same CRS and pixel size, both on whole multiples of the pixel size; else a clear error."""
     for source in (reference, other):
-        check_nests(source.grid, f"{source.name} ({source.path})")
+        check_nests(source.grid, source.label)
     same_size = abs(reference.grid.pixel_size - other.grid.pixel_size) <= 1e-6 * reference.grid.pixel_size
     if not (same_size and reference.grid.same_crs(other.grid)):
         raise ImperviousnessError(
             f"{other.name} and {reference.name} must share one grid (CRS and pixel size): "
-            f"{other.name} ({other.path}) is {other.grid.describe()}, "
-            f"{reference.name} ({reference.path}) is {reference.grid.describe()}.")
+            f"{other.label} is {other.grid.describe()}, {reference.label} is {reference.grid.describe()}.")
 
 
 def overlap_bounds(sources):
@@ -145,7 +144,7 @@ def overlap_bounds(sources):
     xmax = min(s.grid.bounds[2] for s in sources)
     ymax = min(s.grid.bounds[3] for s in sources)
     if xmax <= xmin or ymax <= ymin:
-        grids = "; ".join(f"{s.name} ({s.path}): {s.grid.describe()}" for s in sources)
+        grids = "; ".join(f"{s.label}: {s.grid.describe()}" for s in sources)
         raise ImperviousnessError(f"The inputs do not overlap: {grids}.")
     return (xmin, ymin, xmax, ymax)
 
@@ -178,7 +177,7 @@ def run_change_continuous(status_a, status_b, change_mask, output_real, output_s
         layers.append(("total", output_total, f"total change at {resolution:g} m: {CHANGE_ENCODING}"))
     with contextlib.ExitStack() as stack:
         writers = {kind: stack.enter_context(RasterWriter(
-            path, plan.grid, 1, np.uint8, BYTE_NODATA, [description],
+            path, plan.grid, 1, np.uint8, NODATA, [description],
             color_table=styles.color_table("change"), metadata=dict(metadata, LAYER=kind)))
             for kind, path, description in layers}
         for window in plan.windows():
@@ -206,7 +205,8 @@ def _change_window(plan, window, a, b, chm, binary_status, loss_factor, min_vali
 
 
 def _read(plan, window, source):
-    return source.read_valid(plan.source_window(window, source.grid))
+    """(values, valid) of the fine pixels under an output window (padded beyond the source)."""
+    return source.read(plan.source_window(window, source.grid))
 
 
 def _check_mask(values, valid, source):
@@ -236,20 +236,20 @@ def run_classify_change(status_a, change, output, binary_status=False,
     factor = aggregation_factor(status.grid.pixel_size, resolution, f"status A ({status_a})")
     plan = AggregationPlan(change_in.grid, status.grid.pixel_size, factor)
     progress = StepProgress(feedback, plan.count())
-    with RasterWriter(output, plan.grid, 1, np.uint8, BYTE_NODATA,
+    with RasterWriter(output, plan.grid, 1, np.uint8, NODATA,
                       [f"change class at {resolution:g} m (ATBD Table 5): {CLASS_ENCODING}"],
                       color_table=styles.color_table("change_class"),
                       metadata={"ENCODING": CLASS_ENCODING, "RESOLUTION": f"{resolution:g}",
                                 "BINARY_STATUS": str(bool(binary_status))}) as writer:
         for window in plan.windows():
-            codes, codes_valid = change_in.read_valid(window)
+            codes, codes_valid = change_in.read(window)
             check_change_codes(codes, codes_valid, f"the change layer ({change})")
             values, valid = _read(plan, window, status)
             percent = status_percent(values, valid, binary_status, f"status A ({status_a})")
             mean, cell_valid = aggregate_block(percent, valid, factor, "mean", min_valid_fraction)
             status_r = to_byte(mean, cell_valid, "status A at R")
             writer.write(window, classify_block(status_r, cell_valid,
-                                                np.where(codes_valid, codes, BYTE_NODATA)))
+                                                np.where(codes_valid, codes, NODATA)))
             progress.step()
     styles.write_style_beside(output, "change_class")
     return plan.grid
@@ -264,21 +264,21 @@ def run_builtup(ribud, output, threshold=DEFAULT_BUILTUP_THRESHOLD, feedback=Non
     if not 0 <= threshold <= 100:
         raise ImperviousnessError(f"THRESHOLD must lie in 0..100 (percent), not {threshold:g}.")
     source = RasterInput(ribud, "RIBUD")
-    grid = Grid.of_dataset(source.dataset)
+    grid = source.grid
     block = 1024
     progress = StepProgress(feedback, count_blocks(grid.width, grid.height, block))
-    with RasterWriter(output, grid, 1, np.uint8, BYTE_NODATA,
+    with RasterWriter(output, grid, 1, np.uint8, NODATA,
                       [f"IBU built-up (RIBUD >= {threshold:g} %): 0 not built-up, 1 built-up, 255 nodata"],
                       color_table=styles.color_table("ibu"),
                       metadata={"THRESHOLD": f"{threshold:g}"}) as writer:
         for window in iter_blocks(grid.width, grid.height, block):
-            values, valid = source.read_valid(window)
+            values, valid = source.read(window)
             density = values[valid]
             if density.size and ((density < 0) | (density > 100)).any():
                 raise ImperviousnessError(
                     f"RIBUD ({ribud}) holds {density.min():g}..{density.max():g}; expected densities "
                     "0..100 (percent) and 255 as nodata.")
-            ibu = np.where(valid, values >= threshold, BYTE_NODATA).astype(np.uint8)
+            ibu = np.where(valid, values >= threshold, NODATA).astype(np.uint8)
             writer.write(window, ibu)
             progress.step()
     styles.write_style_beside(output, "ibu")

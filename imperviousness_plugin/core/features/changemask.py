@@ -27,8 +27,8 @@ Interpretations (each one a choice where the ATBD or SPEC leaves room):
 - LOWER_THRESHOLD / UPPER_THRESHOLD, when given, replace the respective percentile in every tile;
   either may be given alone. If the upper threshold ends up below the lower one, hysteresis keeps
   every patch (each of its pixels is >= lower > upper).
-- A tile without any valid pixel is 255 there; the input's own nodata value (when it is not NaN)
-  counts as nodata like NaN.
+- A tile without any valid pixel is 255 there. RMSD nodata follows the one rule of
+  core.io.raster.RasterInput: the input's own nodata value, NaN and +/-inf.
 """
 
 import csv
@@ -44,13 +44,13 @@ import numpy as np
 from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.raster import Grid, RasterWriter, Window, open_raster, read_window, spatial_reference
+from ..io.encoding import NODATA
+from ..io.raster import Grid, RasterInput, RasterWriter, Window, spatial_reference
 
 EEA_TILE_SIZE_M = 100_000.0
 DEFAULT_LOWER_PERCENTILE = 97.5
 DEFAULT_UPPER_PERCENTILE = 99.0
 DEFAULT_MIN_SIZE = 8
-CHM_NODATA = 255
 
 
 @dataclass
@@ -209,7 +209,7 @@ def change_mask(rmsd, lower, upper, min_size=DEFAULT_MIN_SIZE):
     flagged = int(stats[keep, cv2.CC_STAT_AREA].sum())
     mask = keep.view(np.uint8)[labels]
     del labels
-    mask[np.isnan(rmsd)] = CHM_NODATA
+    mask[np.isnan(rmsd)] = NODATA
     return mask, int(np.count_nonzero(keep)), flagged
 
 
@@ -241,22 +241,12 @@ def _threshold_sources(options):
 # The raster job
 
 
-def _read_tile(dataset, tile, nodata, name):
-    """The tile's RMSD as float with NaN nodata (the input's own nodata value becomes NaN)."""
-    rmsd = read_window(dataset, tile.window, 1, name=name)
-    if rmsd.dtype.kind != "f":
-        rmsd = rmsd.astype(np.float32)
-    if nodata is not None and not math.isnan(nodata):
-        rmsd[rmsd == nodata] = np.nan
-    return rmsd
-
-
 def process_tile(rmsd, tile, options):
     """(CHM array, TileResult) of one tile's RMSD."""
     valid_count, lower, upper = tile_thresholds(rmsd, options)
     lower_source, upper_source = _threshold_sources(options)
     if valid_count == 0:
-        mask, patches, flagged = np.full(rmsd.shape, CHM_NODATA, dtype=np.uint8), 0, 0
+        mask, patches, flagged = np.full(rmsd.shape, NODATA, dtype=np.uint8), 0, 0
     else:
         mask, patches, flagged = change_mask(rmsd, lower, upper, options.min_size)
     return mask, TileResult(tile.tile_id, *tile.bounds, valid_count, lower, upper,
@@ -280,9 +270,8 @@ def run_changemask(input_path, output_path, options=None, thresholds_path=None, 
     """
     options = options or ChangeMaskOptions()
     options.validate()
-    dataset = open_raster(input_path)
-    grid = Grid.of_dataset(dataset)
-    nodata = dataset.GetRasterBand(1).GetNoDataValue()
+    source = RasterInput(input_path, "INPUT")
+    grid = source.grid
     tiles = eea_tiles(grid)
     progress = StepProgress(feedback, 2 * len(tiles))
     progress.info(f"RMSD {grid.describe()}: {len(tiles)} tile(s) of 100 km.")
@@ -292,13 +281,14 @@ def run_changemask(input_path, output_path, options=None, thresholds_path=None, 
     for name in ("lower_threshold", "upper_threshold"):
         if getattr(options, name) is not None:
             metadata[name.upper()] = repr(float(getattr(options, name)))
-    with RasterWriter(output_path, grid, 1, np.uint8, CHM_NODATA, ["CHM"],
+    with RasterWriter(output_path, grid, 1, np.uint8, NODATA, ["CHM"],
                       color_table=styles.color_table("chm"), metadata=metadata) as writer:
         for tile in tiles:
             progress.check_cancelled()
-            rmsd = _read_tile(dataset, tile, nodata, str(input_path))
+            # Float with NaN where not valid (the input's nodata, NaN, +/-inf: the one rule).
+            rmsd = source.read_float(tile.window)
             # Blocks read for this tile are not needed again: free GDAL's cache of them.
-            dataset.FlushCache()
+            source.dataset.FlushCache()
             progress.step()
             mask, result = process_tile(rmsd, tile, options)
             del rmsd

@@ -30,7 +30,6 @@ Output: Float32 >= 0, NaN where any coefficient of either stack is NaN (or the b
 """
 
 import functools
-import math
 import re
 
 import numpy as np
@@ -38,8 +37,8 @@ import numpy as np
 from ..errors import ImperviousnessError
 from ..kernels.ndvi_model import design_matrix
 from ..progress import StepProgress
-from ..io.raster import (DEFAULT_BLOCK_SIZE, Grid, RasterWriter, band_descriptions, count_blocks,
-                     iter_blocks, open_raster, read_window)
+from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, find_band,
+                         iter_blocks, require_same_grid)
 
 METHODS = ("curve", "euclidean")
 DEFAULT_METHOD = "curve"
@@ -65,12 +64,10 @@ def coefficient_bands(descriptions, name):
     """Find the NDVI model bands of a PP stack by their descriptions; N from the NDVI_P bands.
 
     `descriptions` lists the stack's band descriptions in band order; `name` names the stack in
-    error messages.
+    error messages. Each band is looked up with core.io.raster.find_band.
     """
-    by_description = {}
-    for index, description in enumerate(descriptions, start=1):
-        by_description.setdefault(description.strip().upper(), index)
-    p_orders = sorted(int(match.group(1)) for match in map(_P_BAND.match, by_description) if match)
+    p_orders = sorted(int(match.group(1)) for match in
+                      map(_P_BAND.match, (d.strip().upper() for d in descriptions)) if match)
     if not p_orders:
         raise ImperviousnessError(
             f"{name} has no NDVI model coefficient bands (band descriptions NDVI_P0, NDVI_P1, ..., "
@@ -78,12 +75,13 @@ def coefficient_bands(descriptions, name):
     order = p_orders[-1]
     expected = ([f"NDVI_P{k}" for k in range(order + 1)] + [f"NDVI_A{k}" for k in range(1, order + 1)]
                 + [f"NDVI_PHI{k}" for k in range(1, order + 1)])
-    missing = [band for band in expected if band not in by_description]
+    present = {d.strip().upper() for d in descriptions}
+    missing = [band for band in expected if band not in present]
     if missing or order < 1:
         raise ImperviousnessError(
             f"{name} has an incomplete NDVI model of order {order}: missing band(s) "
             f"{', '.join(missing) or 'NDVI_P1'}. Give a PP stack written by imperviousness:preprocess.")
-    bands = [by_description[band] for band in expected]
+    bands = [find_band(descriptions, band, name) for band in expected]
     return CoefficientBands(order, bands[:order + 1], bands[order + 1:2 * order + 1],
                             bands[2 * order + 1:])
 
@@ -152,23 +150,18 @@ class _PPStack:
     """One PP stack opened for reading its NDVI model coefficients block by block."""
 
     def __init__(self, path, label):
-        self.path = str(path)
-        self.label = label
-        self.dataset = open_raster(path)
-        self.grid = Grid.of_dataset(self.dataset)
-        self.bands = coefficient_bands(band_descriptions(self.path), f"{label} ({self.path})")
+        self.input = RasterInput(path, label)
+        self.path, self.grid = self.input.path, self.input.grid
+        self.bands = coefficient_bands(self.input.descriptions, self.input.label)
 
     def read_linear(self, window):
         """(h, w, 3N+1) linear coefficients and the (h, w) mask of pixels with all of them valid."""
         arrays = {}
         valid = np.ones((window.height, window.width), dtype=bool)
         for band in self.bands.all_bands:
-            values = read_window(self.dataset, window, band, name=self.path).astype(np.float64)
-            valid &= np.isfinite(values)
-            nodata = self.dataset.GetRasterBand(band).GetNoDataValue()
-            if nodata is not None and math.isfinite(nodata):
-                valid &= values != nodata
-            arrays[band] = values
+            values, band_valid = self.input.read(window, band)
+            valid &= band_valid
+            arrays[band] = values.astype(np.float64)
         stack = lambda bands: np.stack([arrays[band] for band in bands])  # noqa: E731
         linear = linear_coefficients(stack(self.bands.p_bands), stack(self.bands.a_bands),
                                      stack(self.bands.phi_bands))
@@ -176,11 +169,7 @@ class _PPStack:
 
 
 def _check_compatible(stack_a, stack_b):
-    if not stack_a.grid.same_as(stack_b.grid):
-        raise ImperviousnessError(
-            f"The PP stacks are on different grids: INPUT_A ({stack_a.path}) is "
-            f"{stack_a.grid.describe()}, INPUT_B ({stack_b.path}) is {stack_b.grid.describe()}. "
-            "Pre-process both years with the same extent, CRS and pixel size.")
+    require_same_grid([stack_a.input, stack_b.input], "rmsd")
     if stack_a.bands.order != stack_b.bands.order:
         raise ImperviousnessError(
             f"The NDVI models differ: INPUT_A ({stack_a.path}) has order "

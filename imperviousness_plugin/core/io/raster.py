@@ -1,7 +1,8 @@
-"""Block-wise raster input and output with GDAL: the one grid type, block iterator and writer.
+"""Block-wise raster input and output with GDAL: the one grid type, block iterator, masked read
+(RasterInput) and writer.
 
-Every algorithm reads and writes through this module so that all outputs share the same
-properties: tiled, compressed GeoTIFF (BigTIFF when large), band descriptions, nodata, never
+Every algorithm reads and writes through this module so that all inputs follow one nodata rule
+and all outputs share the same properties: tiled, compressed GeoTIFF (BigTIFF when large), band descriptions, nodata, never
 reading overviews (ATBD section 5), and written under a temporary name that is moved into place
 only when complete, so a failed or cancelled run leaves nothing under the output name.
 """
@@ -15,6 +16,7 @@ import numpy as np
 from osgeo import gdal, osr
 
 from ..errors import ImperviousnessError
+from .encoding import NODATA
 
 gdal.UseExceptions()
 osr.UseExceptions()
@@ -22,6 +24,11 @@ osr.UseExceptions()
 # GTiff tile edge; blocks handed to algorithms are multiples of it so writes fill whole tiles.
 TILE_SIZE = 256
 DEFAULT_BLOCK_SIZE = 512
+# The largest output grid an algorithm builds: 4e9 pixels, e.g. 63 000 x 63 000 px = 630 km
+# square at 10 m, forty EEA 100 km tiles, 16 GB per Float32 band. Larger areas are processed
+# tile by tile; a grid beyond this is a wrong PIXEL_SIZE or extent (PIXEL_SIZE=0.001 over a
+# Sentinel-2 tile asks for 1e10 x 1e10 px), refused before any work starts.
+MAX_OUTPUT_PIXELS = 4_000_000_000
 
 _GDAL_TYPES = {
     np.dtype("uint8"): gdal.GDT_Byte,
@@ -75,6 +82,7 @@ class Grid:
         width, height = round((x1 - x0) / pixel_size), round((y1 - y0) / pixel_size)
         if width <= 0 or height <= 0:
             raise ImperviousnessError("The requested extent is empty.")
+        check_output_size(width, height, pixel_size)
         return cls(crs_wkt, (x0, pixel_size, 0.0, y1, 0.0, -pixel_size), width, height)
 
     @property
@@ -112,6 +120,16 @@ class Grid:
         return (f"{self.width} x {self.height} px of {self.pixel_size:g} in {crs}, "
                 f"origin ({self.geotransform[0]:.2f}, {self.geotransform[3]:.2f})")
 
+
+
+def check_output_size(width, height, pixel_size):
+    """Refuse an output grid over MAX_OUTPUT_PIXELS, naming its size and the pixel size."""
+    pixels = width * height
+    if pixels > MAX_OUTPUT_PIXELS:
+        raise ImperviousnessError(
+            f"The output grid would be {width} x {height} = {pixels:.3g} pixels at a pixel size of "
+            f"{pixel_size:g}, over the limit of {MAX_OUTPUT_PIXELS:.3g} pixels. Check the pixel size "
+            "(in the units of the CRS) and the extent, or process a smaller extent at a time.")
 
 
 def spatial_reference(crs_wkt):
@@ -235,6 +253,135 @@ def gdal_array_dtype(gdal_type):
     """The numpy dtype GDAL's ReadAsArray returns for a GDAL data type."""
     from osgeo import gdal_array
     return np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(gdal_type))
+
+
+def valid_mask(values, nodata=None, is_byte=False):
+    """The one nodata rule: True where a pixel is valid.
+
+    Not valid: the declared nodata value, NaN, +inf and -inf, and for Byte bands 255 (NODATA, the
+    nodata of every HRL Byte layer). A Byte band that declares another nodata (e.g. 0) has both
+    that value and 255 not valid: HRL Byte encodings stop at 254, so 255 is never a value, and
+    tools that re-declare nodata (a 0 from a GIS export) leave the 255 fill in place.
+    """
+    valid = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, dtype=bool)
+    excluded = ([NODATA] if is_byte else []) + ([nodata] if nodata is not None and math.isfinite(nodata) else [])
+    scratch = np.empty(values.shape, dtype=bool) if excluded else None   # one temporary, reused
+    for value in excluded:
+        valid &= np.not_equal(values, value, out=scratch)
+    return valid
+
+
+def find_band(descriptions, wanted, name):
+    """The 1-based number of the first band described `wanted` (case and spaces ignored).
+
+    A missing band is an error naming `name` and listing the bands present.
+    """
+    key = wanted.strip().upper()
+    for index, description in enumerate(descriptions, start=1):
+        if (description or "").strip().upper() == key:
+            return index
+    listed = ", ".join(d or "(no description)" for d in descriptions[:40])
+    more = f" and {len(descriptions) - 40} more" if len(descriptions) > 40 else ""
+    raise ImperviousnessError(f"{name} has no band described {wanted}; its bands are: {listed}{more}.")
+
+
+def require_same_grid(inputs, step=None):
+    """All inputs (RasterInput) share the first one's grid, else one error naming both grids."""
+    first = inputs[0]
+    for other in inputs[1:]:
+        if not other.grid.same_as(first.grid):
+            prefix = f"{step}: " if step else ""
+            raise ImperviousnessError(
+                f"{prefix}The inputs are on different grids: {other.label} is not on the grid of "
+                f"{first.label}: {other.grid.describe()} versus {first.grid.describe()}. They must "
+                "share one grid (CRS, origin, pixel size and size); resample one onto the other first.")
+    return first.grid
+
+
+class RasterInput:
+    """The one input raster: opened once, its grid, and masked reads under one nodata rule.
+
+    Every algorithm opens its rasters through this class (like rasterio's read(masked=True)):
+    `read` gives (values, valid) for a window, `read_float` values as float with NaN where not
+    valid. The nodata rule is `valid_mask`'s: the band's declared nodata, NaN and +/-inf are not
+    valid, and for Byte bands 255 (NODATA) too, whatever else the band declares. Windows may
+    extend beyond the raster: pixels outside it are not valid. Overviews are never read.
+
+    `band` is the band `read` reads by default: a number, or a description looked up with
+    `band_number`. `grid` (optional) reads the raster resampled onto another grid (`open_on_grid`, `resampling`,
+    `float_output`); the source's nodata (the declared value, else 255 for Byte) is kept out of
+    the resampling and the rule above applies to the resampled values.
+    """
+
+    def __init__(self, path, name, band=1, grid=None, resampling="nearest", float_output=False):
+        self.path, self.name = str(path), name
+        self._descriptions = None
+        self.dataset = open_raster(path)
+        # `band`: a band number, or a band description (e.g. "NDVI_P0" of a PP stack).
+        self.band = self.band_number(band) if isinstance(band, str) else band
+        source = self.dataset.GetRasterBand(self.band)
+        self.dtype = gdal_array_dtype(source.DataType)   # of the file, before any resampling
+        self.is_byte = source.DataType == gdal.GDT_Byte
+        self.nodata = source.GetNoDataValue()
+        self.color_table = source.GetColorTable()
+        if grid is not None:
+            exclude = self.nodata if self.nodata is not None else (NODATA if self.is_byte else None)
+            self.dataset = open_on_grid(path, grid, resampling, exclude, float_output)
+        self.grid = Grid.of_dataset(self.dataset)
+
+    @property
+    def label(self):
+        """The input named for messages: its role and its file."""
+        return f"{self.name} ({self.path})"
+
+    @property
+    def descriptions(self):
+        """Band descriptions in band order (read once)."""
+        if self._descriptions is None:
+            self._descriptions = band_descriptions(self.path)
+        return self._descriptions
+
+    def band_number(self, description):
+        """The 1-based number of the band described `description`; a clear error when absent."""
+        return find_band(self.descriptions, description, self.label)
+
+    def read(self, window, band=None):
+        """(values, valid) of a window that may extend beyond the raster; outside is not valid."""
+        band = band or self.band
+        gdal_band = self.dataset.GetRasterBand(band)
+        nodata = self.nodata if band == self.band else gdal_band.GetNoDataValue()
+        is_byte = gdal_band.DataType == gdal.GDT_Byte or (band == self.band and self.is_byte)
+        values = read_window_padded(self.dataset, window, NODATA if is_byte else 0, band, self.label)
+        valid = valid_mask(values, nodata, is_byte)
+        inside = self._inside(window)
+        if inside is not None:
+            valid &= inside
+        return values, valid
+
+    def read_float(self, window, band=None, dtype=None):
+        """A window as floats with NaN where not valid (the PP-stack style).
+
+        dtype: the float type wanted; by default the band's own float type, float32 otherwise.
+        """
+        values, valid = self.read(window, band)
+        if dtype is None:
+            dtype = values.dtype if values.dtype.kind == "f" else np.float32
+        values = values.astype(dtype, copy=False)   # GDAL's fresh array: no copy when already float
+        values[np.logical_not(valid, out=valid)] = np.nan   # in place: no second mask-sized array
+        return values
+
+    def _inside(self, window):
+        """Boolean (h, w) of the window's pixels inside the raster, None when all are."""
+        rows = np.arange(window.row, window.row + window.height)
+        cols = np.arange(window.col, window.col + window.width)
+        inside_rows = (rows >= 0) & (rows < self.grid.height)
+        inside_cols = (cols >= 0) & (cols < self.grid.width)
+        if inside_rows.all() and inside_cols.all():
+            return None
+        return inside_rows[:, None] & inside_cols[None, :]
+
+    def close(self):
+        self.dataset = None
 
 
 def _creation_options(dtype, band_count, width, height):

@@ -26,9 +26,9 @@ import shutil
 from xml.sax.saxutils import quoteattr
 
 from .. import PLUGIN_DIR
+from ..io.encoding import NODATA
 
 STYLES_DIR = os.path.join(PLUGIN_DIR, "styles")
-NODATA = 255
 TRANSPARENT = (0, 0, 0, 0)
 
 # The official HRL IMD palette for 0..100 (value = index), transcribed from the IMD colour table.

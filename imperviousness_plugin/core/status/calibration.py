@@ -53,13 +53,14 @@ from scipy import optimize
 from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.raster import DEFAULT_BLOCK_SIZE, RasterWriter, band_descriptions, count_blocks, iter_blocks
-from .sealing_mask import BandInput, check_density, run_sealing_mask
+from ..io.encoding import NODATA
+from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, iter_blocks,
+                         require_same_grid)
+from .sealing_mask import check_density, run_sealing_mask
 
 FORMAT = "hrl-imperviousness-imd-calibration"
 FORMAT_VERSION = 1
 NDVI_BAND = "NDVI_P0"
-BYTE_NODATA = 255
 DEFAULT_SAMPLE_SPACING = 60.0
 DEFAULT_HIGH_DENSITY_PERCENTILE = 99.0
 DEFAULT_MIN_SAMPLES = 30
@@ -71,37 +72,6 @@ IMD_DESCRIPTION = "IMD imperviousness density (%), calibrated (ATBD 4.3.2)"
 
 
 # ----------------------------------------------------------------------------- inputs
-
-class NdviBand(BandInput):
-    """The NDVI_P0 band of a PP stack, found by its band description; read() gives NaN = invalid."""
-
-    def __init__(self, path, name):
-        descriptions = band_descriptions(path)
-        if NDVI_BAND not in descriptions:
-            listed = ", ".join(d or "(none)" for d in descriptions[:20])
-            raise ImperviousnessError(
-                f"{name} ({path}) has no band described {NDVI_BAND}; its bands are: {listed}. "
-                "Give the PP stack written by imperviousness:preprocess.")
-        super().__init__(path, name, descriptions.index(NDVI_BAND) + 1)
-
-    def read(self, window):
-        values = super().read(window)
-        valid = self.valid_mask(values)
-        values = values.astype(np.float64)
-        values[~valid] = np.nan
-        return values
-
-
-def require_same_grid(step, inputs):
-    """All (name, path, grid) share the first one's grid, else a clear error naming both."""
-    first_name, first_path, first_grid = inputs[0]
-    for name, path, grid in inputs[1:]:
-        if not grid.same_as(first_grid):
-            raise ImperviousnessError(
-                f"{step}: {name} ({path}) is not on the grid of {first_name} ({first_path}): "
-                f"{grid.describe()} versus {first_grid.describe()}. All inputs must share one grid.")
-    return first_grid
-
 
 def check_binary(values, valid, name, path):
     present = np.unique(values[valid])
@@ -413,21 +383,20 @@ def run_calibrate(imd_a, sealing_mask_a, pp_a, ibu_a, output,
             f"HIGH_DENSITY_PERCENTILE must lie in (0, 100], not {high_density_percentile:g}.")
     if not sample_spacing > 0:
         raise ImperviousnessError(f"SAMPLE_SPACING must be positive, not {sample_spacing:g}.")
-    imd = BandInput(imd_a, "IMD_A")
-    mask = BandInput(sealing_mask_a, "SEALING_MASK_A")
-    ndvi = NdviBand(pp_a, "PP_A")
-    ibu = BandInput(ibu_a, "IBU_A")
-    grid = require_same_grid("calibrate", [("IMD_A", imd_a, imd.grid),
-                                           ("SEALING_MASK_A", sealing_mask_a, mask.grid),
-                                           ("PP_A", pp_a, ndvi.grid), ("IBU_A", ibu_a, ibu.grid)])
+    imd = RasterInput(imd_a, "IMD_A")
+    mask = RasterInput(sealing_mask_a, "SEALING_MASK_A")
+    ndvi = RasterInput(pp_a, "PP_A", band=NDVI_BAND)
+    ibu = RasterInput(ibu_a, "IBU_A")
+    grid = require_same_grid([imd, mask, ndvi, ibu], "calibrate")
     sampling = sample_offsets(grid, sample_spacing)
     moments, impervious, high_density_ndvi = Moments(), NdviHistogram(), NdviHistogram()
     imd_counts = np.zeros(101, dtype=np.int64)
     impervious_sum, mask_pixels = 0, 0
     progress = StepProgress(feedback, count_blocks(grid.width, grid.height) + 1)
     for window in iter_blocks(grid.width, grid.height, DEFAULT_BLOCK_SIZE):
-        density, sealed, green, built = imd.read(window), mask.read(window), ndvi.read(window), ibu.read(window)
-        density_valid, mask_valid, built_valid = imd.valid_mask(density), mask.valid_mask(sealed), ibu.valid_mask(built)
+        (density, density_valid), (sealed, mask_valid), (built, built_valid) = (
+            imd.read(window), mask.read(window), ibu.read(window))
+        green = ndvi.read_float(window, dtype=np.float64)
         check_density(density, density_valid, "IMD_A", imd_a)
         check_binary(sealed, mask_valid, "SEALING_MASK_A", sealing_mask_a)
         check_binary(built, built_valid, "IBU_A", ibu_a)
@@ -514,12 +483,10 @@ def run_apply_calibration(raw_imd, sealing_mask_b, pp_b, calibration, output, fe
     if not isinstance(calibration, Calibration):
         source = str(calibration)
         calibration = Calibration.load(calibration)
-    raw = BandInput(raw_imd, "RAW_IMD")
-    mask = BandInput(sealing_mask_b, "SEALING_MASK_B")
-    ndvi = NdviBand(pp_b, "PP_B")
-    grid = require_same_grid("applycalibration", [("RAW_IMD", raw_imd, raw.grid),
-                                                  ("SEALING_MASK_B", sealing_mask_b, mask.grid),
-                                                  ("PP_B", pp_b, ndvi.grid)])
+    raw = RasterInput(raw_imd, "RAW_IMD")
+    mask = RasterInput(sealing_mask_b, "SEALING_MASK_B")
+    ndvi = RasterInput(pp_b, "PP_B", band=NDVI_BAND)
+    grid = require_same_grid([raw, mask, ndvi], "applycalibration")
     stats = {"valid": 0, "mask": 0, "impervious": 0, "imd_sum": 0, "raw_sum_in_mask": 0}
     progress = StepProgress(feedback, count_blocks(grid.width, grid.height))
     metadata = {"CALIBRATION": source,
@@ -527,18 +494,18 @@ def run_apply_calibration(raw_imd, sealing_mask_b, pp_b, calibration, output, fe
                 "HIGH_DENSITY_MAX": f"{calibration.high_density_max:g}",
                 "HIGH_DENSITY_NDVI": f"{calibration.high_density_ndvi:.6f}",
                 "NEW_MINIMUM": f"{calibration.new_minimum:.6f}"}
-    with RasterWriter(output, grid, 1, np.uint8, BYTE_NODATA, [IMD_DESCRIPTION],
+    with RasterWriter(output, grid, 1, np.uint8, NODATA, [IMD_DESCRIPTION],
                       color_table=styles.color_table("imd"), metadata=metadata) as writer:
         for window in iter_blocks(grid.width, grid.height, DEFAULT_BLOCK_SIZE):
-            density, sealed, green = raw.read(window), mask.read(window), ndvi.read(window)
-            raw_valid, mask_valid = raw.valid_mask(density), mask.valid_mask(sealed)
+            (density, raw_valid), (sealed, mask_valid) = raw.read(window), mask.read(window)
+            green = ndvi.read_float(window, dtype=np.float64)
             check_density(density, raw_valid, "RAW_IMD", raw_imd)
             check_binary(sealed, mask_valid, "SEALING_MASK_B", sealing_mask_b)
             valid = raw_valid & mask_valid & ~np.isnan(green)
             inside = valid & (sealed == 1)
             imd = np.zeros(density.shape, dtype=np.uint8)
             imd[inside] = calibration.to_byte(green[inside])
-            imd[~valid] = BYTE_NODATA
+            imd[~valid] = NODATA
             writer.write(window, imd)
             stats["valid"] += int(valid.sum())
             stats["mask"] += int(inside.sum())

@@ -50,8 +50,9 @@ from osgeo import gdal, ogr, osr
 
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.raster import (Grid, RasterWriter, count_blocks, iter_blocks, open_raster, rasterize_coverage,
-                     read_window, spatial_reference, transform_bounds)
+from ..io.encoding import NODATA
+from ..io.raster import (RasterInput, RasterWriter, count_blocks, iter_blocks, rasterize_coverage,
+                         require_same_grid, spatial_reference, transform_bounds)
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -60,11 +61,10 @@ DEFAULT_THRESHOLD = 90.0
 DEFAULT_OUTLINE_MIN = 1.0
 DEFAULT_SEALED_VALUES = "1"
 COMBINE_MODES = ("intersection", "union")
-MASK_NODATA = 255
 COVERAGE_SUPERSAMPLE = 10       # 10 x 10 sub-pixels: polygon shares in exact 1 % steps
 RASTER_BLOCK = 512
 VECTOR_BLOCK = 256              # 256^2 x 100 sub-pixels = 6.5 MB per rasterised block
-MASK_COLORS = {0: (240, 240, 240, 255), 1: (230, 0, 0, 255), MASK_NODATA: (0, 0, 0, 0)}
+MASK_COLORS = {0: (240, 240, 240, 255), 1: (230, 0, 0, 255), NODATA: (0, 0, 0, 0)}
 MASK_DESCRIPTION = "IMD_MSK sealing mask: 1 sealed, 0 not sealed, 255 nodata"
 
 
@@ -139,38 +139,6 @@ def _as_number(text):
         return None
 
 
-# ------------------------------------------------------------------------- single-band input
-
-class BandInput:
-    """One band of a raster read window by window, with the HRL nodata rule.
-
-    Not valid: the declared nodata, NaN, and for Byte bands 255 (the nodata of every HRL Byte
-    product, even when the file does not declare it). All inputs of a step share one grid, so
-    windows never leave the raster.
-    """
-
-    def __init__(self, path, name, band=1):
-        self.path, self.name, self.band = str(path), name, band
-        self.dataset = open_raster(path)
-        self.grid = Grid.of_dataset(self.dataset)
-        gdal_band = self.dataset.GetRasterBand(band)
-        self.is_byte = gdal_band.DataType == gdal.GDT_Byte
-        self.nodata = gdal_band.GetNoDataValue()
-
-    def read(self, window):
-        return read_window(self.dataset, window, self.band, f"{self.name} ({self.path})")
-
-    def valid_mask(self, values):
-        valid = np.ones(values.shape, dtype=bool)
-        if self.is_byte:
-            valid &= values != MASK_NODATA
-        if self.nodata is not None and not np.isnan(self.nodata):
-            valid &= values != self.nodata
-        if values.dtype.kind == "f":
-            valid &= np.isfinite(values)
-        return valid
-
-
 # ------------------------------------------------------------------------- the array kernel
 
 def mask_block(outline_values, outline_valid, sealed_percent, sealed_valid,
@@ -184,7 +152,7 @@ def mask_block(outline_values, outline_valid, sealed_percent, sealed_valid,
     sealed = sealed_percent >= threshold
     inside = (outline & sealed) if combine == "intersection" else (outline | sealed)
     mask = inside.astype(np.uint8)
-    mask[~(outline_valid & sealed_valid)] = MASK_NODATA
+    mask[~(outline_valid & sealed_valid)] = NODATA
     return mask
 
 
@@ -236,20 +204,15 @@ class SealedSource:
 class _RasterSealedCover:
     """Sealed share (0 or 100 %) of each pixel from a raster of class codes on the grid."""
 
-    def __init__(self, source, grid, values, name):
-        self.input = BandInput(source.path, name)
+    def __init__(self, source, outline_input, values, name):
+        self.input = RasterInput(source.path, name)
         self.values = values
         self.block_size = RASTER_BLOCK
-        if not self.input.grid.same_as(grid):
-            raise ImperviousnessError(
-                f"{name} ({source.path}) is not on the grid of IMPERVIOUSNESS: {self.input.grid.describe()} "
-                f"versus {grid.describe()}. Both rasters must share one grid (resample the sealed-class "
-                "raster with nearest neighbour first).")
+        require_same_grid([outline_input, self.input], "sealing mask")
         self.summary = {"kind": "raster", "path": source.path}
 
     def read(self, window):
-        codes = self.input.read(window)
-        valid = self.input.valid_mask(codes)
+        codes, valid = self.input.read(window)
         sealed = valid & self.values.code_mask(codes)
         return np.where(sealed, 100, 0).astype(np.uint8), valid
 
@@ -384,26 +347,25 @@ def run_sealing_mask(imperviousness, clcplus, output, sealed_values=DEFAULT_SEAL
     """
     _check_parameters(threshold, outline_min, combine)
     values = SealedValues.parse(sealed_values)
-    outline_input = BandInput(imperviousness, "IMPERVIOUSNESS")
+    outline_input = RasterInput(imperviousness, "IMPERVIOUSNESS")
     grid = outline_input.grid
     source = SealedSource.of(clcplus, kind=clcplus_kind)
     if source.resolved_kind() == "raster":
-        cover = _RasterSealedCover(source, grid, values, "CLCPLUS")
+        cover = _RasterSealedCover(source, outline_input, values, "CLCPLUS")
     else:
         cover = _VectorSealedCover(source, grid, values, sealed_field, "CLCPLUS")
     progress = StepProgress(feedback, count_blocks(grid.width, grid.height, cover.block_size))
     counts = {"valid": 0, "outline": 0, "sealed_class": 0, "mask": 0}
     metadata = {"THRESHOLD": f"{threshold:g}", "OUTLINE_MIN": f"{outline_min:g}", "COMBINE": combine,
                 "SEALED_VALUES": values.text, "SEALED_FIELD": sealed_field or ""}
-    with RasterWriter(output, grid, 1, np.uint8, MASK_NODATA, [MASK_DESCRIPTION],
+    with RasterWriter(output, grid, 1, np.uint8, NODATA, [MASK_DESCRIPTION],
                       color_table=MASK_COLORS, metadata=metadata) as writer:
         for window in iter_blocks(grid.width, grid.height, cover.block_size):
-            density = outline_input.read(window)
-            density_valid = outline_input.valid_mask(density)
+            density, density_valid = outline_input.read(window)
             check_density(density, density_valid, "IMPERVIOUSNESS", imperviousness)
             share, share_valid = cover.read(window)
             mask = mask_block(density, density_valid, share, share_valid, threshold, outline_min, combine)
-            valid = mask != MASK_NODATA
+            valid = mask != NODATA
             counts["valid"] += int(valid.sum())
             counts["outline"] += int((valid & (density >= outline_min)).sum())
             counts["sealed_class"] += int((valid & (share >= threshold)).sum())

@@ -9,10 +9,12 @@ and half. Rounding is half to even (numpy.rint). Byte, 255 = nodata.
 Inputs, one of:
 * the members' densities during prediction (imperviousness:predict OUTPUT_CONFIDENCE), unrounded;
 * PREDICTIONS: one raster per member on one grid: Byte / integer rasters are percent 0..100
-  (binarised at >= THRESHOLD, default 50, nodata = the declared nodata, else 255), float rasters
-  are densities 0..1 (binarised at >= THRESHOLD / 100, NaN or the declared nodata = nodata);
+  (binarised at >= THRESHOLD, default 50), float rasters are densities 0..1 (binarised at
+  >= THRESHOLD / 100);
 * INPUT_SD: a precomputed SD raster that must already be the population SD of the *binarised*
-  member predictions, in density units 0..0.5 (NaN / declared nodata = nodata). Note that
+  member predictions, in density units 0..0.5.
+Nodata of every input: the one rule of core.io.raster.RasterInput (the declared nodata, NaN,
++/-inf, and 255 in Byte rasters). Note that
   predict's OUTPUT_SD is the SD of the continuous densities; it also lies in 0..0.5 but is not
   the SPEC's definition, so it gives a different (smoother) layer.
 
@@ -25,10 +27,9 @@ import numpy as np
 from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.raster import (Grid, RasterWriter, count_blocks, gdal_array_dtype, iter_blocks, open_raster,
-                     read_window)
+from ..io.encoding import NODATA
+from ..io.raster import RasterInput, RasterWriter, count_blocks, iter_blocks, require_same_grid
 
-BYTE_NODATA = 255
 DEFAULT_THRESHOLD = 50.0   # percent
 BLOCK_SIZE = 1024
 
@@ -44,7 +45,7 @@ def confidence_from_sd(sd, valid=None):
     sd = np.asarray(sd, dtype=np.float64)
     ok = np.isfinite(sd) if valid is None else (np.asarray(valid, dtype=bool) & np.isfinite(sd))
     level = np.rint(100.0 - 100.0 * np.where(ok, sd, 0.0))
-    return np.where(ok, np.clip(level, 50, 100), BYTE_NODATA).astype(np.uint8)
+    return np.where(ok, np.clip(level, 50, 100), NODATA).astype(np.uint8)
 
 
 def confidence_from_members(densities, valid=None, threshold=0.5):
@@ -56,33 +57,11 @@ def confidence_from_members(densities, valid=None, threshold=0.5):
     return confidence_from_sd(binary_sd(votes), valid)
 
 
-class _Layer:
-    """One input raster with its own nodata rule (percent integers or float densities)."""
-
-    def __init__(self, path, role):
-        self.path, self.role = str(path), role
-        self.dataset = open_raster(path)
-        self.grid = Grid.of_dataset(self.dataset)
-        band = self.dataset.GetRasterBand(1)
-        self.nodata = band.GetNoDataValue()
-        self.is_float = gdal_array_dtype(band.DataType).kind == "f"
-
-    def read(self, window):
-        """(values float64, valid bool) of a window."""
-        values = read_window(self.dataset, window, name=self.path).astype(np.float64)
-        valid = np.isfinite(values)
-        if self.nodata is not None and np.isfinite(self.nodata):
-            valid &= values != self.nodata
-        if not self.is_float and self.nodata is None:
-            valid &= values != BYTE_NODATA
-        return values, valid
-
-
 def _check_range(layer, values, valid, low, high, unit):
     inside = values[valid]
     if inside.size and (inside.min() < low - 1e-6 or inside.max() > high + 1e-6):
         raise ImperviousnessError(
-            f"{layer.role} {layer.path} holds {inside.min():g}..{inside.max():g}; expected "
+            f"{layer.name} {layer.path} holds {inside.min():g}..{inside.max():g}; expected "
             f"{unit} {low:g}..{high:g}.")
 
 
@@ -92,14 +71,16 @@ def _open_inputs(predictions, input_sd):
                                   "INPUT_SD (the SD of their binarised predictions), not both "
                                   "and not neither.")
     if input_sd:
-        return [_Layer(input_sd, "INPUT_SD")]
-    layers = [_Layer(path, "PREDICTIONS") for path in predictions]
-    for layer in layers[1:]:
-        if not layer.grid.same_as(layers[0].grid):
-            raise ImperviousnessError(
-                f"The predictions are on different grids: {layers[0].path} is on "
-                f"{layers[0].grid.describe()}, {layer.path} on {layer.grid.describe()}.")
+        return [RasterInput(input_sd, "INPUT_SD")]
+    layers = [RasterInput(path, "PREDICTIONS") for path in predictions]
+    require_same_grid(layers, "confidence")
     return layers
+
+
+def _read(layer, window):
+    """(values float64, valid) of a window of one input."""
+    values, valid = layer.read(window)
+    return values.astype(np.float64), valid
 
 
 def run_confidence(output, predictions=None, input_sd=None, threshold=DEFAULT_THRESHOLD,
@@ -115,13 +96,13 @@ def run_confidence(output, predictions=None, input_sd=None, threshold=DEFAULT_TH
     else:
         description = (f"confidence (%) 50..100 from {len(layers)} prediction(s) binarised "
                        f"at {threshold:g} %")
-    with RasterWriter(output, grid, 1, np.uint8, BYTE_NODATA, [description],
+    with RasterWriter(output, grid, 1, np.uint8, NODATA, [description],
                       color_table=styles.color_table("confidence"),
                       metadata={"THRESHOLD": f"{threshold:g}", "INPUTS": len(layers)}) as writer:
         for window in iter_blocks(grid.width, grid.height, BLOCK_SIZE):
             progress.check_cancelled()
             if input_sd:
-                values, valid = layers[0].read(window)
+                values, valid = _read(layers[0], window)
                 _check_range(layers[0], values, valid, 0.0, 0.5, "a standard deviation in density units")
                 writer.write(window, confidence_from_sd(np.clip(values, 0.0, 0.5), valid))
             else:
@@ -134,8 +115,8 @@ def run_confidence(output, predictions=None, input_sd=None, threshold=DEFAULT_TH
 def _block_from_predictions(layers, window, threshold):
     votes, valid = [], None
     for layer in layers:
-        values, layer_valid = layer.read(window)
-        if layer.is_float:
+        values, layer_valid = _read(layer, window)
+        if layer.dtype.kind == "f":
             _check_range(layer, values, layer_valid, 0.0, 1.0, "densities")
             votes.append(values >= threshold / 100.0)
         else:

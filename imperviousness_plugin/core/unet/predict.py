@@ -29,8 +29,8 @@ variants), "dihedral" adds the four transposed variants (8); every (member, vari
 counts as one prediction for the mean, the SD and the confidence. "auto" uses "flips" for a
 single model (so a lone model still gets an SD and a confidence) and nothing for an ensemble.
 
-Nodata. A pixel is nodata when any PP band a member uses is NaN there (or it lies outside the
-raster); its features are filled with 0 (the training mean) so neighbours are not disturbed.
+Nodata. A pixel is nodata when any PP band a member uses is not valid there (NaN, +/-inf or the
+declared nodata: core.io.raster.RasterInput's rule) or it lies outside the raster; its features are filled with 0 (the training mean) so neighbours are not disturbed.
 Outputs: RIMD / RIBUD Byte 0..100 = round_half_even(100 x mean), 255 nodata; SD Float32, NaN
 nodata; optional confidence (SPEC 8, `confidence.py`) Byte 50..100, 255 nodata.
 """
@@ -48,9 +48,8 @@ from .confidence import confidence_from_members
 from ..errors import ImperviousnessError
 from .contract import load_contract, open_session
 from ..progress import StepProgress
-from ..io.raster import Grid, RasterWriter, Window, band_descriptions, open_raster, read_window_padded
-
-BYTE_NODATA = 255
+from ..io.encoding import NODATA
+from ..io.raster import RasterInput, RasterWriter, Window
 DEFAULT_BATCH_SIZE = None          # automatic: GPU_BATCH_SIZE on CUDA, CPU_BATCH_SIZE on CPU
 CPU_BATCH_SIZE = 1                 # larger CPU batches measured no faster per tile
 GPU_BATCH_SIZE = 8
@@ -349,7 +348,7 @@ def ensemble_statistics(densities, valid):
     """Mean as Byte percent (round half to even, 255 nodata) and population SD (NaN nodata)."""
     mean = densities.astype(np.float64).mean(axis=0)
     sd = densities.astype(np.float64).std(axis=0)
-    percent = np.where(valid, np.clip(np.rint(100.0 * mean), 0, 100), BYTE_NODATA).astype(np.uint8)
+    percent = np.where(valid, np.clip(np.rint(100.0 * mean), 0, 100), NODATA).astype(np.uint8)
     sd = np.where(valid, sd, np.nan).astype(np.float32)
     return percent, sd
 
@@ -359,19 +358,15 @@ def run_predict(input_path, model_paths, output_path, output_sd_path=None,
                 threads=None, chunk_width=None, feedback=None):
     """Write RIMD / RIBUD (and optionally the SD and confidence) from a PP stack; returns a summary."""
     started = time.perf_counter()
-    dataset = open_raster(input_path)
-    names = band_descriptions(input_path)
-    members = load_ensemble(model_paths, names, f"INPUT ({input_path})", threads)
-    grid = Grid.of_dataset(dataset)
-    index = {}
-    for position, name in enumerate(names, start=1):
-        index.setdefault(name, position)
-    needed = sorted({band for member in members for band in member.contract.bands})
+    source = RasterInput(input_path, "INPUT")
+    members = load_ensemble(model_paths, source.descriptions, source.label, threads)
+    grid = source.grid
+    bands = {band: source.band_number(band)
+             for band in sorted({band for member in members for band in member.contract.bands})}
 
     def read_bands(window):
-        return {band: read_window_padded(dataset, window, np.nan, index[band],
-                                         name=input_path).astype(np.float32, copy=False)
-                for band in needed}
+        # Windows overhang the raster at its edges: outside and nodata pixels are NaN.
+        return {band: source.read_float(window, number, np.float32) for band, number in bands.items()}
 
     contract = members[0].contract
     variants = tta_variants(tta, len(members))
@@ -384,7 +379,7 @@ def run_predict(input_path, model_paths, output_path, output_sd_path=None,
     product = contract.product
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(RasterWriter(
-            output_path, grid, 1, np.uint8, BYTE_NODATA,
+            output_path, grid, 1, np.uint8, NODATA,
             [f"{product} raw {contract.target} density (%), ensemble mean of "
              f"{len(members) * len(variants)} prediction(s)"],
             color_table=styles.color_table("imd"), metadata=metadata))
@@ -396,7 +391,7 @@ def run_predict(input_path, model_paths, output_path, output_sd_path=None,
                 metadata=metadata))
         if output_confidence_path:
             confidence_writer = stack.enter_context(RasterWriter(
-                output_confidence_path, grid, 1, np.uint8, BYTE_NODATA,
+                output_confidence_path, grid, 1, np.uint8, NODATA,
                 [f"{contract.target}CL confidence (%) 50..100"],
                 color_table=styles.color_table("confidence"), metadata=metadata))
         for window, densities, valid in predict_windows(read_bands, grid.width, grid.height,

@@ -571,30 +571,30 @@ class ReferenceReader:
     """Target density and validity of the reference on the PP grid, window by window."""
 
     def __init__(self, path, target, grid, clcplus=None):
-        from ..io.raster import gdal_array_dtype, open_on_grid, open_raster
+        from ..io.raster import RasterInput
         path, self.layer_name = _split_source(path)
         self.path, self.target, self.grid = str(path), target, grid
         self.kind = _reference_kind(path)
-        self.clcplus = open_on_grid(clcplus, grid, "nearest") if clcplus else None
-        self.clcplus_path = clcplus
+        self.clcplus = RasterInput(clcplus, "CLCPLUS", grid=grid) if clcplus else None
         if self.kind == "vector":
             if target != "IBU":
                 raise ImperviousnessError("A vector REFERENCE (building footprints) only trains IBU "
                                           "models; IMD needs the IMD raster of year A.")
             self._vector_layer()
             return
-        source = open_raster(path)
-        band = source.GetRasterBand(1)
-        self.nodata = band.GetNoDataValue()
-        self.is_float = gdal_array_dtype(band.DataType).kind == "f"
-        resampling = "average"
-        self.dataset = open_on_grid(path, grid, resampling, self.nodata, float_output=True)
+        # Averaged onto the PP grid; the reference's nodata stays out of the average.
+        self.source = RasterInput(path, "REFERENCE", grid=grid, resampling="average", float_output=True)
         if target == "IMD":
             self.scale = 100.0                      # IMD is percent, whatever its data type
-        elif self.is_float:
+        elif self.source.dtype.kind == "f":
             self.scale = 1.0                        # footprint shares 0..1
         else:                                       # 0/1 footprints, or percent 0..100
-            self.scale = 1.0 if band.ComputeRasterMinMax(False)[1] <= 1 else 100.0
+            self.scale = 1.0 if self._largest_value() <= 1 else 100.0
+
+    def _largest_value(self):
+        from ..io.raster import open_raster
+        dataset = open_raster(self.path)   # held: a band outliving its dataset crashes GDAL
+        return dataset.GetRasterBand(1).ComputeRasterMinMax(False)[1]
 
     def _vector_layer(self):
         from osgeo import gdal, ogr
@@ -610,16 +610,12 @@ class ReferenceReader:
 
     def read(self, window):
         """(density float32 in 0..1, valid bool) of a window."""
-        from ..io.raster import read_window
         if self.kind == "vector":
             density = self._rasterise(window)
             valid = np.ones(density.shape, dtype=bool)
         else:
-            values = read_window(self.dataset, window, name=self.path).astype(np.float64)
-            valid = np.isfinite(values)
-            if self.nodata is not None and np.isfinite(self.nodata):
-                valid &= values != self.nodata
-            density = values / self.scale
+            values, valid = self.source.read(window)
+            density = values.astype(np.float64) / self.scale
             valid &= (density >= 0) & (density <= 1.0 + 1e-6)
             density = np.clip(np.where(valid, density, 0.0), 0.0, 1.0).astype(np.float32)
         if self.clcplus is not None:
@@ -627,8 +623,7 @@ class ReferenceReader:
         return density, valid
 
     def _agreement(self, window, density):
-        from ..io.raster import read_window
-        clc = read_window(self.clcplus, window, name=self.clcplus_path)
+        clc, _ = self.clcplus.read(window)
         sealed_disagrees = (density == 0) & (clc == CLCPLUS_SEALED)
         natural_disagrees = (density >= AGREEMENT_MIN_IMD / 100.0) & np.isin(clc, CLCPLUS_NOT_SEALED)
         return ~(sealed_disagrees | natural_disagrees)
@@ -655,16 +650,12 @@ def _year_of(path):
 def collect_patches(pp_path, reference, target, contract_features, options, clcplus=None,
                     feedback=None):
     """Raw features, targets and validity of patches of the PP stack against the reference."""
-    from ..io.raster import Grid, band_descriptions, open_raster, read_window
-    dataset = open_raster(pp_path)
-    grid = Grid.of_dataset(dataset)
-    names = band_descriptions(pp_path)
+    from ..io.raster import RasterInput
+    pp = RasterInput(pp_path, "INPUT")
+    grid = pp.grid
     probe = ModelContract(target, contract_features, (0.0,) * len(contract_features),
                           (1.0,) * len(contract_features), source="(new model)")
-    probe.check_bands(names, f"INPUT ({pp_path})")
-    index = {}
-    for position, name in enumerate(names, start=1):
-        index.setdefault(name, position)
+    probe.check_bands(pp.descriptions, pp.label)
     reader = ReferenceReader(reference, target, grid, clcplus)
     alignment = 2 ** (len(options.widths) - 1)
     windows, size = patch_windows(grid.width, grid.height, options.patch_size, alignment)
@@ -673,8 +664,7 @@ def collect_patches(pp_path, reference, target, contract_features, options, clcp
     for window in windows:
         progress.step()
         density, reference_valid = reader.read(window)
-        bands = {band: read_window(dataset, window, index[band], pp_path).astype(np.float32)
-                 for band in probe.bands}
+        bands = {band: pp.read_float(window, pp.band_number(band), np.float32) for band in probe.bands}
         features = np.stack([feature.compute(bands) for feature in contract_features])
         valid = reference_valid & np.all(np.isfinite(features), axis=0)
         if valid.mean() < options.min_valid_fraction:
