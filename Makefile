@@ -22,12 +22,14 @@ demo: setup
 bench: setup
 	$(PYTHON) benchmarks/run_all.py
 
+# pyrcc5 embeds the icon's modification time, so resources.py is regenerated only on request
+# (`make resources` after changing resources.qrc or the icon), never as a side effect of a build.
 resources: setup
 	pyrcc5 -o $(PLUGIN)/resources.py resources.qrc
 	sed -i 's/^from PyQt5 import QtCore/from qgis.PyQt import QtCore/' $(PLUGIN)/resources.py
 
 # A zip that QGIS's plugin manager installs: the plugin folder with metadata.txt and models inside.
-package: resources
+package: setup
 	rm -rf build/package && mkdir -p build/package dist
 	cp -rL $(PLUGIN) build/package/$(PLUGIN)
 	find build/package -name '__pycache__' -prune -exec rm -rf {} +
