@@ -19,6 +19,7 @@ from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io.raster import open_raster
 from .catalogue import PRODUCTS, SIDE_FILES, hrl_name, pair_code  # noqa: F401 (re-exported)
+from .delivery import check_deliverables, deliverables, input_names, write_delivery
 from .report import write_report
 from .styles import write_style_beside
 
@@ -52,20 +53,27 @@ def copy_raster(source, target):
 
 
 def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
-            parameters=None, reference=None, report=True, feedback=None):
+            parameters=None, reference=None, report=True, feedback=None, delivery_folder=None,
+            delivery_version=(1, 0)):
     """Copy `layers` ({product parameter: raster path}) into `output_folder` under HRL names.
 
     side_files: {"CALIBRATION"/"THRESHOLDS": json path}; models: {"IMD"/"IBU": [onnx paths]} for
     the report's provenance; parameters: the run's parameters ({name: value}) for the report.
-    Returns {"products": {parameter: path}, "report": path or None}.
+    delivery_folder: where to write the official EEA delivery (core/products/delivery.py) of the
+    official products among `layers`, named with delivery_version (vNN, rNN); None: no delivery.
+    Returns {"products": {parameter: path}, "report": path or None, "delivery": [zip paths]}.
     """
     unknown = sorted(set(layers) - set(PRODUCTS))
     if unknown:
         raise ImperviousnessError(f"Unknown product(s) {', '.join(unknown)}; "
                                   f"known: {', '.join(PRODUCTS)}.")
     side_files = {key: value for key, value in (side_files or {}).items() if value}
+    delivered = deliverables(layers) if delivery_folder else []
+    if delivered:
+        check_deliverables(layers)  # before anything is written
     os.makedirs(output_folder, exist_ok=True)
-    progress = StepProgress(feedback, len(layers) + len(side_files) + (1 if report else 0))
+    progress = StepProgress(feedback, len(layers) + len(side_files) + len(delivered)
+                            + (1 if report else 0))
     published = {}
     for product, source in layers.items():
         target = os.path.join(output_folder, hrl_name(product, year_a, year_b))
@@ -84,6 +92,12 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
             shutil.copyfile(source, target)
         published[key] = target
         progress.step()
+    zips = []
+    if delivered:
+        zips = write_delivery({key: published[key] for key in layers}, delivery_folder,
+                              year_a, year_b, delivery_version,
+                              input_names({**(parameters or {}), **(reference or {})}, models),
+                              progress)
     report_path = None
     if report:
         report_path = write_report(output_folder, published, year_a, year_b,
@@ -93,6 +107,7 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
     with open(os.path.join(output_folder, "products.json"), "w", encoding="utf-8") as handle:
         json.dump({"year_a": int(year_a), "year_b": int(year_b),
                    "products": {key: os.path.basename(path) for key, path in published.items()},
-                   "report": os.path.basename(report_path) if report_path else None},
+                   "report": os.path.basename(report_path) if report_path else None,
+                   "delivery": [os.path.basename(path) for path in zips]},
                   handle, indent=2)
-    return {"products": published, "report": report_path}
+    return {"products": published, "report": report_path, "delivery": zips}
