@@ -69,7 +69,8 @@ def delivered(tmp_path_factory):
 
 
 def test_tiles_are_cut_on_the_1km_grid_by_hand():
-    grid = Grid(epsg_wkt(3035), (X0, 10.0, 0.0, Y0, 0.0, -10.0), 60, 50)   # x 4799730..4800330, y 1399760..1400260
+    # x 4799730..4800330, y 1399760..1400260
+    grid = Grid(epsg_wkt(3035), (X0, 10.0, 0.0, Y0, 0.0, -10.0), 60, 50)
     assert delivery_tiles(grid) == [
         # north-west: x 4799000..4800000 (col -73), y 1400000..1401000 (row -74)
         ("e47n14", Window(-73, -74, 100, 100)),
@@ -132,7 +133,8 @@ def test_every_delivered_tile_meets_the_definitions_and_holds_the_analysis_pixel
             expected = np.full(data.shape, 255, dtype=np.uint8)
             rows = slice(max(row0, 0), min(row0 + data.shape[0], array.shape[0]))
             cols = slice(max(col0, 0), min(col0 + data.shape[1], array.shape[1]))
-            expected[rows.start - row0:rows.stop - row0, cols.start - col0:cols.stop - col0] = array[rows, cols]
+            inside = (slice(rows.start - row0, rows.stop - row0), slice(cols.start - col0, cols.stop - col0))
+            expected[inside] = array[rows, cols]
             covered[rows, cols] += 1
             np.testing.assert_array_equal(data, expected, err_msg=stem)
         assert (covered == 1).all(), name      # every analysis pixel delivered exactly once
@@ -143,7 +145,8 @@ def test_ibuc_keeps_the_atbd_classes_11_and_12(delivered):
     values = set()
     for tile in TILES:
         stem = EXPECTED_STEMS["IBUC_20"].format(tile)
-        values |= set(np.unique(gdal.Open(str(root / "one" / "delivery" / stem / (stem + ".tif"))).ReadAsArray()).tolist())
+        tif = root / "one" / "delivery" / stem / (stem + ".tif")
+        values |= set(np.unique(gdal.Open(str(tif)).ReadAsArray()).tolist())
     assert {11, 12} <= values
 
 
@@ -172,7 +175,8 @@ def test_metadata_names_the_tool_its_version_and_the_inputs(delivered):
     west, east, south, north = (float(child.find("gco:Decimal", ns).text) for child in box)
     # the tile x 4800000..4801000, y 1399000..1400000 in degrees, independently through osr
     transform = osr.CoordinateTransformation(_srs(3035), _srs(4326))
-    corners = [transform.TransformPoint(x, y)[:2] for x in (4800000, 4801000) for y in (1399000, 1400000)]
+    corners = [transform.TransformPoint(x, y)[:2]
+               for x in (4800000, 4801000) for y in (1399000, 1400000)]
     assert west == pytest.approx(min(c[0] for c in corners), abs=1e-5)
     assert east == pytest.approx(max(c[0] for c in corners), abs=1e-5)
     assert south == pytest.approx(min(c[1] for c in corners), abs=1e-4)

@@ -244,29 +244,21 @@ class Official:
                 f"{aoi}_{DELIVERY_EPSG:05d}_v{int(version):02d}_r{int(release):02d}")
 
 
-def _checked(colours):
-    return {**colours, NODATA: NODATA_RGB}
-
-
-OFFICIAL = (
-    Official("imd", "IMD_B", 10, False, STATUS_VALUES, _checked(IMD_COLOURS),
-             "Imperviousness Density"),
-    Official("imd", "IMD_B_100", 100, False, STATUS_VALUES, _checked(IMD_COLOURS),
-             "Imperviousness Density"),
-    Official("ibu", "IBU_B", 10, False, BUILTUP_VALUES, _checked(IBU_COLOURS),
-             "Impervious Built-up"),
-    Official("sbu", "SBU_B", 100, False, STATUS_VALUES, _checked(SBU_COLOURS),
-             "Share of Built-up"),
-    Official("imdc", "IMDC_20", 20, True, CHANGE_VALUES, _checked(CHANGE_COLOURS),
-             "Imperviousness Density Change"),
-    Official("imdc", "IMDC_100", 100, True, CHANGE_VALUES, _checked(CHANGE_COLOURS),
-             "Imperviousness Density Change"),
-    Official("imcc", "IMCC_20", 20, True, CLASS_VALUES, _checked(CHANGE_CLASS_COLOURS),
-             "Imperviousness Change Classification"),
-    Official("ibuc", "IBUC_20", 20, True, CLASS_VALUES, _checked(CHANGE_CLASS_COLOURS),
-             "Impervious Built-up Change Classification"),
-    Official("sbuc", "SBUC_100", 100, True, CHANGE_VALUES, _checked(CHANGE_COLOURS),
-             "Share of Built-up Change"),
-    Official("sbcc", "SBCC_100", 100, True, CLASS_VALUES, _checked(CHANGE_CLASS_COLOURS),
-             "Share of Built-up Change Classification"),
-)
+# code, source, resolution, change, valid values, colour entries (255 black added), title
+OFFICIAL = tuple(Official(code, source, resolution, change, values,
+                          {**colours, NODATA: NODATA_RGB}, title)
+                 for code, source, resolution, change, values, colours, title in (
+    ("imd", "IMD_B", 10, False, STATUS_VALUES, IMD_COLOURS, "Imperviousness Density"),
+    ("imd", "IMD_B_100", 100, False, STATUS_VALUES, IMD_COLOURS, "Imperviousness Density"),
+    ("ibu", "IBU_B", 10, False, BUILTUP_VALUES, IBU_COLOURS, "Impervious Built-up"),
+    ("sbu", "SBU_B", 100, False, STATUS_VALUES, SBU_COLOURS, "Share of Built-up"),
+    ("imdc", "IMDC_20", 20, True, CHANGE_VALUES, CHANGE_COLOURS, "Imperviousness Density Change"),
+    ("imdc", "IMDC_100", 100, True, CHANGE_VALUES, CHANGE_COLOURS, "Imperviousness Density Change"),
+    ("imcc", "IMCC_20", 20, True, CLASS_VALUES, CHANGE_CLASS_COLOURS,
+     "Imperviousness Change Classification"),
+    ("ibuc", "IBUC_20", 20, True, CLASS_VALUES, CHANGE_CLASS_COLOURS,
+     "Impervious Built-up Change Classification"),
+    ("sbuc", "SBUC_100", 100, True, CHANGE_VALUES, CHANGE_COLOURS, "Share of Built-up Change"),
+    ("sbcc", "SBCC_100", 100, True, CLASS_VALUES, CHANGE_CLASS_COLOURS,
+     "Share of Built-up Change Classification"),
+))

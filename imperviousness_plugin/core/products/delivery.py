@@ -144,20 +144,27 @@ def attribute_rows(histogram, pixel_size, kind):
             for value, count in enumerate(histogram) if count]
 
 
+# RAT column: GDAL type and usage; OGR type, width and precision in the .vat.dbf
+_FIELDS = {
+    "value": (gdal.GFT_Integer, gdal.GFU_MinMax, ogr.OFTInteger, 3, 0),
+    "count": (gdal.GFT_Integer, gdal.GFU_PixelCount, ogr.OFTInteger, 10, 0),
+    "area_km2": (gdal.GFT_Real, gdal.GFU_Generic, ogr.OFTReal, 16, 6),
+    "area_perc": (gdal.GFT_Real, gdal.GFU_Generic, ogr.OFTReal, 11, 6),
+    "class_name": (gdal.GFT_String, gdal.GFU_Name, ogr.OFTString, 64, 0),
+}
+
+
 def _attribute_table(rows):
     table = gdal.RasterAttributeTable()
     table.SetTableType(gdal.GRTT_THEMATIC)
-    for column, kind, usage in zip(RAT_COLUMNS,
-                                   (gdal.GFT_Integer, gdal.GFT_Integer, gdal.GFT_Real, gdal.GFT_Real, gdal.GFT_String),
-                                   (gdal.GFU_MinMax, gdal.GFU_PixelCount, gdal.GFU_Generic, gdal.GFU_Generic, gdal.GFU_Name)):
-        table.CreateColumn(column, kind, usage)
+    for column in RAT_COLUMNS:
+        table.CreateColumn(column, *_FIELDS[column][:2])
     table.SetRowCount(len(rows))
+    setters = {gdal.GFT_Integer: table.SetValueAsInt, gdal.GFT_Real: table.SetValueAsDouble,
+               gdal.GFT_String: table.SetValueAsString}
     for index, row in enumerate(rows):
-        table.SetValueAsInt(index, 0, row[0])
-        table.SetValueAsInt(index, 1, row[1])
-        table.SetValueAsDouble(index, 2, row[2])
-        table.SetValueAsDouble(index, 3, row[3])
-        table.SetValueAsString(index, 4, row[4])
+        for column, (name, value) in enumerate(zip(RAT_COLUMNS, row)):
+            setters[_FIELDS[name][0]](index, column, value)
     return table
 
 
@@ -198,11 +205,8 @@ def write_vat_dbf(path, rows, date):
         layer = source.CreateLayer(os.path.splitext(os.path.basename(temporary))[0],
                                    geom_type=ogr.wkbNone,
                                    options=[f"DBF_DATE_LAST_UPDATE={date}"])  # not today: deterministic
-        for name, kind, width, precision in (("value", ogr.OFTInteger, 3, 0),
-                                             ("count", ogr.OFTInteger, 10, 0),
-                                             ("area_km2", ogr.OFTReal, 16, 6),
-                                             ("area_perc", ogr.OFTReal, 11, 6),
-                                             ("class_name", ogr.OFTString, 64, 0)):
+        for name in RAT_COLUMNS:
+            kind, width, precision = _FIELDS[name][2:]
             field = ogr.FieldDefn(name, kind)
             field.SetWidth(width)
             field.SetPrecision(precision)
@@ -285,11 +289,11 @@ def metadata_xml(stem, official, tile_grid, aoi, year_a, year_b, source_name, in
     date = f"{int(year_b)}-12-31"
     begin = f"{int(year_a) if official.change else int(year_b)}-01-01"
     period = f"{year_a}-{year_b}" if official.change else f"{year_b}"
-    title = (f"HRL {official.title} {period} ({official.resolution} m), "
-             f"EEA tile {aoi}")
+    title = f"HRL {official.title} {period} ({official.resolution} m), EEA tile {aoi}"
     root = ET.Element(_qname("gmd:MD_Metadata"))
     root.set(_qname("xsi:schemaLocation"),
-             "http://www.isotc211.org/2005/gmd http://schemas.opengis.net/csw/2.0.2/profiles/apiso/1.0.0/apiso.xsd")
+             "http://www.isotc211.org/2005/gmd "
+             "http://schemas.opengis.net/csw/2.0.2/profiles/apiso/1.0.0/apiso.xsd")
     _add(root, "gmd:fileIdentifier/gco:CharacterString",
          uuid.uuid5(uuid.NAMESPACE_URL, f"clms_hrlnvlcc/{stem}"))
     _code(root, "gmd:language/gmd:LanguageCode", "LanguageCode", "eng")
@@ -336,8 +340,8 @@ def metadata_xml(stem, official, tile_grid, aoi, year_a, year_b, source_name, in
     for tag, value in zip(("westBoundLongitude", "eastBoundLongitude", "southBoundLatitude",
                            "northBoundLatitude"), geographic_bounds(tile_grid)):
         _add(box, f"gmd:{tag}/gco:Decimal", f"{value:.6f}")
-    time_period = _add(extent, "gmd:temporalElement/gmd:EX_TemporalExtent/gmd:extent/gml:TimePeriod",
-                       gml__id="reference_period")
+    time_period = _add(extent, "gmd:temporalElement/gmd:EX_TemporalExtent/gmd:extent/"
+                               "gml:TimePeriod", gml__id="reference_period")
     _add(time_period, "gml:beginPosition", begin)
     _add(time_period, "gml:endPosition", f"{int(year_b)}-12-31")
 
