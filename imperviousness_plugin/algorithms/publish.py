@@ -65,17 +65,18 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             "OUTPUT_FOLDER", self.tr("Output folder (created when missing)"),
             behavior=QgsProcessingParameterFile.Folder))
+        # Optional with defaults, so models built before these parameters validate and deliver.
         self.addParameter(QgsProcessingParameterBoolean(
-            "DELIVERY", self.tr("Write the official EEA delivery"), defaultValue=True))
+            "DELIVERY", self.tr("Write the official EEA delivery"), defaultValue=True, optional=True))
         self.addParameter(QgsProcessingParameterFile(
             "DELIVERY_FOLDER", self.tr("EEA delivery folder (default: OUTPUT_FOLDER/delivery)"),
             behavior=QgsProcessingParameterFile.Folder, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             "DELIVERY_VERSION", self.tr("Delivery version (vNN of the file names)"),
-            QgsProcessingParameterNumber.Integer, 1, minValue=1, maxValue=99))
+            QgsProcessingParameterNumber.Integer, 1, optional=True, minValue=1, maxValue=99))
         self.addParameter(QgsProcessingParameterNumber(
             "DELIVERY_RELEASE", self.tr("Delivery release (rNN of the file names)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=99))
+            QgsProcessingParameterNumber.Integer, 0, optional=True, minValue=0, maxValue=99))
         self.addOutput(QgsProcessingOutputFolder("OUTPUT_FOLDER", self.tr("Product folder")))
         self.addOutput(QgsProcessingOutputFolder("DELIVERY_FOLDER", self.tr("EEA delivery folder")))
         self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Report (HTML)")))
