@@ -19,8 +19,10 @@ from osgeo import gdal, osr
 
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.io.raster import Grid, Window
+from imperviousness_plugin.core.products import styles
 from imperviousness_plugin.core.products.delivery import delivery_tiles
 from imperviousness_plugin.core.products.publish import publish
+import delivery_checks
 from delivery_checks import check_delivered_tile
 from rasters import epsg_wkt, write_raster
 
@@ -244,3 +246,24 @@ def test_publish_algorithm_writes_the_delivery_by_default(provider, tmp_path):
         "IMD_B": path, "YEAR_A": 2018, "YEAR_B": 2021, "OUTPUT_FOLDER": str(tmp_path / "off"),
         "DELIVERY": False})
     assert not (tmp_path / "off" / "delivery").exists()
+
+
+@pytest.mark.parametrize("kind, colours, ramp", [
+    ("imd", delivery_checks.IMD_COLOURS, True), ("sbu", delivery_checks.SBU_COLOURS, True),
+    ("ibu", delivery_checks.IBU_COLOURS, False), ("change", delivery_checks.CHANGE_COLOURS, True),
+    ("change_class", delivery_checks.CLASS_COLOURS, False)])
+def test_analysis_products_and_their_styles_use_the_official_palettes(kind, colours, ramp):
+    table = styles.color_table(kind)
+    qml = {int(value): colour for value, colour in
+           re.findall(r'value="(\d+)" color="#([0-9a-f]{6})"', styles.render_qml(kind))}
+    anchors = sorted(value for value in colours if value != 255)
+    for value in anchors:
+        assert table[value][:3] == colours[value], (kind, value)
+        assert qml[value] == "%02x%02x%02x" % colours[value], (kind, value)
+    assert table[255][:3] == colours[255]
+    # between two listed colours a continuous legend ramps: each channel between the anchors'
+    for low, high in zip(anchors, anchors[1:]) if ramp else ():
+        for value in range(low + 1, high):
+            for channel in range(3):
+                bounds = sorted((colours[low][channel], colours[high][channel]))
+                assert bounds[0] <= table[value][channel] <= bounds[1], (kind, value)
