@@ -62,6 +62,12 @@ def plugin_metadata(key):
     return parser.get("general", key, fallback="unknown")
 
 
+def reference_end(year_b):
+    """The date every delivered file carries (metadata, DBF header): the end of year B, not today,
+    so that the delivery is byte-identical between runs."""
+    return f"{int(year_b)}-12-31"
+
+
 def epsg_wkt(code=DELIVERY_EPSG):
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(code)
@@ -112,7 +118,7 @@ def check_grid(official, path, grid, data_type):
     if dx != official.resolution or -dy != official.resolution:
         raise ImperviousnessError(f"{name}: the official {official.code} product has "
                                   f"{official.resolution} m pixels; this one has {dx:g} x {-dy:g} m.{hint}")
-    if x0 % dx or y0 % dy or DELIVERY_GRID % official.resolution:
+    if x0 % dx or y0 % dy:
         raise ImperviousnessError(f"{name}: its origin ({x0}, {y0}) is not on whole multiples of its "
                                   f"{dx:g} m pixels, so it cannot be cut on the 1 km grid.{hint}")
     if data_type != gdal.GDT_Byte:
@@ -286,7 +292,7 @@ def geographic_bounds(grid):
 
 def metadata_xml(stem, official, tile_grid, aoi, year_a, year_b, source_name, inputs):
     """The ISO 19139 metadata document (bytes) of one delivered tile."""
-    date = f"{int(year_b)}-12-31"
+    date = reference_end(year_b)
     begin = f"{int(year_a) if official.change else int(year_b)}-01-01"
     period = f"{year_a}-{year_b}" if official.change else f"{year_b}"
     title = f"HRL {official.title} {period} ({official.resolution} m), EEA tile {aoi}"
@@ -343,7 +349,7 @@ def metadata_xml(stem, official, tile_grid, aoi, year_a, year_b, source_name, in
     time_period = _add(extent, "gmd:temporalElement/gmd:EX_TemporalExtent/gmd:extent/"
                                "gml:TimePeriod", gml__id="reference_period")
     _add(time_period, "gml:beginPosition", begin)
-    _add(time_period, "gml:endPosition", f"{int(year_b)}-12-31")
+    _add(time_period, "gml:endPosition", date)
 
     _add(root, "gmd:distributionInfo/gmd:MD_Distribution/gmd:distributionFormat/gmd:MD_Format/"
                "gmd:name/gco:CharacterString", "GeoTIFF")
@@ -399,7 +405,7 @@ def deliver_tile(official, source, grid, aoi, window, folder, year_a, year_b, ve
     tile_folder = os.path.join(folder, stem)
     tif = os.path.join(tile_folder, stem + ".tif")
     rows = write_tile_raster(source, grid, window, tif, official)
-    write_vat_dbf(tif + ".vat.dbf", rows, f"{int(year_b)}-12-31")
+    write_vat_dbf(tif + ".vat.dbf", rows, reference_end(year_b))
     write_bytes(os.path.join(tile_folder, stem + ".xml"),
                 metadata_xml(stem, official, _tile_grid(grid, window), aoi, year_a, year_b,
                              source_name, inputs))
@@ -421,6 +427,8 @@ def write_delivery(published, folder, year_a, year_b, version=(1, 0), inputs=(),
         source = open_raster(path)
         grid = Grid.of_dataset(source)
         for aoi, window in delivery_tiles(grid):
+            if progress:
+                progress.check_cancelled()
             zips.append(deliver_tile(official, source, grid, aoi, window, folder, year_a, year_b,
                                      version, list(inputs), os.path.basename(path)))
         if progress:
