@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from osgeo import gdal, osr
 
-from imperviousness_plugin.core.errors import ImperviousnessError
+from feedback import Feedback
+from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.io.raster import Grid, Window
 from imperviousness_plugin.core.products import styles
 from imperviousness_plugin.core.products.delivery import delivery_tiles
@@ -267,3 +268,17 @@ def test_analysis_products_and_their_styles_use_the_official_palettes(kind, colo
             for channel in range(3):
                 bounds = sorted((colours[low][channel], colours[high][channel]))
                 assert bounds[0] <= table[value][channel] <= bounds[1], (kind, value)
+
+
+def test_cancelling_between_tiles_leaves_only_complete_files(tmp_path):
+    path = write(tmp_path / "imd.tif", np.zeros((50, 60), dtype=np.uint8), 10)   # four tiles
+    output = tmp_path / "out"
+    # publish checks for cancellation once for the copy; the delivery once per tile: stop after
+    # the first tile is written
+    with pytest.raises(Cancelled):
+        publish({"IMD_B": path}, str(output), YEAR_A, YEAR_B, report=False,
+                delivery_folder=str(output / "delivery"), feedback=Feedback(checks=2))
+    names = sorted(os.listdir(output / "delivery"))
+    assert names == ["clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v01_r00",
+                     "clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v01_r00.zip"]
+    assert not [p for p in (output / "delivery").rglob("*") if p.name.startswith(".")]
