@@ -74,6 +74,8 @@ def print_summary(products, year_a, year_b, timings, wall):
         print(f"  {step:<42} {seconds:6.1f} s  {100 * seconds / wall:5.1f} %")
     tifs = sorted(products.glob("*.tif"))
     print(f"\n{len(tifs)} rasters with styles in {products}")
+    zips = sorted((products / "delivery").glob("*.zip"))
+    print(f"{len(zips)} EEA delivery zips (one per product and 100 km tile) in {products / 'delivery'}")
     print(f"Report: {products / 'report.html'}")
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
+import eea_qc
+from delivery_checks import check_delivered_tile
 from imperviousness_plugin.core.products.publish import PRODUCTS, hrl_name
 from tools.sampledata import generate_sample
 
@@ -187,3 +189,57 @@ def test_from_existing_pp_stacks_gives_the_same_products(model_run, qgis_process
         name = hrl_name(product, YEAR_A, YEAR_B)
         np.testing.assert_array_equal(read(output / name).ReadAsArray(),
                                       read(first / name).ReadAsArray(), err_msg=name)
+
+
+# -- the official EEA delivery the model writes (publish's DELIVERY is on by default) -------------
+
+OFFICIAL_SOURCES = {"imd_s2021_r10m": "IMD_B", "imd_s2021_r100m": "IMD_B_100", "ibu_s2021_r10m": "IBU_B",
+                    "sbu_s2021_r100m": "SBU_B", "imdc_c2018-2021_r20m": "IMDC_20",
+                    "imdc_c2018-2021_r100m": "IMDC_100", "imcc_c2018-2021_r20m": "IMCC_20",
+                    "ibuc_c2018-2021_r20m": "IBUC_20", "sbuc_c2018-2021_r100m": "SBUC_100",
+                    "sbcc_c2018-2021_r100m": "SBCC_100"}
+
+
+def test_the_delivery_holds_the_analysis_pixels_and_meets_the_definitions(model_run):
+    _, output = model_run
+    zips = sorted((output / "delivery").glob("*.zip"))
+    # the sample lies in one EEA 100 km tile: one zip per official product
+    assert [path.name for path in zips] == sorted(
+        f"clms_hrlnvlcc_{key}_e47n14_03035_v01_r00.zip" for key in OFFICIAL_SOURCES)
+    for path in zips:
+        stem = path.name[:-4]
+        tif = output / "delivery" / stem / f"{stem}.tif"
+        data = check_delivered_tile(tif)
+        analysis = read(output / hrl_name(OFFICIAL_SOURCES[stem[14:].split("_e47n14")[0]], YEAR_A, YEAR_B))
+        transform, tile = analysis.GetGeoTransform(), read(tif).GetGeoTransform()
+        col0 = round((transform[0] - tile[0]) / transform[1])
+        row0 = round((tile[3] - transform[3]) / transform[1])
+        height, width = analysis.RasterYSize, analysis.RasterXSize
+        np.testing.assert_array_equal(data[row0:row0 + height, col0:col0 + width],
+                                      analysis.ReadAsArray(), err_msg=stem)
+        outside = np.ones(data.shape, dtype=bool)
+        outside[row0:row0 + height, col0:col0 + width] = False
+        assert (data[outside] == 255).all(), stem
+
+
+def test_the_eea_qc_tool_passes_every_delivered_product(model_run, tmp_path):
+    """The QC tool's own raster checks, unchanged, at commit eea_qc.COMMIT (see tests/eea_qc.py)."""
+    if eea_qc.repository() is None:
+        pytest.skip("no local copy of github.com/eea/copernicus_quality_tools: set QC_TOOL_REPO to "
+                    f"its git directory (default {eea_qc.DEFAULT_REPO}) to run its checks")
+    _, output = model_run
+    tool = eea_qc.extract(tmp_path / "qc_tool")
+    zips = sorted((output / "delivery").glob("*.zip"))
+    results = eea_qc.run(tool, zips, tmp_path / "jobs")
+    assert sorted(results) == [path.name for path in zips] and len(zips) == 10
+    for name, checks in results.items():
+        for check in eea_qc.RASTER_CHECKS + ("attribute_vat_dbf",):
+            if check == "value" and name.startswith("clms_hrlnvlcc_ibuc_"):
+                # IBUC keeps ATBD Table 5's 11 and 12, which the definition does not list yet
+                assert checks[check]["status"] in ("ok", "failed"), (name, checks[check])
+                for message in checks[check]["messages"]:
+                    assert message.endswith(("invalid values: 11.", "invalid values: 12.",
+                                             "invalid values: 11, 12.")), message
+            else:
+                assert checks[check] == {"status": "ok", "messages": []}, (name, check, checks[check])
+        assert checks["inspire_xml"] == name[:-4] + ".xml", name

@@ -1,8 +1,10 @@
 """imperviousness:publish: the run's layers as the HRL product set (names, styles, report)."""
 
 import json
+import os
 
 from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutputFolder,
+                       QgsProcessingParameterBoolean,
                        QgsProcessingParameterFile, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
@@ -28,7 +30,13 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         "Every product parameter is optional; the Graphical Modeler models of this provider "
         "connect all of them. IMD_A and IBU_A are read for the year-A statistics only. "
         "OUTPUT_FOLDER is created when missing. RUN_PARAMETERS is a JSON object (or free text) "
-        "recorded in the report.")
+        "recorded in the report.\n\n"
+        "DELIVERY (on by default) also writes the official EEA delivery into DELIVERY_FOLDER "
+        "(default: OUTPUT_FOLDER/delivery): IMD, IBU, SBU, IMDC, IMCC, IBUC, SBUC and SBCC cut "
+        "per EEA 100 km tile on the 1 km grid, named clms_hrlnvlcc_<product>_<period>_r<res>m_"
+        "<tile>_03035_v<DELIVERY_VERSION>_r<DELIVERY_RELEASE>, LZW, with raster attribute table, "
+        "ISO 19139 metadata and QML, one zip per product and tile, as the EEA's QC tool checks "
+        "them (see the README, Delivering to the EEA).")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         for name, (pattern, _, description) in PRODUCTS.items():
@@ -57,7 +65,20 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             "OUTPUT_FOLDER", self.tr("Output folder (created when missing)"),
             behavior=QgsProcessingParameterFile.Folder))
+        # Optional with defaults, so models built before these parameters validate and deliver.
+        self.addParameter(QgsProcessingParameterBoolean(
+            "DELIVERY", self.tr("Write the official EEA delivery"), defaultValue=True, optional=True))
+        self.addParameter(QgsProcessingParameterFile(
+            "DELIVERY_FOLDER", self.tr("EEA delivery folder (default: OUTPUT_FOLDER/delivery)"),
+            behavior=QgsProcessingParameterFile.Folder, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            "DELIVERY_VERSION", self.tr("Delivery version (vNN of the file names)"),
+            QgsProcessingParameterNumber.Integer, 1, optional=True, minValue=1, maxValue=99))
+        self.addParameter(QgsProcessingParameterNumber(
+            "DELIVERY_RELEASE", self.tr("Delivery release (rNN of the file names)"),
+            QgsProcessingParameterNumber.Integer, 0, optional=True, minValue=0, maxValue=99))
         self.addOutput(QgsProcessingOutputFolder("OUTPUT_FOLDER", self.tr("Product folder")))
+        self.addOutput(QgsProcessingOutputFolder("DELIVERY_FOLDER", self.tr("EEA delivery folder")))
         self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Report (HTML)")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
@@ -73,13 +94,20 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
             if target not in models and raw in layers:   # no model given: the shipped ensemble ran
                 models[target] = self.run_core(shipped_models, target)
         folder = self.parameterAsFile(parameters, "OUTPUT_FOLDER", context)
+        delivery = None
+        if self.parameterAsBool(parameters, "DELIVERY", context):
+            delivery = (self.parameterAsFile(parameters, "DELIVERY_FOLDER", context)
+                        or os.path.join(folder, "delivery"))
         result = self.run_core(
             publish, layers, folder,
             self.parameterAsInt(parameters, "YEAR_A", context),
             self.parameterAsInt(parameters, "YEAR_B", context),
             side_files=side_files, models=models, reference=reference,
-            parameters=self._run_parameters(parameters, context, reference), feedback=feedback)
-        return {"OUTPUT_FOLDER": folder, "REPORT": result["report"]}
+            parameters=self._run_parameters(parameters, context, reference), feedback=feedback,
+            delivery_folder=delivery,
+            delivery_version=(self.parameterAsInt(parameters, "DELIVERY_VERSION", context),
+                              self.parameterAsInt(parameters, "DELIVERY_RELEASE", context)))
+        return {"OUTPUT_FOLDER": folder, "REPORT": result["report"], "DELIVERY_FOLDER": delivery}
 
     def _run_parameters(self, parameters, context, reference):
         """RUN_PARAMETERS (a JSON object, or 'NAME=value' lines) plus the reference layers' files.

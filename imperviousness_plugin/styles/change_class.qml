@@ -15,11 +15,11 @@
       </minMaxOrigin>
       <colorPalette>
         <paletteEntry value="0" color="#f0f0f0" alpha="255" label="unchanged, no imperviousness"/>
-        <paletteEntry value="1" color="#e60000" alpha="255" label="new cover (0 before, &gt; 0 after)"/>
-        <paletteEntry value="2" color="#38a800" alpha="255" label="loss of cover (&gt; 0 before, 0 after)"/>
+        <paletteEntry value="1" color="#ff0000" alpha="255" label="new cover (0 before, &gt; 0 after)"/>
+        <paletteEntry value="2" color="#006400" alpha="255" label="loss of cover (&gt; 0 before, 0 after)"/>
         <paletteEntry value="10" color="#9c9c9c" alpha="255" label="unchanged imperviousness"/>
-        <paletteEntry value="11" color="#ffaa00" alpha="255" label="increased imperviousness"/>
-        <paletteEntry value="12" color="#00c5ff" alpha="255" label="decreased imperviousness"/>
+        <paletteEntry value="11" color="#ffbf00" alpha="255" label="increased imperviousness"/>
+        <paletteEntry value="12" color="#40b200" alpha="255" label="decreased imperviousness"/>
       </colorPalette>
     </rasterrenderer>
     <brightnesscontrast brightness="0" contrast="0" gamma="1"/>

@@ -15,7 +15,7 @@
       </minMaxOrigin>
       <colorPalette>
         <paletteEntry value="0" color="#f0f0f0" alpha="255" label="non built-up"/>
-        <paletteEntry value="1" color="#e60000" alpha="255" label="built-up"/>
+        <paletteEntry value="1" color="#ffb200" alpha="255" label="built-up"/>
       </colorPalette>
     </rasterrenderer>
     <brightnesscontrast brightness="0" contrast="0" gamma="1"/>

@@ -6,9 +6,7 @@ copies each one under its HRL name into one folder (a byte copy through GDAL's C
 GeoTIFF, never a re-computation), writes the product's QML style beside it, and writes the
 report (core/products/report.py).
 
-PRODUCTS maps the publish parameter name of each layer to its HRL file name pattern ({A} and {B}
-are the years, {pair} the two-digit pair, e.g. 1821) and its legend (core/products/styles.py; None for the
-Float32 layers, which have no categorical legend).
+The products, their HRL names and legends are those of the catalogue (core/products/catalogue.py).
 """
 
 import json
@@ -20,63 +18,12 @@ from osgeo import gdal
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io.raster import open_raster
+from .catalogue import PRODUCTS, SIDE_FILES, hrl_name, pair_code  # noqa: F401 (re-exported)
+from .delivery import check_deliverables, deliverables, input_names, write_delivery
+from .report import write_report
 from .styles import write_style_beside
 
 gdal.UseExceptions()
-
-# parameter name: (HRL file name pattern, legend, description)
-PRODUCTS = {
-    "PP_A": ("PP_{A}_010m.tif", None, "pre-processed features of year A"),
-    "PP_B": ("PP_{B}_010m.tif", None, "pre-processed features of year B"),
-    "RMSD": ("RMSD_{pair}_010m.tif", None, "RMSD of the NDVI models"),
-    "CHM": ("CHM_{pair}_010m.tif", "chm", "change mask"),
-    "CHM_20": ("CHM_{pair}_020m.tif", "chm_percent", "change mask at 20 m (% flagged)"),
-    "CHM_100": ("CHM_{pair}_100m.tif", "chm_percent", "change mask at 100 m (% flagged)"),
-    "RIMD": ("RIMD_{B}_010m.tif", "imd", "raw IMD prediction (ensemble mean)"),
-    "RIMD_SD": ("RIMD_{B}_sd_010m.tif", None, "raw IMD ensemble standard deviation"),
-    "IMDCL": ("IMDCL_{B}_010m.tif", "confidence", "IMD confidence"),
-    "RIBUD": ("RIBUD_{B}_010m.tif", "imd", "raw built-up density (ensemble mean)"),
-    "RIBUD_SD": ("RIBUD_{B}_sd_010m.tif", None, "raw built-up ensemble standard deviation"),
-    "IBUCL": ("IBUCL_{B}_010m.tif", "confidence", "IBU confidence"),
-    "IMD_MSK_A": ("IMD_MSK_{A}_010m.tif", "chm", "sealing mask of year A"),
-    "IMD_MSK_B": ("IMD_MSK_{B}_010m.tif", "chm", "sealing mask of year B"),
-    "IMD_B": ("IMD_{B}_010m.tif", "imd", "imperviousness density"),
-    "IMD_B_100": ("IMD_{B}_100m.tif", "imd", "imperviousness density at 100 m"),
-    "IBU_B": ("IBU_{B}_010m.tif", "ibu", "impervious built-up"),
-    "SBU_B": ("SBU_{B}_100m.tif", "sbu", "share of built-up at 100 m"),
-    "IMDC_20": ("IMDC_{pair}_020m.tif", "change", "IMD real change at 20 m"),
-    "IMDCS_20": ("IMDCS_{pair}_020m.tif", "change", "IMD support change at 20 m"),
-    "IMDC_100": ("IMDC_{pair}_100m.tif", "change", "IMD real change at 100 m"),
-    "IMDCS_100": ("IMDCS_{pair}_100m.tif", "change", "IMD support change at 100 m"),
-    "IBUDC_20": ("IBUDC_{pair}_020m.tif", "change", "IBU real change at 20 m"),
-    "IBUDCS_20": ("IBUDCS_{pair}_020m.tif", "change", "IBU support change at 20 m"),
-    "SBUC_100": ("SBUC_{pair}_100m.tif", "change", "SBU real change at 100 m"),
-    "SBUCS_100": ("SBUCS_{pair}_100m.tif", "change", "SBU support change at 100 m"),
-    "IMCC_20": ("IMCC_{pair}_020m.tif", "change_class", "IMD change classes at 20 m"),
-    "IMCCS_20": ("IMCCS_{pair}_020m.tif", "change_class", "IMD support change classes at 20 m"),
-    "IMCC_100": ("IMCC_{pair}_100m.tif", "change_class", "IMD change classes at 100 m"),
-    "IMCCS_100": ("IMCCS_{pair}_100m.tif", "change_class", "IMD support change classes at 100 m"),
-    "IBUC_20": ("IBUC_{pair}_020m.tif", "change_class", "IBU change classes at 20 m"),
-    "IBUCS_20": ("IBUCS_{pair}_020m.tif", "change_class", "IBU support change classes at 20 m"),
-    "SBCC_100": ("SBCC_{pair}_100m.tif", "change_class", "SBU change classes at 100 m"),
-    "SBCCS_100": ("SBCCS_{pair}_100m.tif", "change_class", "SBU support change classes at 100 m"),
-}
-# parameter name: HRL file name pattern of the JSON side files
-SIDE_FILES = {
-    "CALIBRATION": "IMD_calibration_{A}.json",
-    "THRESHOLDS": "CHM_{pair}_thresholds.json",
-}
-
-
-def pair_code(year_a, year_b):
-    """The HRL two-digit year pair, e.g. 2018, 2021 -> '1821'."""
-    return f"{int(year_a) % 100:02d}{int(year_b) % 100:02d}"
-
-
-def hrl_name(product, year_a, year_b):
-    """The HRL file name of a product parameter, e.g. ('IMCC_20', 2018, 2021) -> IMCC_1821_020m.tif."""
-    pattern = PRODUCTS[product][0] if product in PRODUCTS else SIDE_FILES[product]
-    return pattern.format(A=int(year_a), B=int(year_b), pair=pair_code(year_a, year_b))
 
 
 def copy_raster(source, target):
@@ -106,20 +53,27 @@ def copy_raster(source, target):
 
 
 def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
-            parameters=None, reference=None, report=True, feedback=None):
+            parameters=None, reference=None, report=True, feedback=None, delivery_folder=None,
+            delivery_version=(1, 0)):
     """Copy `layers` ({product parameter: raster path}) into `output_folder` under HRL names.
 
     side_files: {"CALIBRATION"/"THRESHOLDS": json path}; models: {"IMD"/"IBU": [onnx paths]} for
     the report's provenance; parameters: the run's parameters ({name: value}) for the report.
-    Returns {"products": {parameter: path}, "report": path or None}.
+    delivery_folder: where to write the official EEA delivery (core/products/delivery.py) of the
+    official products among `layers`, named with delivery_version (vNN, rNN); None: no delivery.
+    Returns {"products": {parameter: path}, "report": path or None, "delivery": [zip paths]}.
     """
     unknown = sorted(set(layers) - set(PRODUCTS))
     if unknown:
         raise ImperviousnessError(f"Unknown product(s) {', '.join(unknown)}; "
                                   f"known: {', '.join(PRODUCTS)}.")
     side_files = {key: value for key, value in (side_files or {}).items() if value}
+    delivered = deliverables(layers) if delivery_folder else []
+    if delivered:
+        check_deliverables(layers)  # before anything is written
     os.makedirs(output_folder, exist_ok=True)
-    progress = StepProgress(feedback, len(layers) + len(side_files) + (1 if report else 0))
+    progress = StepProgress(feedback, len(layers) + len(side_files) + len(delivered)
+                            + (1 if report else 0))
     published = {}
     for product, source in layers.items():
         target = os.path.join(output_folder, hrl_name(product, year_a, year_b))
@@ -138,9 +92,14 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
             shutil.copyfile(source, target)
         published[key] = target
         progress.step()
+    zips = []
+    if delivered:
+        zips = write_delivery({key: published[key] for key in layers}, delivery_folder,
+                              year_a, year_b, delivery_version,
+                              input_names({**(parameters or {}), **(reference or {})}, models),
+                              progress)
     report_path = None
     if report:
-        from .report import write_report  # late import: report needs only numpy and GDAL
         report_path = write_report(output_folder, published, year_a, year_b,
                                    models=models or {}, parameters=parameters or {},
                                    reference=reference or {})
@@ -148,6 +107,7 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
     with open(os.path.join(output_folder, "products.json"), "w", encoding="utf-8") as handle:
         json.dump({"year_a": int(year_a), "year_b": int(year_b),
                    "products": {key: os.path.basename(path) for key, path in published.items()},
-                   "report": os.path.basename(report_path) if report_path else None},
+                   "report": os.path.basename(report_path) if report_path else None,
+                   "delivery": [os.path.basename(path) for path in zips]},
                   handle, indent=2)
-    return {"products": published, "report": report_path}
+    return {"products": published, "report": report_path, "delivery": zips}

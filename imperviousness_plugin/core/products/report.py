@@ -12,7 +12,7 @@ Interpretations (documented here and in the report itself):
   layers) the area of each ATBD Table 5 class: new (1), lost (2), increased (11), decreased (12),
   unchanged (10) and none (0).
 All statistics come from block-wise 256-bin histograms of the Byte layers, so memory stays
-bounded. Maps are the layers drawn through their legend colours (core/products/styles.py), nodata white,
+bounded. Maps are the layers drawn through their legend colours (core/products/catalogue.py), nodata white,
 subsampled to at most MAP_MAX_SIZE pixels a side, written with GDAL's PNG driver.
 """
 
@@ -25,7 +25,8 @@ import numpy as np
 from osgeo import gdal
 
 from ..io.raster import Grid, iter_blocks, open_raster, read_window
-from .styles import CHANGE_CLASSES, color_table
+from .catalogue import CHANGE_CLASSES, PRODUCTS
+from .styles import color_table
 
 gdal.UseExceptions()
 
@@ -156,7 +157,6 @@ def write_report(output_folder, products, year_a, year_b, models=None, parameter
     reference: {"IMD_A"/"IBU_A": path} year-A layers for the statistics of year A;
     models: {"IMD"/"IBU": [onnx paths]}; parameters: the run's parameters.
     """
-    from .publish import PRODUCTS  # the legends of the products
     reference = reference or {}
     statistics = collect_statistics(products, reference, year_a, year_b)
     figures = os.path.join(output_folder, "figures")
