@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..io.encoding import NODATA
+
 NODATA_RGB = (0, 0, 0)
 NONE_GREY = (240, 240, 240)
 
