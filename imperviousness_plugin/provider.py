@@ -14,6 +14,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import resources  # noqa: F401  (registers :/plugins/imperviousness_plugin/...)
 from .algorithms import all_algorithms
+from .algorithms.base import RASTER_EXTENSIONS
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
@@ -44,6 +45,13 @@ class ImperviousnessProvider(QgsProcessingProvider):
 
     def icon(self):
         return QIcon(ICON_PATH)
+
+    def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
+        """Only GeoTIFF: the file dialogs offer it, and other extensions are refused (base.py)."""
+        return list(RASTER_EXTENSIONS)
+
+    def defaultRasterFileExtension(self):  # noqa: N802 (QGIS API)
+        return RASTER_EXTENSIONS[0]
 
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
         for algorithm in all_algorithms():
