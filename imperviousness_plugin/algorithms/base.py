@@ -101,28 +101,7 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(definition)
 
     def shortHelpString(self):  # noqa: N802 (QGIS API)
-        lines = [self.tr(self.DESCRIPTION), "", self.tr("Parameters:")]
-        for definition in self.parameterDefinitions():
-            lines.append(f"- {definition.name()}: {definition.help()}{self._default_text(definition)}")
-        return "\n".join(lines)
-
-    def _default_text(self, definition):
-        """' (options ...; default ...)' from the definition itself, so help and behaviour agree."""
-        notes = []
-        if definition.type() == "enum":
-            notes.append(self.tr("one of: ") + ", ".join(map(option_name, definition.options())))
-        default = definition.defaultValue()
-        if definition.type() == "enum" and default is not None:
-            default = option_name(definition.options()[int(default)])
-        elif definition.type() == "boolean" and default is not None:
-            default = "yes" if default else "no"
-        elif definition.type() == "number" and default is not None:
-            default = f"{float(default):g}"
-        if default not in (None, "") and not definition.isDestination():
-            notes.append(self.tr("default: ") + str(default))
-        elif definition.flags() & definition.FlagOptional:
-            notes.append(self.tr("optional"))
-        return f" ({'; '.join(notes)})" if notes else ""
+        return plain_help(self.tr(self.DESCRIPTION), self.parameterDefinitions(), self.tr)
 
     # -- enum option names ------------------------------------------------------------------------
 
@@ -251,6 +230,36 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(error)) from None
         except Cancelled:
             raise QgsProcessingException(self.tr("Cancelled by the user; no output was written.")) from None
+
+
+def plain_help(description, definitions, tr):
+    """The help text: the description, then one line per parameter with its help sentence (or
+    its label) and what its definition says about options and default. Plain text: qgis_process
+    prints it as is, the dialogs turn each line into a paragraph."""
+    lines = [description, "", tr("Parameters:")]
+    for definition in definitions:
+        sentence = definition.help() or definition.description()
+        lines.append(f"- {definition.name()}: {sentence}{_definition_notes(definition, tr)}")
+    return "\n".join(lines)
+
+
+def _definition_notes(definition, tr):
+    """' (one of ...; default ...)' or ' (optional)' from the definition itself."""
+    notes = []
+    if definition.type() == "enum":
+        notes.append(tr("one of: ") + ", ".join(map(option_name, definition.options())))
+    default = definition.defaultValue()
+    if definition.type() == "enum" and default is not None:
+        default = option_name(definition.options()[int(default)])
+    elif definition.type() == "boolean" and default is not None:
+        default = "yes" if default else "no"
+    elif definition.type() == "number" and default is not None:
+        default = f"{float(default):g}"
+    if default not in (None, "") and not definition.isDestination():
+        notes.append(tr("default: ") + str(default))
+    elif definition.flags() & definition.FlagOptional:
+        notes.append(tr("optional"))
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _destination_path(value):
