@@ -307,3 +307,18 @@ def test_guard_also_holds_when_the_parameter_check_is_skipped(provider, raster):
                                 QgsProcessingFeedback())
     assert not ok and digest(raster) == before
     assert real_path(f"{raster}|layername=x") == real_path(raster)
+
+
+def test_guard_reads_layer_objects_and_output_definitions(provider, raster):
+    """What the dialogs pass: a loaded layer and an output definition."""
+    from qgis.core import QgsProcessingContext, QgsProcessingOutputLayerDefinition, QgsRasterLayer
+
+    layer = QgsRasterLayer(raster, "in")
+    ok, message = provider.algorithm("aggregate").checkParameterValues(
+        {"INPUT": layer, "OUTPUT": QgsProcessingOutputLayerDefinition(raster)}, QgsProcessingContext())
+    assert not ok and message == (f"OUTPUT would replace the input INPUT ({raster}); "
+                                  "choose another output path.")
+    ok, message = provider.algorithm("aggregate").checkParameterValues(
+        {"INPUT": layer, "OUTPUT": QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT")},
+        QgsProcessingContext())
+    assert ok, message
