@@ -14,16 +14,26 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import resources  # noqa: F401  (registers :/plugins/imperviousness_plugin/...)
 from .algorithms import all_algorithms
+from .algorithms.base import RASTER_EXTENSIONS, plain_help
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+
+
+class ShippedModel(QgsProcessingModelAlgorithm):
+    """A shipped model whose help is plain text like the algorithms' (QGIS renders a model's
+    help as HTML, which `qgis_process help` would print raw)."""
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API)
+        return plain_help(self.helpContent().get("ALG_DESC", ""), self.parameterDefinitions(),
+                          lambda text: QCoreApplication.translate("ShippedModel", text))
 
 
 def shipped_models(folder=MODELS_DIR):
     """The .model3 files shipped with the plugin, loaded as model algorithms (sorted by file)."""
     models = []
     for path in sorted(glob.glob(os.path.join(folder, "*.model3"))):
-        model = QgsProcessingModelAlgorithm()
+        model = ShippedModel()
         if model.fromFile(path):
             models.append(model)
         else:
@@ -44,6 +54,13 @@ class ImperviousnessProvider(QgsProcessingProvider):
 
     def icon(self):
         return QIcon(ICON_PATH)
+
+    def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
+        """Only GeoTIFF: the file dialogs offer it, and other extensions are refused (base.py)."""
+        return list(RASTER_EXTENSIONS)
+
+    def defaultRasterFileExtension(self):  # noqa: N802 (QGIS API)
+        return RASTER_EXTENSIONS[0]
 
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
         for algorithm in all_algorithms():

@@ -2,7 +2,8 @@
 """Build the shipped Graphical Modeler models (models/*.model3) with the PyQGIS model API.
 
 The models are generated, not hand-edited, so that they are valid by construction: the graph of
-ATBD Figure 2 with the provider's algorithm ids, parameters and enum indices. Every layer is computed into a temporary file and handed to `imperviousness:publish`,
+ATBD Figure 2 with the provider's algorithm ids, parameter names and enum indices, all taken from
+the algorithm classes (declared once there). Every layer is computed into a temporary file and handed to `imperviousness:publish`,
 which writes the HRL-named product set, the QML styles and the report into OUTPUT_FOLDER
 (QGIS 3.22 models cannot name intermediate outputs by expression).
 
@@ -25,9 +26,17 @@ from qgis.core import (QgsApplication, QgsProcessing, QgsProcessingModelAlgorith
 from qgis.PyQt.QtCore import QPointF
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MEAN, MEAN_CHANGE = 0, 2          # imperviousness:aggregate METHOD
-STYLE_SBU, STYLE_CHM = 2, 3       # imperviousness:aggregate STYLE
-SHIPPED_IMD, SHIPPED_IBU = 0, 1   # imperviousness:predict SHIPPED_TARGET
+sys.path.insert(0, str(ROOT))
+# Parameter names and enum indices come from the algorithms themselves (declared once there).
+from imperviousness_plugin.algorithms import (  # noqa: E402 (after the environment is set)
+    AggregateAlgorithm as Aggregate, ApplyCalibrationAlgorithm as ApplyCalibration,
+    BuiltupAlgorithm as Builtup, CalibrateAlgorithm as Calibrate,
+    ChangeContinuousAlgorithm as ChangeContinuous, ChangeMaskAlgorithm as ChangeMask,
+    ClassifyChangeAlgorithm as ClassifyChange, PredictAlgorithm as Predict,
+    PreprocessAlgorithm as Preprocess, PublishAlgorithm as Publish, RmsdAlgorithm as Rmsd,
+    SealingMaskAlgorithm as SealingMask, TrainModelAlgorithm as TrainModel)
+from imperviousness_plugin.core.products.publish import PRODUCTS  # noqa: E402
+
 GROUP = "HRL Imperviousness models"
 
 
@@ -35,7 +44,7 @@ def param(name):
     return ("param", name)
 
 
-def child(child_id, output="OUTPUT"):
+def child(child_id, output):
     return ("child", child_id, output)
 
 
@@ -71,7 +80,10 @@ class ModelBuilder:
         self.parameter_count += 1
         self.model.addModelParameter(definition, component)
 
-    def child(self, child_id, algorithm_id, description, column, row, **parameters):
+    def child(self, child_id, algorithm, description, column, row, parameters):
+        """A child running `algorithm` (one of the provider's classes) with `parameters`
+        (parameter name -> static value, param(), child() or expr())."""
+        algorithm_id = f"imperviousness:{algorithm.NAME}"
         component = QgsProcessingModelChildAlgorithm(algorithm_id)
         component.setChildId(child_id)
         component.setDescription(description)
@@ -132,82 +144,99 @@ def add_output_folder(builder):
 def add_preprocess(builder, year, extent_layer, row):
     """PP of one year; the extent is the reference layer's, so products share its EEA grid."""
     key = f"@YEAR_{year}"
-    return builder.child(
-        f"preprocess_{year.lower()}", "imperviousness:preprocess", f"Pre-process year {year} (PP)",
-        0, row, INPUT=param(f"S2_{year}"), START_DATE=expr(f"to_string({key}) || '-01-01'"),
-        END_DATE=expr(f"to_string({key}) || '-12-31'"), EXTENT=param(extent_layer),
-        TARGET_CRS="EPSG:3035", OUTPUT=QgsProcessing.TEMPORARY_OUTPUT)
+    return child(builder.child(
+        f"preprocess_{year.lower()}", Preprocess, f"Pre-process year {year} (PP)", 0, row,
+        {Preprocess.INPUT: param(f"S2_{year}"),
+         Preprocess.START_DATE: expr(f"to_string({key}) || '-01-01'"),
+         Preprocess.END_DATE: expr(f"to_string({key}) || '-12-31'"),
+         Preprocess.EXTENT: param(extent_layer), Preprocess.TARGET_CRS: "EPSG:3035",
+         Preprocess.OUTPUT: QgsProcessing.TEMPORARY_OUTPUT}), Preprocess.OUTPUT)
 
 
 def add_change_graph(builder, pp_a, pp_b, imd_a, imd_b, ibu_a, ibu_b):
     """RMSD, CHM (+ 20 m, 100 m) and the 16 change layers; returns the publish sources."""
-    builder.child("rmsd", "imperviousness:rmsd", "RMSD A-B", 1, 0, INPUT_A=pp_a, INPUT_B=pp_b)
-    builder.child("changemask", "imperviousness:changemask", "Change mask (CHM)", 1, 1,
-                  INPUT=child("rmsd"))
-    publish = {"RMSD": child("rmsd"), "CHM": child("changemask"),
-               "THRESHOLDS": child("changemask", "OUTPUT_THRESHOLDS")}
+    builder.child("rmsd", Rmsd, "RMSD A-B", 1, 0, {Rmsd.INPUT_A: pp_a, Rmsd.INPUT_B: pp_b})
+    builder.child("changemask", ChangeMask, "Change mask (CHM)", 1, 1,
+                  {ChangeMask.INPUT: child("rmsd", Rmsd.OUTPUT)})
+    chm = child("changemask", ChangeMask.OUTPUT)
+    publish = {"RMSD": child("rmsd", Rmsd.OUTPUT), "CHM": chm,
+               Publish.THRESHOLDS: child("changemask", ChangeMask.OUTPUT_THRESHOLDS)}
     for row, resolution in ((2, 20), (3, 100)):
-        child_id = builder.child(f"chm_{resolution}", "imperviousness:aggregate",
-                                 f"CHM at {resolution} m", 1, row, INPUT=child("changemask"),
-                                 METHOD=MEAN, RESOLUTION=resolution, SCALE=100, STYLE=STYLE_CHM)
-        publish[f"CHM_{resolution}"] = child(child_id)
+        child_id = builder.child(
+            f"chm_{resolution}", Aggregate, f"CHM at {resolution} m", 1, row,
+            {Aggregate.INPUT: chm, Aggregate.METHOD: Aggregate.MEAN, Aggregate.RESOLUTION: resolution,
+             Aggregate.SCALE: 100, Aggregate.STYLE: Aggregate.STYLE_CHM})
+        publish[f"CHM_{resolution}"] = child(child_id, Aggregate.OUTPUT)
     changes = [(imd_a, imd_b, False, 20, "IMDC", "IMCC"), (imd_a, imd_b, False, 100, "IMDC", "IMCC"),
                (ibu_a, ibu_b, True, 20, "IBUDC", "IBUC"), (ibu_a, ibu_b, True, 100, "SBUC", "SBCC")]
     for row, (status_a, status_b, binary, resolution, continuous, classified) in enumerate(changes):
         change_id = builder.child(
-            f"{continuous.lower()}_{resolution}", "imperviousness:changecontinuous",
-            f"{continuous} / {continuous}S {resolution} m", 3, 2 * row, STATUS_A=status_a,
-            STATUS_B=status_b, CHANGE_MASK=child("changemask"), RESOLUTION=resolution,
-            BINARY_STATUS=binary)
-        publish[f"{continuous}_{resolution}"] = child(change_id)
-        publish[f"{continuous}S_{resolution}"] = child(change_id, "OUTPUT_SUPPORT")
-        for offset, (output, name) in enumerate((("OUTPUT", classified),
-                                                 ("OUTPUT_SUPPORT", f"{classified}S"))):
+            f"{continuous.lower()}_{resolution}", ChangeContinuous,
+            f"{continuous} / {continuous}S {resolution} m", 3, 2 * row,
+            {ChangeContinuous.STATUS_A: status_a, ChangeContinuous.STATUS_B: status_b,
+             ChangeContinuous.CHANGE_MASK: chm, ChangeContinuous.RESOLUTION: resolution,
+             ChangeContinuous.BINARY_STATUS: binary})
+        publish[f"{continuous}_{resolution}"] = child(change_id, ChangeContinuous.OUTPUT)
+        publish[f"{continuous}S_{resolution}"] = child(change_id, ChangeContinuous.OUTPUT_SUPPORT)
+        for offset, (output, name) in enumerate(((ChangeContinuous.OUTPUT, classified),
+                                                 (ChangeContinuous.OUTPUT_SUPPORT, f"{classified}S"))):
             class_id = builder.child(
-                f"{name.lower()}_{resolution}", "imperviousness:classifychange",
-                f"{name} {resolution} m", 4, 2 * row + offset, STATUS_A=status_a,
-                CHANGE=child(change_id, output), BINARY_STATUS=binary)
-            publish[f"{name}_{resolution}"] = child(class_id)
+                f"{name.lower()}_{resolution}", ClassifyChange, f"{name} {resolution} m", 4,
+                2 * row + offset,
+                {ClassifyChange.STATUS_A: status_a, ClassifyChange.CHANGE: child(change_id, output),
+                 ClassifyChange.BINARY_STATUS: binary})
+            publish[f"{name}_{resolution}"] = child(class_id, ClassifyChange.OUTPUT)
     return publish
 
 
 def add_imd_graph(builder, pp_a, pp_b, models=None):
     """RIMD (+ SD, IMDCL), sealing masks, calibration, IMD_B and IMD_B 100 m."""
-    builder.child("predict_imd", "imperviousness:predict", "U-Net RIMD (year B)", 2, 0,
-                  INPUT=pp_b, MODELS=models or param("MODELS_IMD"), SHIPPED_TARGET=SHIPPED_IMD,
-                  OUTPUT_SD=QgsProcessing.TEMPORARY_OUTPUT,
-                  OUTPUT_CONFIDENCE=QgsProcessing.TEMPORARY_OUTPUT)
-    builder.child("sealingmask_a", "imperviousness:sealingmask", "Sealing mask year A", 2, 1,
-                  IMPERVIOUSNESS=param("IMD_A"), CLCPLUS=param("CLCPLUS_A"))
-    builder.child("sealingmask_b", "imperviousness:sealingmask", "Sealing mask year B", 2, 2,
-                  IMPERVIOUSNESS=child("predict_imd"), CLCPLUS=param("CLCPLUS_B"))
-    builder.child("calibrate", "imperviousness:calibrate", "IMD calibration (year A)", 2, 3,
-                  IMD_A=param("IMD_A"), SEALING_MASK_A=child("sealingmask_a"), PP_A=pp_a,
-                  IBU_A=param("IBU_A"))
-    builder.child("applycalibration", "imperviousness:applycalibration", "IMD year B", 2, 4,
-                  RAW_IMD=child("predict_imd"), SEALING_MASK_B=child("sealingmask_b"), PP_B=pp_b,
-                  CALIBRATION=child("calibrate"))
-    builder.child("imd_100", "imperviousness:aggregate", "IMD year B at 100 m", 2, 5,
-                  INPUT=child("applycalibration"), METHOD=MEAN, RESOLUTION=100)
-    return {"RIMD": child("predict_imd"), "RIMD_SD": child("predict_imd", "OUTPUT_SD"),
-            "IMDCL": child("predict_imd", "OUTPUT_CONFIDENCE"),
-            "IMD_MSK_A": child("sealingmask_a"), "IMD_MSK_B": child("sealingmask_b"),
-            "CALIBRATION": child("calibrate"), "IMD_B": child("applycalibration"),
-            "IMD_B_100": child("imd_100")}
+    builder.child("predict_imd", Predict, "U-Net RIMD (year B)", 2, 0,
+                  {Predict.INPUT: pp_b, Predict.MODELS: models or param("MODELS_IMD"),
+                   Predict.SHIPPED_TARGET: Predict.SHIPPED_IMD,
+                   Predict.OUTPUT_SD: QgsProcessing.TEMPORARY_OUTPUT,
+                   Predict.OUTPUT_CONFIDENCE: QgsProcessing.TEMPORARY_OUTPUT})
+    rimd = child("predict_imd", Predict.OUTPUT)
+    builder.child("sealingmask_a", SealingMask, "Sealing mask year A", 2, 1,
+                  {SealingMask.IMPERVIOUSNESS: param("IMD_A"), SealingMask.CLCPLUS: param("CLCPLUS_A")})
+    builder.child("sealingmask_b", SealingMask, "Sealing mask year B", 2, 2,
+                  {SealingMask.IMPERVIOUSNESS: rimd, SealingMask.CLCPLUS: param("CLCPLUS_B")})
+    builder.child("calibrate", Calibrate, "IMD calibration (year A)", 2, 3,
+                  {Calibrate.IMD_A: param("IMD_A"),
+                   Calibrate.SEALING_MASK_A: child("sealingmask_a", SealingMask.OUTPUT),
+                   Calibrate.PP_A: pp_a, Calibrate.IBU_A: param("IBU_A")})
+    builder.child("applycalibration", ApplyCalibration, "IMD year B", 2, 4,
+                  {ApplyCalibration.RAW_IMD: rimd,
+                   ApplyCalibration.SEALING_MASK_B: child("sealingmask_b", SealingMask.OUTPUT),
+                   ApplyCalibration.PP_B: pp_b,
+                   ApplyCalibration.CALIBRATION: child("calibrate", Calibrate.OUTPUT)})
+    imd_b = child("applycalibration", ApplyCalibration.OUTPUT)
+    builder.child("imd_100", Aggregate, "IMD year B at 100 m", 2, 5,
+                  {Aggregate.INPUT: imd_b, Aggregate.METHOD: Aggregate.MEAN, Aggregate.RESOLUTION: 100})
+    return {"RIMD": rimd, "RIMD_SD": child("predict_imd", Predict.OUTPUT_SD),
+            "IMDCL": child("predict_imd", Predict.OUTPUT_CONFIDENCE),
+            "IMD_MSK_A": child("sealingmask_a", SealingMask.OUTPUT),
+            "IMD_MSK_B": child("sealingmask_b", SealingMask.OUTPUT),
+            Publish.CALIBRATION: child("calibrate", Calibrate.OUTPUT), "IMD_B": imd_b,
+            "IMD_B_100": child("imd_100", Aggregate.OUTPUT)}
 
 
 def add_ibu_graph(builder, pp_b, models=None):
     """RIBUD (+ SD, IBUCL), IBU_B and SBU_B."""
-    builder.child("predict_ibu", "imperviousness:predict", "U-Net RIBUD (year B)", 2, 6,
-                  INPUT=pp_b, MODELS=models or param("MODELS_IBU"), SHIPPED_TARGET=SHIPPED_IBU,
-                  OUTPUT_SD=QgsProcessing.TEMPORARY_OUTPUT,
-                  OUTPUT_CONFIDENCE=QgsProcessing.TEMPORARY_OUTPUT)
-    builder.child("builtup", "imperviousness:builtup", "IBU year B", 2, 7, INPUT=child("predict_ibu"))
-    builder.child("sbu", "imperviousness:aggregate", "SBU year B (100 m)", 2, 8,
-                  INPUT=child("builtup"), METHOD=MEAN, RESOLUTION=100, SCALE=100, STYLE=STYLE_SBU)
-    return {"RIBUD": child("predict_ibu"), "RIBUD_SD": child("predict_ibu", "OUTPUT_SD"),
-            "IBUCL": child("predict_ibu", "OUTPUT_CONFIDENCE"), "IBU_B": child("builtup"),
-            "SBU_B": child("sbu")}
+    builder.child("predict_ibu", Predict, "U-Net RIBUD (year B)", 2, 6,
+                  {Predict.INPUT: pp_b, Predict.MODELS: models or param("MODELS_IBU"),
+                   Predict.SHIPPED_TARGET: Predict.SHIPPED_IBU,
+                   Predict.OUTPUT_SD: QgsProcessing.TEMPORARY_OUTPUT,
+                   Predict.OUTPUT_CONFIDENCE: QgsProcessing.TEMPORARY_OUTPUT})
+    builder.child("builtup", Builtup, "IBU year B", 2, 7,
+                  {Builtup.INPUT: child("predict_ibu", Predict.OUTPUT)})
+    builder.child("sbu", Aggregate, "SBU year B (100 m)", 2, 8,
+                  {Aggregate.INPUT: child("builtup", Builtup.OUTPUT), Aggregate.METHOD: Aggregate.MEAN,
+                   Aggregate.RESOLUTION: 100, Aggregate.SCALE: 100, Aggregate.STYLE: Aggregate.STYLE_SBU})
+    return {"RIBUD": child("predict_ibu", Predict.OUTPUT),
+            "RIBUD_SD": child("predict_ibu", Predict.OUTPUT_SD),
+            "IBUCL": child("predict_ibu", Predict.OUTPUT_CONFIDENCE),
+            "IBU_B": child("builtup", Builtup.OUTPUT), "SBU_B": child("sbu", Aggregate.OUTPUT)}
 
 
 TEXT_PARAMETERS = ("S2_A", "S2_B", "YEAR_A", "YEAR_B")
@@ -221,16 +250,20 @@ def add_publish(builder, sources, run_parameters, models=()):
     """
     if not isinstance(models, dict):
         models = {target: param(f"MODELS_{target}") for target in models}
-    extra = {f"MODELS_{target}": source for target, source in models.items()}
+    model_parameters = {"IMD": Publish.MODELS_IMD, "IBU": Publish.MODELS_IBU}
+    extra = {model_parameters[target]: source for target, source in models.items()}
     # The run parameters as 'NAME=value' lines built by an expression over the model's variables.
     # Layer parameters are left out: 3.22 expressions see no file name for them (publish adds the
     # reference layers it receives itself).
+    unknown = set(sources) - set(PRODUCTS) - {Publish.CALIBRATION, Publish.THRESHOLDS, Publish.IMD_A, Publish.IBU_A}
+    if unknown:
+        raise ValueError(f"imperviousness:publish has no parameter {sorted(unknown)}")
     texts = [name for name in run_parameters if name in TEXT_PARAMETERS]
     lines = ", char(10), ".join(f"'{name}=', @{name}" for name in texts + ["OUTPUT_FOLDER"])
-    builder.child("publish", "imperviousness:publish", "Publish HRL products and report", 5, 0,
-                  YEAR_A=param("YEAR_A"), YEAR_B=param("YEAR_B"),
-                  OUTPUT_FOLDER=param("OUTPUT_FOLDER"),
-                  RUN_PARAMETERS=expr(f"concat({lines})"), **sources, **extra)
+    builder.child("publish", Publish, "Publish HRL products and report", 5, 0,
+                  {Publish.YEAR_A: param("YEAR_A"), Publish.YEAR_B: param("YEAR_B"),
+                   Publish.OUTPUT_FOLDER: param("OUTPUT_FOLDER"),
+                   Publish.RUN_PARAMETERS: expr(f"concat({lines})"), **sources, **extra})
 
 
 # -- the four models ----------------------------------------------------------------------------
@@ -271,14 +304,15 @@ def build_full(train_first=False, from_pp=False):
     if from_pp:
         pp_a, pp_b = param("PP_A"), param("PP_B")
     else:
-        pp_a = child(add_preprocess(builder, "A", "IMD_A", 0))
-        pp_b = child(add_preprocess(builder, "B", "IMD_A", 1))
-    sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
+        pp_a = add_preprocess(builder, "A", "IMD_A", 0)
+        pp_b = add_preprocess(builder, "B", "IMD_A", 1)
+    sources = {"PP_A": pp_a, "PP_B": pp_b, Publish.IMD_A: param("IMD_A"), Publish.IBU_A: param("IBU_A")}
     trained = add_training(builder, pp_a) if train_first else {}
     sources.update(add_imd_graph(builder, pp_a, pp_b, trained.get("IMD")))
     sources.update(add_ibu_graph(builder, pp_b, trained.get("IBU")))
-    sources.update(add_change_graph(builder, pp_a, pp_b, param("IMD_A"), child("applycalibration"),
-                                    param("IBU_A"), child("builtup")))
+    sources.update(add_change_graph(builder, pp_a, pp_b, param("IMD_A"),
+                                    child("applycalibration", ApplyCalibration.OUTPUT),
+                                    param("IBU_A"), child("builtup", Builtup.OUTPUT)))
     add_publish(builder, sources, ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A",
                                    "CLCPLUS_A", "CLCPLUS_B", "MODELS_IMD", "MODELS_IBU",
                                    "OUTPUT_FOLDER"], models=trained or ("IMD", "IBU"))
@@ -300,15 +334,17 @@ def add_training_parameters(builder):
 
 def add_training(builder, pp_a):
     """imperviousness:trainmodel for IMD (IMD_A + CLCplus_A) and IBU (IBU_A) on the PP of year A."""
-    builder.child("train_imd", "imperviousness:trainmodel", "Train the IMD U-Net on year A", 2, 10,
-                  INPUT=pp_a, REFERENCE=param("IMD_A"), TARGET=0, CLCPLUS=param("CLCPLUS_A"),
-                  INIT_MODEL=param("INIT_MODEL_IMD"), STEPS=param("TRAIN_STEPS"),
-                  PATCH_SIZE=param("TRAIN_PATCH_SIZE"))
-    builder.child("train_ibu", "imperviousness:trainmodel", "Train the IBU U-Net on year A", 2, 11,
-                  INPUT=pp_a, REFERENCE=param("IBU_A"), TARGET=1,
-                  INIT_MODEL=param("INIT_MODEL_IBU"), STEPS=param("TRAIN_STEPS"),
-                  PATCH_SIZE=param("TRAIN_PATCH_SIZE"))
-    return {"IMD": child("train_imd"), "IBU": child("train_ibu")}
+    builder.child("train_imd", TrainModel, "Train the IMD U-Net on year A", 2, 10,
+                  {TrainModel.INPUT: pp_a, TrainModel.REFERENCE: param("IMD_A"),
+                   TrainModel.TARGET: TrainModel.TARGET_IMD, TrainModel.CLCPLUS: param("CLCPLUS_A"),
+                   TrainModel.INIT_MODEL: param("INIT_MODEL_IMD"), TrainModel.STEPS: param("TRAIN_STEPS"),
+                   TrainModel.PATCH_SIZE: param("TRAIN_PATCH_SIZE")})
+    builder.child("train_ibu", TrainModel, "Train the IBU U-Net on year A", 2, 11,
+                  {TrainModel.INPUT: pp_a, TrainModel.REFERENCE: param("IBU_A"),
+                   TrainModel.TARGET: TrainModel.TARGET_IBU,
+                   TrainModel.INIT_MODEL: param("INIT_MODEL_IBU"), TrainModel.STEPS: param("TRAIN_STEPS"),
+                   TrainModel.PATCH_SIZE: param("TRAIN_PATCH_SIZE")})
+    return {"IMD": child("train_imd", TrainModel.OUTPUT), "IBU": child("train_ibu", TrainModel.OUTPUT)}
 
 
 def build_full_train_first():
@@ -333,9 +369,9 @@ def build_imd():
         add_layer(builder, name, description)
     add_models(builder, "IMD")
     add_output_folder(builder)
-    pp_a = child(add_preprocess(builder, "A", "IMD_A", 0))
-    pp_b = child(add_preprocess(builder, "B", "IMD_A", 1))
-    sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A")}
+    pp_a = add_preprocess(builder, "A", "IMD_A", 0)
+    pp_b = add_preprocess(builder, "B", "IMD_A", 1)
+    sources = {"PP_A": pp_a, "PP_B": pp_b, Publish.IMD_A: param("IMD_A")}
     sources.update(add_imd_graph(builder, pp_a, pp_b))
     add_publish(builder, sources, ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A",
                                    "CLCPLUS_A", "CLCPLUS_B", "MODELS_IMD", "OUTPUT_FOLDER"],
@@ -353,8 +389,8 @@ def build_ibu():
     add_layer(builder, "IBU_A", "IBU of year A (10 m, 0/1; sets the extent)")
     add_models(builder, "IBU")
     add_output_folder(builder)
-    pp_b = child(add_preprocess(builder, "B", "IBU_A", 1))
-    sources = {"PP_B": pp_b, "IBU_A": param("IBU_A")}
+    pp_b = add_preprocess(builder, "B", "IBU_A", 1)
+    sources = {"PP_B": pp_b, Publish.IBU_A: param("IBU_A")}
     sources.update(add_ibu_graph(builder, pp_b))
     add_publish(builder, sources, ["S2_B", "YEAR_A", "YEAR_B", "IBU_A", "MODELS_IBU",
                                    "OUTPUT_FOLDER"], models=("IBU",))
@@ -373,7 +409,7 @@ def build_change():
                               ("IBU_A", "IBU of year A (10 m)"), ("IBU_B", "IBU of year B (10 m)")):
         add_layer(builder, name, description)
     add_output_folder(builder)
-    sources = {"IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
+    sources = {Publish.IMD_A: param("IMD_A"), Publish.IBU_A: param("IBU_A")}
     sources.update(add_change_graph(builder, param("PP_A"), param("PP_B"), param("IMD_A"),
                                     param("IMD_B"), param("IBU_A"), param("IBU_B")))
     add_publish(builder, sources, ["PP_A", "PP_B", "IMD_A", "IMD_B", "IBU_A", "IBU_B", "YEAR_A",
@@ -389,7 +425,6 @@ def main():
     folder.mkdir(parents=True, exist_ok=True)
     application = QgsApplication([], False)
     application.initQgis()
-    sys.path.insert(0, str(ROOT))
     from imperviousness_plugin.provider import ImperviousnessProvider
     provider = ImperviousnessProvider()  # keep a reference: the registry does not own it in Python
     QgsApplication.processingRegistry().addProvider(provider)

@@ -14,9 +14,10 @@ from .trainmodel import TrainModelAlgorithm
 
 
 def all_algorithms():
+    """One instance of each algorithm, in workflow order (the README's table follows it)."""
     return [PreprocessAlgorithm(), RmsdAlgorithm(), ChangeMaskAlgorithm(),
-            AggregateAlgorithm(), ChangeContinuousAlgorithm(), ClassifyChangeAlgorithm(),
-            BuiltupAlgorithm(),
+            PredictAlgorithm(), TrainModelAlgorithm(),
             SealingMaskAlgorithm(), CalibrateAlgorithm(), ApplyCalibrationAlgorithm(),
-            PredictAlgorithm(), ConfidenceAlgorithm(), TrainModelAlgorithm(),
+            BuiltupAlgorithm(), ConfidenceAlgorithm(),
+            AggregateAlgorithm(), ChangeContinuousAlgorithm(), ClassifyChangeAlgorithm(),
             PublishAlgorithm()]

@@ -1,13 +1,24 @@
-"""Shared base of the provider's algorithms: translation, icon, and core-error translation.
+"""Shared base of the provider's algorithms: groups, help, enum names, output guards, core errors.
 
 Algorithms are thin adapters: they read parameters, call one function of the numeric core and
 pass it the feedback object (progress, cancellation, messages). Core errors become
 QgsProcessingException so the user sees the core's message unchanged.
+
+What every algorithm gets from here (SPEC section 3 and 10):
+- help rendered from DESCRIPTION plus one sentence per parameter (`add_parameter`), with the
+  defaults read from the parameter definitions, as plain text (qgis_process prints it raw);
+- enum parameters accept their option names as well as indices (`METHOD=mean` or `METHOD=0`);
+- outputs are checked before anything is written: an output at the path of an input or of
+  another output, or with an extension of another format, is refused naming both.
 """
 
+import enum
+import os
+import re
 import time
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import (QgsMapLayer, QgsProcessing, QgsProcessingAlgorithm, QgsProcessingException,
+                       QgsProcessingOutputLayerDefinition, QgsProcessingUtils, QgsProperty)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -15,16 +26,47 @@ from ..core.errors import Cancelled, ImperviousnessError
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
 TIMING_PREFIX = "[step time]"
+# Every raster this provider writes is a GeoTIFF (core/io); the first extension is the default.
+RASTER_EXTENSIONS = ("tif", "tiff")
+# Parameter types whose values name files the algorithm reads.
+INPUT_TYPES = ("raster", "layer", "vector", "source", "file", "multilayer")
+
+
+class Group(enum.Enum):
+    """The Toolbox groups, (id, display name), numbered in workflow order."""
+    FEATURES = ("features", "1 Features and change mask")
+    STATUS = ("status", "2 Status layers")
+    AGGREGATION = ("aggregation", "3 Aggregation and change")
+
+    @property
+    def id(self):
+        return self.value[0]
+
+    @property
+    def display_name(self):
+        return self.value[1]
+
+
+def option_name(label):
+    """The name of an enum option: its label up to a parenthesised explanation ("imd (...)" -> "imd")."""
+    return label.split(" (", 1)[0].strip()
+
+
+def real_path(path):
+    """A path reduced to one spelling: no '|layername=' suffix, absolute, symlinks resolved."""
+    return os.path.realpath(os.path.abspath(os.path.expanduser(str(path).split("|", 1)[0])))
 
 
 class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
-    """Subclasses set NAME, DISPLAY_NAME, GROUP_ID, GROUP and HELP, and implement the rest."""
+    """Subclasses set NAME, DISPLAY_NAME, GROUP (a Group), ATBD, SUMMARY and DESCRIPTION, declare
+    their parameter names as class constants, and add parameters with `add_parameter`."""
 
     NAME = ""
     DISPLAY_NAME = ""
-    GROUP_ID = ""
-    GROUP = ""
-    HELP = ""
+    GROUP = None
+    ATBD = ""          # the ATBD section(s) the algorithm implements
+    SUMMARY = ""       # one line: the Toolbox tooltip and the README's algorithm table
+    DESCRIPTION = ""   # the help text above the per-parameter help
 
     def tr(self, text):
         return QCoreApplication.translate(type(self).__name__, text)
@@ -36,13 +78,14 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
         return self.tr(self.DISPLAY_NAME)
 
     def group(self):
-        return self.tr(self.GROUP)
+        return self.tr(self.GROUP.display_name)
 
     def groupId(self):  # noqa: N802 (QGIS API)
-        return self.GROUP_ID
+        return self.GROUP.id
 
-    def shortHelpString(self):  # noqa: N802 (QGIS API)
-        return self.tr(self.HELP)
+    def shortDescription(self):  # noqa: N802 (QGIS API)
+        summary = self.tr(self.SUMMARY)
+        return summary[:1].upper() + summary[1:]
 
     def icon(self):
         return QIcon(ICON_PATH)
@@ -50,9 +93,120 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):  # noqa: N802 (QGIS API)
         return type(self)()
 
+    # -- help -------------------------------------------------------------------------------------
+
+    def add_parameter(self, definition, help_text):
+        """addParameter with the parameter's one-sentence help (shown in the rendered help)."""
+        definition.setHelp(help_text)
+        self.addParameter(definition)
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API)
+        return plain_help(self.tr(self.DESCRIPTION), self.parameterDefinitions(), self.tr)
+
+    # -- enum option names ------------------------------------------------------------------------
+
+    def _enum_indices(self, parameters):
+        """parameters with every enum value given by option name replaced by its index."""
+        converted = dict(parameters)
+        for definition in self.parameterDefinitions():
+            value = parameters.get(definition.name())
+            if definition.type() != "enum" or not isinstance(value, str) or value.strip().isdigit():
+                continue
+            for index, label in enumerate(definition.options()):
+                if value.strip().lower() in (label.lower(), option_name(label).lower()):
+                    converted[definition.name()] = index
+        return converted
+
+    def parameterAsEnum(self, parameters, name, context):  # noqa: N802 (QGIS API)
+        return super().parameterAsEnum(self._enum_indices(parameters), name, context)
+
+    def _enum_problem(self, parameters):
+        """A message for an enum value that is neither an index nor an option name, or None."""
+        converted = self._enum_indices(parameters)
+        for definition in self.parameterDefinitions():
+            value = converted.get(definition.name())
+            if definition.type() == "enum" and isinstance(value, str) and not value.strip().isdigit():
+                names = ", ".join(map(option_name, definition.options()))
+                return self.tr("{0}: {1!r} is not an option; give one of {2} or its index 0..{3}.").format(
+                    definition.name(), value, names, len(definition.options()) - 1)
+        return None
+
+    # -- checks before anything is written --------------------------------------------------------
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS API)
+        problem = self._enum_problem(parameters)
+        if problem:
+            return False, problem
+        ok, message = super().checkParameterValues(self._enum_indices(parameters), context)
+        if not ok:
+            return ok, message
+        problem = self.output_problem(parameters, context)
+        return (False, problem) if problem else (True, "")
+
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         self._started = time.perf_counter()
+        # Again here: model children and scripts may run without checkParameterValues.
+        problem = self.output_problem(parameters, context)
+        if problem:
+            raise QgsProcessingException(problem)
         return True
+
+    def output_problem(self, parameters, context):
+        """Why the outputs cannot be written as given, or None.
+
+        Refused: an output with an extension of another format (the extension decides the
+        format), an output at the path of another output of the run, or of an input (it would
+        replace the input). Paths are compared after resolving relative paths and symlinks.
+        """
+        outputs = {}
+        for definition in self.destinationParameterDefinitions():
+            path = _destination_path(parameters.get(definition.name()))
+            if path is None:
+                continue
+            problem = self._extension_problem(definition, path)
+            if problem:
+                return problem
+            for other, other_path in outputs.items():
+                if real_path(other_path) == real_path(path):
+                    return self.tr("{0} and {1} are the same file ({2}); give each output its own path.").format(
+                        other, definition.name(), path)
+            outputs[definition.name()] = path
+        for definition in self.parameterDefinitions():
+            if definition.isDestination() or definition.type() not in INPUT_TYPES:
+                continue
+            for source in self._input_paths(parameters, definition, context):
+                for name, path in outputs.items():
+                    if real_path(source) == real_path(path):
+                        return self.tr("{0} would replace the input {1} ({2}); choose another output path.").format(
+                            name, definition.name(), path)
+        return None
+
+    def _extension_problem(self, definition, path):
+        extension = os.path.splitext(path)[1].lstrip(".").lower()
+        if definition.type() == "rasterDestination":
+            allowed = RASTER_EXTENSIONS
+        elif definition.type() == "fileDestination":
+            allowed = tuple(ext.lower() for ext in re.findall(r"\*\.(\w+)", definition.fileFilter()))
+        else:
+            return None
+        if extension and allowed and extension not in allowed:
+            return self.tr("{0}: {1} has the extension .{2}; this output is written as {3} only.").format(
+                definition.name(), path, extension, ", ".join(f".{ext}" for ext in allowed))
+        return None
+
+    def _input_paths(self, parameters, definition, context):
+        """The files an input parameter names (layers resolved to their sources)."""
+        value = parameters.get(definition.name())
+        if value in (None, "") or isinstance(value, QgsProperty):
+            return []
+        if definition.type() == "file":
+            return [path for path in str(value).split(";") if path]
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if definition.type() == "multilayer" and isinstance(value, str):
+            values = value.split(";")
+        return [_layer_source(item, context) for item in values if item not in (None, "")]
+
+    # -- running ----------------------------------------------------------------------------------
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 (QGIS API)
         """Reports the step's wall time (the demo and users of models read it from the log)."""
@@ -76,3 +230,55 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(error)) from None
         except Cancelled:
             raise QgsProcessingException(self.tr("Cancelled by the user; no output was written.")) from None
+
+
+def plain_help(description, definitions, tr):
+    """The help text: the description, then one line per parameter with its help sentence (or
+    its label) and what its definition says about options and default. Plain text: qgis_process
+    prints it as is, the dialogs turn each line into a paragraph."""
+    lines = [description, "", tr("Parameters:")]
+    for definition in definitions:
+        sentence = definition.help() or definition.description()
+        lines.append(f"- {definition.name()}: {sentence}{_definition_notes(definition, tr)}")
+    return "\n".join(lines)
+
+
+def _definition_notes(definition, tr):
+    """' (one of ...; default ...)' or ' (optional)' from the definition itself."""
+    notes = []
+    if definition.type() == "enum":
+        notes.append(tr("one of: ") + ", ".join(map(option_name, definition.options())))
+    default = definition.defaultValue()
+    if definition.type() == "enum" and default is not None:
+        default = option_name(definition.options()[int(default)])
+    elif definition.type() == "boolean" and default is not None:
+        default = "yes" if default else "no"
+    elif definition.type() == "number" and default is not None:
+        default = f"{float(default):g}"
+    if default not in (None, "") and not definition.isDestination():
+        notes.append(tr("default: ") + str(default))
+    elif definition.flags() & definition.FlagOptional:
+        notes.append(tr("optional"))
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _destination_path(value):
+    """The file a destination parameter value names, or None (temporary or not given)."""
+    if isinstance(value, QgsProcessingOutputLayerDefinition):
+        value = value.sink
+    if isinstance(value, QgsProperty):
+        value = value.staticValue() if value.propertyType() == QgsProperty.StaticProperty else None
+    if not isinstance(value, str) or value in ("", QgsProcessing.TEMPORARY_OUTPUT):
+        return None
+    return value
+
+
+def _layer_source(value, context):
+    """The file of a layer value: a path as given, a layer object's or a project layer id's source."""
+    if isinstance(value, QgsMapLayer):
+        return value.source()
+    text = str(value)
+    if os.path.exists(text.split("|", 1)[0]):
+        return text
+    layer = QgsProcessingUtils.mapLayerFromString(text, context)
+    return layer.source() if layer is not None else text

@@ -9,16 +9,13 @@ from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingException,
                        QgsVectorFileWriter)
 
 from ..core.status.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAMPLES,
-                                DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
+                                       DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
 from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_OUTLINE_MIN, DEFAULT_SEALED_VALUES,
-                                 DEFAULT_THRESHOLD, SealedSource, run_sealing_mask)
-from .base import ImperviousnessAlgorithm
-
-GROUP_ID = "status"
-GROUP = "2 Status layers"
+                                        DEFAULT_THRESHOLD, SealedSource, run_sealing_mask)
+from .base import Group, ImperviousnessAlgorithm
 
 CALIBRATION_METHOD_HELP = (
-    "<b>Calibration</b> (ATBD 4.3.2, Figures 14 to 18; interpretations documented in "
+    "Calibration (ATBD 4.3.2, Figures 14 to 18; interpretations documented in "
     "docs/calibration.md):\n"
     "1. Regression f(n) = a + b n of IMD_A on NDVI_P0_A (ordinary least squares) over the pixels of "
     "the year-A sealing mask, sampled on the SAMPLE_SPACING grid (default 60 m): cells aligned to "
@@ -66,20 +63,22 @@ def _layer_source(algorithm, parameters, name, context, feedback):
 class SealingMaskAlgorithm(ImperviousnessAlgorithm):
     NAME = "sealingmask"
     DISPLAY_NAME = "Sealing mask (IMD_MSK) for the IMD calibration"
-    GROUP_ID = GROUP_ID
-    GROUP = GROUP
-    HELP = (
+    GROUP = Group.STATUS
+    ATBD = "4.3.2"
+    SUMMARY = ("IMD_MSK from the sealed class (CLCplus raster or any raster/polygon layer) and the "
+               "IMD / RIMD outline")
+    DESCRIPTION = (
         "The sealing mask IMD_MSK of the IMD calibration (ATBD 4.3.2). Year A: IMPERVIOUSNESS = IMD_A "
         "and CLCPLUS = CLCplus Backbone of year A; year B: IMPERVIOUSNESS = the raw prediction RIMD_B "
         "and CLCPLUS = CLCplus Backbone of year B. The calibration is fitted inside the year-A mask "
         "and applied inside the year-B mask; IMD is 0 outside.\n\n"
-        "<b>Sealed class</b>: CLCPLUS is a raster of class codes on the same grid as IMPERVIOUSNESS "
+        "Sealed class: CLCPLUS is a raster of class codes on the same grid as IMPERVIOUSNESS "
         "(CLCplus class 1 = sealed) or, for users without CLCplus, a polygon layer (e.g. CORINE Land "
         "Cover: SEALED_FIELD = code_18, SEALED_VALUES = 1* for the artificial surfaces). SEALED_VALUES: "
         "comma-separated codes (1), ranges (111-142) and shell patterns (1*, matched on the code as "
         "text). With a polygon layer and no SEALED_FIELD every polygon is sealed. Polygons in another "
         "CRS are reprojected.\n\n"
-        "<b>Interpretations</b> of the ATBD text (with the reasons in docs/calibration.md):\n"
+        "Interpretations of the ATBD text (with the reasons in docs/calibration.md):\n"
         "- Outline of the imperviousness layer = its footprint, the pixels with density >= OUTLINE_MIN "
         "(default 1 %).\n"
         "- The ATBD's 90 % threshold (THRESHOLD) applies to the sealed-class input: a pixel is in the "
@@ -91,101 +90,159 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         "gardens and parks inside generalised sealed polygons enter the calibration (Malta: MAE 8.7 "
         "points with intersection, 25.9 with union). COMBINE = union (OR) suits a sealed-class layer "
         "as precise as the imperviousness layer.\n\n"
-        "<b>Output</b>: Byte 1 = in the mask, 0 = not, 255 = nodata (where IMPERVIOUSNESS or a "
+        "Output: Byte 1 = in the mask, 0 = not, 255 = nodata (where IMPERVIOUSNESS or a "
         "sealed-class raster is nodata), on the grid of IMPERVIOUSNESS.")
 
+    IMPERVIOUSNESS = "IMPERVIOUSNESS"
+    CLCPLUS = "CLCPLUS"
+    SEALED_VALUES = "SEALED_VALUES"
+    SEALED_FIELD = "SEALED_FIELD"
+    THRESHOLD = "THRESHOLD"
+    OUTLINE_MIN = "OUTLINE_MIN"
+    COMBINE = "COMBINE"
+    OUTPUT = "OUTPUT"
+    MASK_PIXELS = "MASK_PIXELS"
+
+    O_COMBINE = list(COMBINE_MODES)
+    INTERSECTION, UNION = range(len(O_COMBINE))
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "IMPERVIOUSNESS", self.tr("Imperviousness (IMD_A or raw prediction RIMD_B, 0..100)")))
-        self.addParameter(QgsProcessingParameterMapLayer(
-            "CLCPLUS", self.tr("CLCplus Backbone or other sealed-class layer (raster or polygons)"),
-            types=[QgsProcessing.TypeRaster, QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterString(
-            "SEALED_VALUES", self.tr("Sealed class code(s): codes, ranges a-b, patterns like 1*"),
-            DEFAULT_SEALED_VALUES))
-        self.addParameter(QgsProcessingParameterString(
-            "SEALED_FIELD", self.tr("Field holding the class code (polygon layers; empty: every polygon is sealed)"),
-            "", optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            "THRESHOLD", self.tr("Minimum share of a pixel in the sealed class (percent)"),
-            QgsProcessingParameterNumber.Double, DEFAULT_THRESHOLD, minValue=0.001, maxValue=100.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "OUTLINE_MIN", self.tr("Minimum density of the imperviousness outline (percent)"),
-            QgsProcessingParameterNumber.Double, DEFAULT_OUTLINE_MIN, minValue=0.0, maxValue=100.0))
-        self.addParameter(QgsProcessingParameterEnum(
-            "COMBINE", self.tr("Combination of outline and sealed class"), options=list(COMBINE_MODES),
-            defaultValue=0))
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Sealing mask")))
-        self.addOutput(QgsProcessingOutputNumber("MASK_PIXELS", self.tr("Pixels in the mask")))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(
+                self.IMPERVIOUSNESS, self.tr("Imperviousness (IMD_A or raw prediction RIMD_B, 0..100)")),
+            self.tr("The imperviousness layer whose outline enters the mask."))
+        self.add_parameter(
+            QgsProcessingParameterMapLayer(
+                self.CLCPLUS, self.tr("CLCplus Backbone or other sealed-class layer (raster or polygons)"),
+                types=[QgsProcessing.TypeRaster, QgsProcessing.TypeVectorPolygon]),
+            self.tr("The sealed-class layer: a raster of class codes or a polygon layer."))
+        self.add_parameter(
+            QgsProcessingParameterString(
+                self.SEALED_VALUES, self.tr("Sealed class code(s): codes, ranges a-b, patterns like 1*"),
+                DEFAULT_SEALED_VALUES),
+            self.tr("The class codes of the sealed class: codes, ranges and patterns."))
+        self.add_parameter(
+            QgsProcessingParameterString(
+                self.SEALED_FIELD,
+                self.tr("Field holding the class code (polygon layers; empty: every polygon is sealed)"),
+                "", optional=True),
+            self.tr("The attribute holding the class code of a polygon layer."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.THRESHOLD, self.tr("Minimum share of a pixel in the sealed class (percent)"),
+                QgsProcessingParameterNumber.Double, DEFAULT_THRESHOLD, minValue=0.001, maxValue=100.0),
+            self.tr("The share of a pixel's area in the sealed class from which it counts as sealed."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.OUTLINE_MIN, self.tr("Minimum density of the imperviousness outline (percent)"),
+                QgsProcessingParameterNumber.Double, DEFAULT_OUTLINE_MIN, minValue=0.0, maxValue=100.0),
+            self.tr("The density in percent from which a pixel is inside the outline."))
+        self.add_parameter(
+            QgsProcessingParameterEnum(
+                self.COMBINE, self.tr("Combination of outline and sealed class"), options=self.O_COMBINE,
+                defaultValue=self.INTERSECTION),
+            self.tr("How outline and sealed class combine into the mask."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Sealing mask")),
+            self.tr("The sealing mask GeoTIFF."))
+        self.addOutput(QgsProcessingOutputNumber(self.MASK_PIXELS, self.tr("Pixels in the mask")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        source = _layer_source(self, parameters, "CLCPLUS", context, feedback)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        source = _layer_source(self, parameters, self.CLCPLUS, context, feedback)
         summary = self.run_core(
-            run_sealing_mask, self.raster_path(parameters, "IMPERVIOUSNESS", context), source, output,
-            sealed_values=self.parameterAsString(parameters, "SEALED_VALUES", context),
-            sealed_field=self.parameterAsString(parameters, "SEALED_FIELD", context).strip() or None,
-            threshold=self.parameterAsDouble(parameters, "THRESHOLD", context),
-            outline_min=self.parameterAsDouble(parameters, "OUTLINE_MIN", context),
-            combine=COMBINE_MODES[self.parameterAsEnum(parameters, "COMBINE", context)],
+            run_sealing_mask, self.raster_path(parameters, self.IMPERVIOUSNESS, context), source, output,
+            sealed_values=self.parameterAsString(parameters, self.SEALED_VALUES, context),
+            sealed_field=self.parameterAsString(parameters, self.SEALED_FIELD, context).strip() or None,
+            threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
+            outline_min=self.parameterAsDouble(parameters, self.OUTLINE_MIN, context),
+            combine=self.O_COMBINE[self.parameterAsEnum(parameters, self.COMBINE, context)],
             feedback=feedback)
-        return {"OUTPUT": output, "MASK_PIXELS": summary["mask"]}
+        return {self.OUTPUT: output, self.MASK_PIXELS: summary["mask"]}
 
 
 class CalibrateAlgorithm(ImperviousnessAlgorithm):
     NAME = "calibrate"
     DISPLAY_NAME = "IMD calibration (fit on year A)"
-    GROUP_ID = GROUP_ID
-    GROUP = GROUP
-    HELP = (
+    GROUP = Group.STATUS
+    ATBD = "4.3.2"
+    SUMMARY = ("regression of IMD_A on NDVI_P0_A on a 60 m grid, high-density maximum, new minimum "
+               "(Brent); JSON")
+    DESCRIPTION = (
         "Fits the IMD calibration on year A (ATBD 4.3.2, IMD_calibration) and writes it as a JSON "
         "file that imperviousness:applycalibration applies to year B.\n\n"
-        "<b>Inputs</b>, all on one grid: IMD_A (Byte 0..100, 255 nodata), SEALING_MASK_A (from "
+        "Inputs, all on one grid: IMD_A (Byte 0..100, 255 nodata), SEALING_MASK_A (from "
         "imperviousness:sealingmask with IMD_A), PP_A (the PP stack of year A; its band described "
         "NDVI_P0 is used) and IBU_A (Byte 0/1, 255 nodata).\n\n"
         + CALIBRATION_METHOD_HELP +
-        "\n<b>Refused</b> with a clear message: inputs on different grids, an empty mask, fewer than "
+        "\nRefused with a clear message: inputs on different grids, an empty mask, fewer than "
         "MIN_SAMPLES samples, a constant NDVI, a slope that is not negative, no built-up pixel in the "
         "mask, no new minimum that keeps the mean.\n\n"
-        "<b>Output</b>: the JSON file with every coefficient (a, b, their standard errors, R squared, "
+        "Output: the JSON file with every coefficient (a, b, their standard errors, R squared, "
         "residual SD, sample counts, M, n_hd, f_hd, m, the optimiser's iterations and residual, the "
         "composed law); the main numbers are also reported in the log and as outputs.")
 
+    IMD_A = "IMD_A"
+    SEALING_MASK_A = "SEALING_MASK_A"
+    PP_A = "PP_A"
+    IBU_A = "IBU_A"
+    SAMPLE_SPACING = "SAMPLE_SPACING"
+    HIGH_DENSITY_PERCENTILE = "HIGH_DENSITY_PERCENTILE"
+    MIN_SAMPLES = "MIN_SAMPLES"
+    OUTPUT = "OUTPUT"
     NUMBERS = (("INTERCEPT", "Regression intercept a"), ("SLOPE", "Regression slope b"),
                ("R_SQUARED", "R squared of the regression"), ("RESIDUAL_SD", "Residual SD (percent)"),
                ("SAMPLES", "Samples on the sampling grid"), ("HIGH_DENSITY_MAX", "High-density maximum M"),
                ("NEW_MINIMUM", "New minimum m"))
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterRasterLayer("IMD_A", self.tr("IMD of year A (0..100)")))
-        self.addParameter(QgsProcessingParameterRasterLayer("SEALING_MASK_A", self.tr("Sealing mask of year A")))
-        self.addParameter(QgsProcessingParameterRasterLayer("PP_A", self.tr("PP stack of year A (with NDVI_P0)")))
-        self.addParameter(QgsProcessingParameterRasterLayer("IBU_A", self.tr("IBU of year A (0/1)")))
-        self.addParameter(QgsProcessingParameterNumber(
-            "SAMPLE_SPACING", self.tr("Sampling grid spacing (metres, multiple of the pixel size)"),
-            QgsProcessingParameterNumber.Double, DEFAULT_SAMPLE_SPACING, minValue=0.001))
-        self.addParameter(QgsProcessingParameterNumber(
-            "HIGH_DENSITY_PERCENTILE", self.tr("Percentile of IMD_A in IBU_A giving the high-density maximum"),
-            QgsProcessingParameterNumber.Double, DEFAULT_HIGH_DENSITY_PERCENTILE, minValue=0.001, maxValue=100.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "MIN_SAMPLES", self.tr("Minimum number of samples for the regression"),
-            QgsProcessingParameterNumber.Integer, DEFAULT_MIN_SAMPLES, minValue=3))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            "OUTPUT", self.tr("Calibration file"), fileFilter="JSON files (*.json)"))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.IMD_A, self.tr("IMD of year A (0..100)")),
+            self.tr("The IMD product of year A."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.SEALING_MASK_A, self.tr("Sealing mask of year A")),
+            self.tr("The sealing mask of year A, from imperviousness:sealingmask with IMD_A."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.PP_A, self.tr("PP stack of year A (with NDVI_P0)")),
+            self.tr("The PP stack of year A, whose band NDVI_P0 is used."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.IBU_A, self.tr("IBU of year A (0/1)")),
+            self.tr("The IBU product of year A, selecting the high-density pixels."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.SAMPLE_SPACING, self.tr("Sampling grid spacing (metres, multiple of the pixel size)"),
+                QgsProcessingParameterNumber.Double, DEFAULT_SAMPLE_SPACING, minValue=0.001),
+            self.tr("The spacing of the regression's sampling grid in metres."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.HIGH_DENSITY_PERCENTILE,
+                self.tr("Percentile of IMD_A in IBU_A giving the high-density maximum"),
+                QgsProcessingParameterNumber.Double, DEFAULT_HIGH_DENSITY_PERCENTILE, minValue=0.001,
+                maxValue=100.0),
+            self.tr("The percentile P of IMD_A over the built-up pixels giving the maximum M."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.MIN_SAMPLES, self.tr("Minimum number of samples for the regression"),
+                QgsProcessingParameterNumber.Integer, DEFAULT_MIN_SAMPLES, minValue=3),
+            self.tr("The fewest samples the regression accepts."))
+        self.add_parameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT, self.tr("Calibration file"), fileFilter=self.tr("JSON files (*.json)")),
+            self.tr("The calibration JSON file."))
         for name, label in self.NUMBERS:
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         calibration = self.run_core(
             run_calibrate, *(self.raster_path(parameters, name, context)
-                             for name in ("IMD_A", "SEALING_MASK_A", "PP_A", "IBU_A")), output,
-            sample_spacing=self.parameterAsDouble(parameters, "SAMPLE_SPACING", context),
-            high_density_percentile=self.parameterAsDouble(parameters, "HIGH_DENSITY_PERCENTILE", context),
-            min_samples=self.parameterAsInt(parameters, "MIN_SAMPLES", context),
+                             for name in (self.IMD_A, self.SEALING_MASK_A, self.PP_A, self.IBU_A)), output,
+            sample_spacing=self.parameterAsDouble(parameters, self.SAMPLE_SPACING, context),
+            high_density_percentile=self.parameterAsDouble(parameters, self.HIGH_DENSITY_PERCENTILE, context),
+            min_samples=self.parameterAsInt(parameters, self.MIN_SAMPLES, context),
             feedback=feedback)
         regression = calibration.regression
-        return {"OUTPUT": output, "INTERCEPT": calibration.intercept, "SLOPE": calibration.slope,
+        return {self.OUTPUT: output, "INTERCEPT": calibration.intercept, "SLOPE": calibration.slope,
                 "R_SQUARED": regression["r_squared"], "RESIDUAL_SD": regression["residual_sd"],
                 "SAMPLES": regression["samples"], "HIGH_DENSITY_MAX": calibration.high_density_max,
                 "NEW_MINIMUM": calibration.new_minimum}
@@ -194,32 +251,48 @@ class CalibrateAlgorithm(ImperviousnessAlgorithm):
 class ApplyCalibrationAlgorithm(ImperviousnessAlgorithm):
     NAME = "applycalibration"
     DISPLAY_NAME = "Apply the IMD calibration (IMD of year B)"
-    GROUP_ID = GROUP_ID
-    GROUP = GROUP
-    HELP = (
+    GROUP = Group.STATUS
+    ATBD = "4.3.2"
+    SUMMARY = "IMD_B from NDVI_P0_B inside the year-B mask"
+    DESCRIPTION = (
         "Applies a calibration file from imperviousness:calibrate to NDVI_P0 of year B inside the "
         "year-B sealing mask (ATBD 4.3.2, IMD_B).\n\n"
-        "<b>Inputs</b>, all on one grid: RAW_IMD (the raw prediction RIMD_B, Byte 0..100, 255 "
+        "Inputs, all on one grid: RAW_IMD (the raw prediction RIMD_B, Byte 0..100, 255 "
         "nodata; it defines where the product has data, and its outline entered the year-B mask), "
         "SEALING_MASK_B (imperviousness:sealingmask with RIMD_B and CLCplus of year B), PP_B (the PP "
         "stack of year B; band NDVI_P0) and CALIBRATION (the JSON file).\n\n"
-        "<b>Output</b> IMD_B, Byte: inside the mask IMD = clip(m + (M - m) clip((a + b NDVI_P0) / f_hd, "
+        "Output IMD_B, Byte: inside the mask IMD = clip(m + (M - m) clip((a + b NDVI_P0) / f_hd, "
         "0, 1), 0, 100) rounded half to even (the calibration's coefficients); 0 outside the mask; "
         "255 where RAW_IMD or the mask is nodata or NDVI_P0 is NaN (no observation that year), also "
         "outside the mask. Official IMD colour table and QML style.\n\n" + CALIBRATION_METHOD_HELP)
 
+    RAW_IMD = "RAW_IMD"
+    SEALING_MASK_B = "SEALING_MASK_B"
+    PP_B = "PP_B"
+    CALIBRATION = "CALIBRATION"
+    OUTPUT = "OUTPUT"
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterRasterLayer("RAW_IMD", self.tr("Raw IMD prediction of year B (RIMD)")))
-        self.addParameter(QgsProcessingParameterRasterLayer("SEALING_MASK_B", self.tr("Sealing mask of year B")))
-        self.addParameter(QgsProcessingParameterRasterLayer("PP_B", self.tr("PP stack of year B (with NDVI_P0)")))
-        self.addParameter(QgsProcessingParameterFile(
-            "CALIBRATION", self.tr("Calibration file (JSON)"), extension="json"))
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("IMD of year B")))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.RAW_IMD, self.tr("Raw IMD prediction of year B (RIMD)")),
+            self.tr("The raw prediction RIMD of year B."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.SEALING_MASK_B, self.tr("Sealing mask of year B")),
+            self.tr("The sealing mask of year B, from imperviousness:sealingmask with RAW_IMD."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.PP_B, self.tr("PP stack of year B (with NDVI_P0)")),
+            self.tr("The PP stack of year B, whose band NDVI_P0 is used."))
+        self.add_parameter(
+            QgsProcessingParameterFile(self.CALIBRATION, self.tr("Calibration file (JSON)"), extension="json"),
+            self.tr("The calibration JSON file written by imperviousness:calibrate."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("IMD of year B")),
+            self.tr("The IMD GeoTIFF of year B."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         self.run_core(
             run_apply_calibration, *(self.raster_path(parameters, name, context)
-                                     for name in ("RAW_IMD", "SEALING_MASK_B", "PP_B")),
-            self.parameterAsFile(parameters, "CALIBRATION", context), output, feedback=feedback)
-        return {"OUTPUT": output}
+                                     for name in (self.RAW_IMD, self.SEALING_MASK_B, self.PP_B)),
+            self.parameterAsFile(parameters, self.CALIBRATION, context), output, feedback=feedback)
+        return {self.OUTPUT: output}

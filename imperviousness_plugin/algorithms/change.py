@@ -6,94 +6,125 @@ from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterNumb
 from ..core.change.aggregate import DEFAULT_MIN_VALID_FRACTION
 from ..core.change.layers import (DEFAULT_CHANGE_RESOLUTION, DEFAULT_LOSS_FACTOR, run_change_continuous,
                            run_classify_change)
-from .base import ImperviousnessAlgorithm
+from .base import Group, ImperviousnessAlgorithm
 
 ENCODING_HELP = (
-    "<b>Encoding</b> of every change layer: change in percentage points + 100 (0 = -100, "
+    "Encoding of every change layer: change in percentage points + 100 (0 = -100, "
     "100 = no change, 200 = +100), 201 = zero in both years, 255 = nodata.")
 
 
 class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
     NAME = "changecontinuous"
     DISPLAY_NAME = "Continuous change layers (real and support change)"
-    GROUP_ID = "aggregation"
-    GROUP = "3 Aggregation and change"
-    HELP = (
+    GROUP = Group.AGGREGATION
+    ATBD = "4.5.1"
+    SUMMARY = "real and support (technical) change at R, real + support = total exactly"
+    DESCRIPTION = (
         "Change between two status layers at 10 m, aggregated to RESOLUTION (the ATBD's "
         "change_continuous, 4.5.1): IMDC/IMDCS at 20 m and 100 m from IMD, IBUDC at 20 m and SBUC "
         "at 100 m from IBU (BINARY_STATUS).\n\n" + ENCODING_HELP + "\n\n"
-        "<b>Per 10 m pixel</b>: status in percent (IMD 0..100; with BINARY_STATUS a 0/1 layer "
+        "Per 10 m pixel: status in percent (IMD 0..100; with BINARY_STATUS a 0/1 layer "
         "counts as 0/100); d = B - A, encoded d + 100; 201 where A = B = 0; nodata where A, B or "
         "the change mask is nodata.\n"
-        "<b>Total change</b> (OUTPUT_TOTAL, optional): the mean_change aggregate of that layer "
+        "Total change (OUTPUT_TOTAL, optional): the mean_change aggregate of that layer "
         "(201 counts as 100; a cell of only 201 is 201; nodata unless MIN_VALID_FRACTION of the "
         "cell is valid; rounded half to even).\n"
-        "<b>Real change</b> (OUTPUT): per pixel d where CHANGE_MASK = 1, but a decrease counts only "
+        "Real change (OUTPUT): per pixel d where CHANGE_MASK = 1, but a decrease counts only "
         "when it is at least LOSS_FACTOR (default 10) percentage points, the ATBD's sensitivity "
         "for losses reduced by a factor of 10; otherwise 0. Then the mean over the same valid "
         "pixels, rounded half to even.\n"
-        "<b>Support change</b> (OUTPUT_SUPPORT): total - real, so real + support = total on every "
+        "Support change (OUTPUT_SUPPORT): total - real, so real + support = total on every "
         "cell; 201 and nodata where the total is.\n\n"
-        "<b>Grids</b>: the three inputs must share CRS and pixel size and be aligned to whole "
+        "Grids: the three inputs must share CRS and pixel size and be aligned to whole "
         "multiples of the pixel size; their extents may differ, and the output covers their "
         "overlap on cells aligned to multiples of RESOLUTION.")
 
+    STATUS_A = "STATUS_A"
+    STATUS_B = "STATUS_B"
+    CHANGE_MASK = "CHANGE_MASK"
+    RESOLUTION = "RESOLUTION"
+    BINARY_STATUS = "BINARY_STATUS"
+    LOSS_FACTOR = "LOSS_FACTOR"
+    MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
+    OUTPUT = "OUTPUT"
+    OUTPUT_SUPPORT = "OUTPUT_SUPPORT"
+    OUTPUT_TOTAL = "OUTPUT_TOTAL"
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterRasterLayer("STATUS_A", self.tr("Status of year A (10 m)")))
-        self.addParameter(QgsProcessingParameterRasterLayer("STATUS_B", self.tr("Status of year B (10 m)")))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "CHANGE_MASK", self.tr("Change mask CHM (10 m, 0/1)")))
-        self.addParameter(QgsProcessingParameterNumber(
-            "RESOLUTION", self.tr("Output resolution R"), QgsProcessingParameterNumber.Double,
-            float(DEFAULT_CHANGE_RESOLUTION), minValue=0.001))
-        self.addParameter(QgsProcessingParameterBoolean(
-            "BINARY_STATUS", self.tr("Status layers are binary 0/1 (IBU): count as 0/100 %"), False))
-        self.addParameter(QgsProcessingParameterNumber(
-            "LOSS_FACTOR", self.tr("Loss factor (smallest real decrease, percentage points)"),
-            QgsProcessingParameterNumber.Double, DEFAULT_LOSS_FACTOR, minValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "MIN_VALID_FRACTION", self.tr("Minimum fraction of valid pixels per cell"),
-            QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0))
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Real change")))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT_SUPPORT", self.tr("Support change")))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT_TOTAL", self.tr("Total change"), optional=True, createByDefault=False))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.STATUS_A, self.tr("Status of year A (10 m)")),
+            self.tr("The status layer of year A (IMD or IBU) at 10 m."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.STATUS_B, self.tr("Status of year B (10 m)")),
+            self.tr("The status layer of year B, of the same kind as STATUS_A."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.CHANGE_MASK, self.tr("Change mask CHM (10 m, 0/1)")),
+            self.tr("The change mask written by imperviousness:changemask."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.RESOLUTION, self.tr("Output resolution R (metres)"), QgsProcessingParameterNumber.Double,
+                float(DEFAULT_CHANGE_RESOLUTION), minValue=0.001),
+            self.tr("The output cell size in metres, a whole multiple of the pixel size."))
+        self.add_parameter(
+            QgsProcessingParameterBoolean(
+                self.BINARY_STATUS, self.tr("Status layers are binary 0/1 (IBU): count as 0/100 %"), False),
+            self.tr("Whether the status layers are 0/1 built-up layers, counted as 0/100 %."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.LOSS_FACTOR, self.tr("Loss factor (smallest real decrease, percentage points)"),
+                QgsProcessingParameterNumber.Double, DEFAULT_LOSS_FACTOR, minValue=0.0),
+            self.tr("The smallest decrease in percentage points that counts as real change."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell"),
+                QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
+            self.tr("The share of valid pixels a cell needs, else it is nodata."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Real change")),
+            self.tr("The real change GeoTIFF (IMDC, IBUDC, SBUC)."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT_SUPPORT, self.tr("Support change")),
+            self.tr("The support change GeoTIFF (IMDCS, IBUDCS, SBUCS)."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_TOTAL, self.tr("Total change"), optional=True, createByDefault=False),
+            self.tr("The total change GeoTIFF, real + support."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        outputs = {"OUTPUT": self.parameterAsOutputLayer(parameters, "OUTPUT", context),
-                   "OUTPUT_SUPPORT": self.parameterAsOutputLayer(parameters, "OUTPUT_SUPPORT", context)}
-        total = self.parameterAsOutputLayer(parameters, "OUTPUT_TOTAL", context) \
-            if parameters.get("OUTPUT_TOTAL") else None
+        outputs = {name: self.parameterAsOutputLayer(parameters, name, context)
+                   for name in (self.OUTPUT, self.OUTPUT_SUPPORT)}
+        total = self.parameterAsOutputLayer(parameters, self.OUTPUT_TOTAL, context) \
+            if parameters.get(self.OUTPUT_TOTAL) else None
         self.run_core(
             run_change_continuous,
-            self.raster_path(parameters, "STATUS_A", context),
-            self.raster_path(parameters, "STATUS_B", context),
-            self.raster_path(parameters, "CHANGE_MASK", context),
-            outputs["OUTPUT"], outputs["OUTPUT_SUPPORT"],
-            resolution=self.parameterAsDouble(parameters, "RESOLUTION", context),
-            binary_status=self.parameterAsBoolean(parameters, "BINARY_STATUS", context),
-            loss_factor=self.parameterAsDouble(parameters, "LOSS_FACTOR", context),
-            min_valid_fraction=self.parameterAsDouble(parameters, "MIN_VALID_FRACTION", context),
+            self.raster_path(parameters, self.STATUS_A, context),
+            self.raster_path(parameters, self.STATUS_B, context),
+            self.raster_path(parameters, self.CHANGE_MASK, context),
+            outputs[self.OUTPUT], outputs[self.OUTPUT_SUPPORT],
+            resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context),
+            binary_status=self.parameterAsBoolean(parameters, self.BINARY_STATUS, context),
+            loss_factor=self.parameterAsDouble(parameters, self.LOSS_FACTOR, context),
+            min_valid_fraction=self.parameterAsDouble(parameters, self.MIN_VALID_FRACTION, context),
             output_total=total or None, feedback=feedback)
         if total:
-            outputs["OUTPUT_TOTAL"] = total
+            outputs[self.OUTPUT_TOTAL] = total
         return outputs
 
 
 class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
     NAME = "classifychange"
     DISPLAY_NAME = "Classify change (ATBD Table 5)"
-    GROUP_ID = "aggregation"
-    GROUP = "3 Aggregation and change"
-    HELP = (
+    GROUP = Group.AGGREGATION
+    ATBD = "4.5.2"
+    SUMMARY = "Table 5 classes (IMCC, IBUC, SBCC and their S layers)"
+    DESCRIPTION = (
         "Classifies a change layer at R (the ATBD's Classify_change, 4.5.2, Table 5): IMCC and "
         "IMCCS from IMDC/IMDCS, IBUC(S) from IBUDC(S), SBCC(S) from SBUC(S).\n\n"
-        "<b>Inputs</b>: STATUS_A, the year-A status at 10 m (aggregated to R with the mean rule and "
+        "Inputs: STATUS_A, the year-A status at 10 m (aggregated to R with the mean rule and "
         "MIN_VALID_FRACTION, rounded half to even) or already at R; CHANGE, a change layer at R "
         "encoded change + 100, 201 = zero in both years, 255 = nodata. With BINARY_STATUS a 0/1 "
         "status counts as 0/100 %. The output is on the grid of CHANGE.\n\n"
-        "<b>Classes</b>, with A the status at R and after = A + change clamped to 0..100 (rounding "
+        "Classes, with A the status at R and after = A + change clamped to 0..100 (rounding "
         "can push the sum a little outside the percentage range):\n"
         "0 unchanged, no imperviousness (A = 0, after = 0; also every 201 change cell)\n"
         "1 new cover (A = 0, after > 0)\n"
@@ -103,25 +134,40 @@ class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
         "12 decreased imperviousness (A > 0, 0 < after < A)\n"
         "255 nodata (change or status nodata).")
 
+    STATUS_A = "STATUS_A"
+    CHANGE = "CHANGE"
+    BINARY_STATUS = "BINARY_STATUS"
+    MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
+    OUTPUT = "OUTPUT"
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "STATUS_A", self.tr("Status of year A (10 m or at R)")))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "CHANGE", self.tr("Change layer at R (change + 100, 201 = zero in both years)")))
-        self.addParameter(QgsProcessingParameterBoolean(
-            "BINARY_STATUS", self.tr("Status is binary 0/1 (IBU): count as 0/100 %"), False))
-        self.addParameter(QgsProcessingParameterNumber(
-            "MIN_VALID_FRACTION", self.tr("Minimum fraction of valid status pixels per cell"),
-            QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0))
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Change classes")))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.STATUS_A, self.tr("Status of year A (10 m or at R)")),
+            self.tr("The status layer of year A at 10 m or already at R."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(
+                self.CHANGE, self.tr("Change layer at R (change + 100, 201 = zero in both years)")),
+            self.tr("A change layer written by imperviousness:changecontinuous."))
+        self.add_parameter(
+            QgsProcessingParameterBoolean(
+                self.BINARY_STATUS, self.tr("Status is binary 0/1 (IBU): count as 0/100 %"), False),
+            self.tr("Whether the status is a 0/1 built-up layer, counted as 0/100 %."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid status pixels per cell"),
+                QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
+            self.tr("The share of valid status pixels a cell needs when STATUS_A is aggregated."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Change classes")),
+            self.tr("The change classes GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         self.run_core(
             run_classify_change,
-            self.raster_path(parameters, "STATUS_A", context),
-            self.raster_path(parameters, "CHANGE", context), output,
-            binary_status=self.parameterAsBoolean(parameters, "BINARY_STATUS", context),
-            min_valid_fraction=self.parameterAsDouble(parameters, "MIN_VALID_FRACTION", context),
+            self.raster_path(parameters, self.STATUS_A, context),
+            self.raster_path(parameters, self.CHANGE, context), output,
+            binary_status=self.parameterAsBoolean(parameters, self.BINARY_STATUS, context),
+            min_valid_fraction=self.parameterAsDouble(parameters, self.MIN_VALID_FRACTION, context),
             feedback=feedback)
-        return {"OUTPUT": output}
+        return {self.OUTPUT: output}

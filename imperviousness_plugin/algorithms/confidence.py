@@ -5,22 +5,23 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterMultipleLay
                        QgsProcessingParameterRasterLayer, QgsProcessing)
 
 from ..core.unet.confidence import DEFAULT_THRESHOLD, run_confidence
-from .base import ImperviousnessAlgorithm
+from .base import Group, ImperviousnessAlgorithm
 
 
 class ConfidenceAlgorithm(ImperviousnessAlgorithm):
     NAME = "confidence"
     DISPLAY_NAME = "Confidence layer (IMDCL / IBUCL)"
-    GROUP_ID = "status"
-    GROUP = "2 Status layers"
-    HELP = (
+    GROUP = Group.STATUS
+    ATBD = "4.7"
+    SUMMARY = "IMDCL / IBUCL from ensemble members (or SD)"
+    DESCRIPTION = (
         "The confidence layer of ATBD 4.7 (SPEC 8): each ensemble member's prediction is "
         "binarised (density >= THRESHOLD, default 50 %), the population standard deviation SD "
         "of these binary predictions is taken, and CL = round(100 - 100 x SD), rounded half to "
         "even. All members agree: 100; half and half: 50. Byte 50..100, 255 = nodata.\n\n"
-        "Give <b>either</b> PREDICTIONS, one raster per ensemble member on one grid (Byte / "
+        "Give either PREDICTIONS, one raster per ensemble member on one grid (Byte / "
         "integer: percent 0..100; float: density 0..1; nodata where any member is nodata), "
-        "<b>or</b> INPUT_SD, a raster that already holds the population SD of the members' "
+        "or INPUT_SD, a raster that already holds the population SD of the members' "
         "binarised predictions in density units 0..0.5. Predict's OUTPUT_SD is the SD of the "
         "continuous densities, not of binarised ones: it is accepted (same range) but gives a "
         "smoother variant, not the SPEC's layer. The simplest way to the SPEC's layer is predict's "
@@ -29,28 +30,42 @@ class ConfidenceAlgorithm(ImperviousnessAlgorithm):
         "flips or dihedral) so that the tile's flipped and rotated predictions stand in for the "
         "members.")
 
+    PREDICTIONS = "PREDICTIONS"
+    INPUT_SD = "INPUT_SD"
+    THRESHOLD = "THRESHOLD"
+    OUTPUT = "OUTPUT"
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterMultipleLayers(
-            "PREDICTIONS", self.tr("Ensemble member predictions"), QgsProcessing.TypeRaster,
-            optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "INPUT_SD", self.tr("SD of the binarised predictions (0..0.5)"), optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            "THRESHOLD", self.tr("Binarisation threshold (percent)"), QgsProcessingParameterNumber.Double,
-            DEFAULT_THRESHOLD, minValue=0.0, maxValue=100.0))
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Confidence")))
+        self.add_parameter(
+            QgsProcessingParameterMultipleLayers(
+                self.PREDICTIONS, self.tr("Ensemble member predictions"), QgsProcessing.TypeRaster,
+                optional=True),
+            self.tr("One raster per ensemble member, on one grid."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(
+                self.INPUT_SD, self.tr("SD of the binarised predictions (0..0.5)"), optional=True),
+            self.tr("The population SD of the members' binarised predictions, instead of PREDICTIONS."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.THRESHOLD, self.tr("Binarisation threshold (percent)"), QgsProcessingParameterNumber.Double,
+                DEFAULT_THRESHOLD, minValue=0.0, maxValue=100.0),
+            self.tr("The density in percent from which a member's prediction counts as 1."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Confidence")),
+            self.tr("The confidence GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         predictions = []
-        if parameters.get("PREDICTIONS"):
-            layers = self.parameterAsLayerList(parameters, "PREDICTIONS", context)
+        if parameters.get(self.PREDICTIONS):
+            layers = self.parameterAsLayerList(parameters, self.PREDICTIONS, context)
             predictions = [layer.source() for layer in layers]
-        input_sd = self.raster_path(parameters, "INPUT_SD", context) if parameters.get("INPUT_SD") else None
+        input_sd = (self.raster_path(parameters, self.INPUT_SD, context)
+                    if parameters.get(self.INPUT_SD) else None)
         if not predictions and not input_sd:
             raise QgsProcessingException(self.tr(
                 "Give PREDICTIONS (the ensemble members' rasters) or INPUT_SD."))
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         self.run_core(run_confidence, output, predictions=predictions, input_sd=input_sd,
-                      threshold=self.parameterAsDouble(parameters, "THRESHOLD", context),
+                      threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
                       feedback=feedback)
-        return {"OUTPUT": output}
+        return {self.OUTPUT: output}

@@ -5,81 +5,113 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterRasterLayer)
 
 from ..core.unet.predict import TTA_MODES, run_predict, shipped_models
-from .base import ImperviousnessAlgorithm
-
-SHIPPED_TARGETS = ("IMD", "IBU")
+from .base import Group, ImperviousnessAlgorithm
 
 
 class PredictAlgorithm(ImperviousnessAlgorithm):
     NAME = "predict"
     DISPLAY_NAME = "U-Net prediction (RIMD / RIBUD)"
-    GROUP_ID = "status"
-    GROUP = "2 Status layers"
-    HELP = (
+    GROUP = Group.STATUS
+    ATBD = "4.2.3"
+    SUMMARY = "U-Net ensemble through ONNX Runtime: RIMD / RIBUD, SD, confidence"
+    DESCRIPTION = (
         "Runs one or more U-Net models (.onnx, an ensemble) over a PP stack and writes the raw "
         "density: RIMD for imperviousness models, RIBUD for built-up models (ATBD 4.2.3).\n\n"
-        "<b>Models</b>: each .onnx file carries its contract in its metadata (target, the PP bands "
+        "Models: each .onnx file carries its contract in its metadata (target, the PP bands "
         "it reads and how they are transformed and normalised, tile size, overlap, output meaning). "
         "A model whose bands are missing from the PP stack, whose shapes disagree with its "
         "contract, or an ensemble mixing IMD and IBU models is refused with a message naming the "
         "problem. Leave MODELS empty to use the ensemble shipped with the plugin for "
         "SHIPPED_TARGET (trained on simulated data, see the models' README).\n\n"
-        "<b>Tiling</b>: tiles of 256 x 256 px with the contract's overlap (64), origins on "
+        "Tiling: tiles of 256 x 256 px with the contract's overlap (64), origins on "
         "multiples of the stride, the last tile moved back onto the raster edge; tile outputs "
         "are blended with weights that fall to 0 towards the tile edges, so no seam is visible. "
         "Any raster size, processed tile row by tile row with bounded memory. ONNX Runtime uses "
         "all graph optimisations and one thread per core (THREADS), CUDA when available; tiles go "
         "to it BATCH_SIZE at a time (automatic: 1 on CPU, where larger batches are no faster, 8 on GPU).\n\n"
-        "<b>Ensemble</b>: the output is the mean of the members' densities, the optional "
+        "Ensemble: the output is the mean of the members' densities, the optional "
         "OUTPUT_SD their population standard deviation (density units 0..1). TTA (test-time "
         "augmentation): 'flips' adds the tile flipped left-right, up-down and both, 'dihedral' "
         "also the transposed versions; each variant counts as one more prediction. 'auto' uses "
         "flips for a single model (so it still gets an SD and a confidence) and none for an "
         "ensemble.\n\n"
-        "<b>Outputs</b>: OUTPUT Byte 0..100 = round_half_even(100 x mean density), 255 nodata "
+        "Outputs: OUTPUT Byte 0..100 = round_half_even(100 x mean density), 255 nodata "
         "(a pixel is nodata when a PP band a model needs is NaN); OUTPUT_SD Float32, NaN nodata; "
         "OUTPUT_CONFIDENCE (IMDCL / IBUCL, SPEC 8) Byte 50..100: each prediction binarised at "
         "density >= 0.5, CL = round(100 - 100 x population SD of the binary predictions).")
 
+    INPUT = "INPUT"
+    MODELS = "MODELS"
+    SHIPPED_TARGET = "SHIPPED_TARGET"
+    TTA = "TTA"
+    BATCH_SIZE = "BATCH_SIZE"
+    THREADS = "THREADS"
+    OUTPUT = "OUTPUT"
+    OUTPUT_SD = "OUTPUT_SD"
+    OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
+
+    O_SHIPPED_TARGET = ["IMD", "IBU"]
+    SHIPPED_IMD, SHIPPED_IBU = range(len(O_SHIPPED_TARGET))
+    O_TTA = list(TTA_MODES)
+    TTA_AUTO, TTA_NONE, TTA_FLIPS, TTA_DIHEDRAL = range(len(O_TTA))
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", self.tr("PP stack")))
-        self.addParameter(QgsProcessingParameterMultipleLayers(
-            "MODELS", self.tr("Models (.onnx; empty: the shipped ensemble)"), QgsProcessing.TypeFile,
-            optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            "SHIPPED_TARGET", self.tr("Shipped ensemble to use when MODELS is empty"),
-            options=list(SHIPPED_TARGETS), defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
-            "TTA", self.tr("Test-time augmentation"), options=list(TTA_MODES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "BATCH_SIZE", self.tr("Tiles per ONNX Runtime call (0: automatic, 1 on CPU, 8 on GPU)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=64))
-        self.addParameter(QgsProcessingParameterNumber(
-            "THREADS", self.tr("Threads (0: one per core)"), QgsProcessingParameterNumber.Integer,
-            0, minValue=0, maxValue=256))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT", self.tr("Raw density (RIMD / RIBUD)")))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT_SD", self.tr("Ensemble standard deviation"), optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT_CONFIDENCE", self.tr("Confidence (IMDCL / IBUCL)"), optional=True,
-            createByDefault=False))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("PP stack")),
+            self.tr("The PP stack written by imperviousness:preprocess."))
+        self.add_parameter(
+            QgsProcessingParameterMultipleLayers(
+                self.MODELS, self.tr("Models (.onnx; empty: the shipped ensemble)"), QgsProcessing.TypeFile,
+                optional=True),
+            self.tr("The .onnx models of the ensemble, all of one target."))
+        self.add_parameter(
+            QgsProcessingParameterEnum(
+                self.SHIPPED_TARGET, self.tr("Shipped ensemble to use when MODELS is empty"),
+                options=self.O_SHIPPED_TARGET, defaultValue=self.SHIPPED_IMD),
+            self.tr("The shipped ensemble used when MODELS is empty."))
+        self.add_parameter(
+            QgsProcessingParameterEnum(self.TTA, self.tr("Test-time augmentation"), options=self.O_TTA,
+                                       defaultValue=self.TTA_AUTO),
+            self.tr("The flipped and rotated variants of each tile added as predictions."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.BATCH_SIZE, self.tr("Tiles per ONNX Runtime call (0: automatic, 1 on CPU, 8 on GPU)"),
+                QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=64),
+            self.tr("The number of tiles per ONNX Runtime call, 0 for automatic."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.THREADS, self.tr("Threads (0: one per core)"), QgsProcessingParameterNumber.Integer,
+                0, minValue=0, maxValue=256),
+            self.tr("The number of ONNX Runtime threads, 0 for one per core."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Raw density (RIMD / RIBUD)")),
+            self.tr("The raw density GeoTIFF."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_SD, self.tr("Ensemble standard deviation"), optional=True, createByDefault=False),
+            self.tr("The ensemble's standard deviation GeoTIFF."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_CONFIDENCE, self.tr("Confidence (IMDCL / IBUCL)"), optional=True,
+                createByDefault=False),
+            self.tr("The confidence GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        models = self.parameterAsFileList(parameters, "MODELS", context) if parameters.get("MODELS") else []
+        models = (self.parameterAsFileList(parameters, self.MODELS, context)
+                  if parameters.get(self.MODELS) else [])
         if not models:
-            target = SHIPPED_TARGETS[self.parameterAsEnum(parameters, "SHIPPED_TARGET", context)]
+            target = self.O_SHIPPED_TARGET[self.parameterAsEnum(parameters, self.SHIPPED_TARGET, context)]
             models = self.run_core(shipped_models, target)
-        outputs = {"OUTPUT": self.parameterAsOutputLayer(parameters, "OUTPUT", context)}
-        for name in ("OUTPUT_SD", "OUTPUT_CONFIDENCE"):
+        outputs = {self.OUTPUT: self.parameterAsOutputLayer(parameters, self.OUTPUT, context)}
+        for name in (self.OUTPUT_SD, self.OUTPUT_CONFIDENCE):
             if parameters.get(name):
                 outputs[name] = self.parameterAsOutputLayer(parameters, name, context)
         self.run_core(
-            run_predict, self.raster_path(parameters, "INPUT", context), models, outputs["OUTPUT"],
-            output_sd_path=outputs.get("OUTPUT_SD"),
-            output_confidence_path=outputs.get("OUTPUT_CONFIDENCE"),
-            tta=TTA_MODES[self.parameterAsEnum(parameters, "TTA", context)],
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,
-            threads=self.parameterAsInt(parameters, "THREADS", context) or None,
+            run_predict, self.raster_path(parameters, self.INPUT, context), models, outputs[self.OUTPUT],
+            output_sd_path=outputs.get(self.OUTPUT_SD),
+            output_confidence_path=outputs.get(self.OUTPUT_CONFIDENCE),
+            tta=self.O_TTA[self.parameterAsEnum(parameters, self.TTA, context)],
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context) or None,
+            threads=self.parameterAsInt(parameters, self.THREADS, context) or None,
             feedback=feedback)
         return outputs

@@ -6,79 +6,107 @@ from qgis.core import (QgsProcessingParameterCrs, QgsProcessingParameterDateTime
                        QgsProcessingParameterString)
 
 from ..core.features.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
-from .base import ImperviousnessAlgorithm
+from .base import Group, ImperviousnessAlgorithm
 
 
 class PreprocessAlgorithm(ImperviousnessAlgorithm):
     NAME = "preprocess"
     DISPLAY_NAME = "Pre-process Sentinel-2 time series (PP)"
-    GROUP_ID = "features"
-    GROUP = "1 Features and change mask"
-    HELP = (
+    GROUP = Group.FEATURES
+    ATBD = "4.2.1"
+    SUMMARY = ("one year of Sentinel-2 L2A (.SAFE, .SAFE.zip read in place, or plain per-band "
+               "GeoTIFF folders) to the PP feature stack")
+    DESCRIPTION = (
         "Reduces one year of Sentinel-2 L2A acquisitions to the PP feature stack of the HRL "
         "Imperviousness workflow (ATBD 4.2.1).\n\n"
-        "<b>Input</b>: a folder holding the acquisitions (or one acquisition; several paths may be "
+        "Input: a folder holding the acquisitions (or one acquisition; several paths may be "
         "separated by ';'). Each acquisition is a .SAFE folder, a .SAFE.zip file (read in place, "
         "never extracted) or a plain folder named with the date (e.g. S2A_20210314) holding "
         "B02.tif ... B12.tif, B8A.tif and SCL.tif, with an optional metadata.json giving "
         "processing_baseline and boa_add_offset. All acquisitions must share one grid (one tile).\n\n"
-        "<b>Harmonisation</b>: products of processing baseline 04.00 and later carry "
+        "Harmonisation: products of processing baseline 04.00 and later carry "
         "BOA_ADD_OFFSET = -1000; it is applied so that all acquisitions share the pre-04.00 range. "
         "20 m bands are interpolated bilinearly to the output grid, SCL by nearest neighbour.\n\n"
-        "<b>Weights</b>: each observation is weighted by its SCL class (ATBD Annex 1 Table 6): "
+        "Weights: each observation is weighted by its SCL class (ATBD Annex 1 Table 6): "
         "twelve numbers for classes 0 to 11. DN 0 (no data) and undefined NDVI get weight 0.\n\n"
-        "<b>Output</b> (Float32, NaN = no data), one band each: Q20 of B02 B03 B04 B05 B06 B07 B08 "
+        "Output (Float32, NaN = no data), one band each: Q20 of B02 B03 B04 B05 B06 B07 B08 "
         "B8A B11 B12 (surface reflectance, weighted 20 % quantile, inverted CDF), Q90_NDVI, the "
         "NDVI model coefficients NDVI_P0 (annual mean) NDVI_P1..PN (Legendre) NDVI_A1, NDVI_PHI1 .. "
         "(harmonic amplitude and phase), and NOBS (observations with weight > 0). The NDVI model "
         "of order N has 3N+1 coefficients fitted by weighted least squares with a small ridge on "
         "all but the mean, so pixels with few observations get a stable curve instead of inf.\n\n"
-        "<b>Grid</b>: by default EPSG:3035 aligned to whole multiples of the pixel size (the EEA "
+        "Grid: by default EPSG:3035 aligned to whole multiples of the pixel size (the EEA "
         "reference grid); leave the target CRS empty to keep the scenes' CRS. The optional extent "
         "clips the output.")
 
+    INPUT = "INPUT"
+    START_DATE = "START_DATE"
+    END_DATE = "END_DATE"
+    EXTENT = "EXTENT"
+    TARGET_CRS = "TARGET_CRS"
+    PIXEL_SIZE = "PIXEL_SIZE"
+    HARMONIC_ORDER = "HARMONIC_ORDER"
+    SCL_WEIGHTS = "SCL_WEIGHTS"
+    OUTPUT = "OUTPUT"
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterFile(
-            "INPUT", self.tr("Sentinel-2 L2A acquisitions (folder)"),
-            behavior=QgsProcessingParameterFile.Folder))
-        for name, label in (("START_DATE", "Start date"), ("END_DATE", "End date")):
-            self.addParameter(QgsProcessingParameterDateTime(
-                name, self.tr(label), type=QgsProcessingParameterDateTime.Date, optional=True))
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", self.tr("Extent"), optional=True))
-        self.addParameter(QgsProcessingParameterCrs(
-            "TARGET_CRS", self.tr("Target CRS (empty: the scenes' CRS)"), "EPSG:3035", optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            "PIXEL_SIZE", self.tr("Pixel size"), QgsProcessingParameterNumber.Double, 10.0,
-            minValue=0.001))
-        self.addParameter(QgsProcessingParameterNumber(
-            "HARMONIC_ORDER", self.tr("NDVI model order N (3N+1 coefficients)"),
-            QgsProcessingParameterNumber.Integer, 3, minValue=1, maxValue=10))
-        self.addParameter(QgsProcessingParameterString(
-            "SCL_WEIGHTS", self.tr("Weights of SCL classes 0 to 11"),
-            ",".join(str(w) for w in DEFAULT_SCL_WEIGHTS)))
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("PP stack")))
+        self.add_parameter(
+            QgsProcessingParameterFile(self.INPUT, self.tr("Sentinel-2 L2A acquisitions (folder)"),
+                                       behavior=QgsProcessingParameterFile.Folder),
+            self.tr("The folder of one year's acquisitions, or acquisitions separated by ';'."))
+        self.add_parameter(
+            QgsProcessingParameterDateTime(self.START_DATE, self.tr("Start date"),
+                                           type=QgsProcessingParameterDateTime.Date, optional=True),
+            self.tr("Acquisitions before this date are left out."))
+        self.add_parameter(
+            QgsProcessingParameterDateTime(self.END_DATE, self.tr("End date"),
+                                           type=QgsProcessingParameterDateTime.Date, optional=True),
+            self.tr("Acquisitions after this date are left out."))
+        self.add_parameter(
+            QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True),
+            self.tr("The output is clipped to this extent."))
+        self.add_parameter(
+            QgsProcessingParameterCrs(self.TARGET_CRS, self.tr("Target CRS (empty: the scenes' CRS)"),
+                                      "EPSG:3035", optional=True),
+            self.tr("The output CRS; empty keeps the scenes' CRS."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.PIXEL_SIZE, self.tr("Pixel size (CRS units)"),
+                                         QgsProcessingParameterNumber.Double, 10.0, minValue=0.001),
+            self.tr("The output pixel size in units of the output CRS."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.HARMONIC_ORDER, self.tr("NDVI model order N (3N+1 coefficients)"),
+                QgsProcessingParameterNumber.Integer, 3, minValue=1, maxValue=10),
+            self.tr("The order N of the NDVI time-series model."))
+        self.add_parameter(
+            QgsProcessingParameterString(self.SCL_WEIGHTS, self.tr("Weights of SCL classes 0 to 11"),
+                                         ",".join(str(w) for w in DEFAULT_SCL_WEIGHTS)),
+            self.tr("Twelve comma-separated weights, one per SCL class 0 to 11."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("PP stack")),
+            self.tr("The PP stack GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         options = PreprocessOptions(
-            start_date=self._date(parameters, "START_DATE", context),
-            end_date=self._date(parameters, "END_DATE", context),
-            pixel_size=self.parameterAsDouble(parameters, "PIXEL_SIZE", context),
-            harmonic_order=self.parameterAsInt(parameters, "HARMONIC_ORDER", context),
+            start_date=self._date(parameters, self.START_DATE, context),
+            end_date=self._date(parameters, self.END_DATE, context),
+            pixel_size=self.parameterAsDouble(parameters, self.PIXEL_SIZE, context),
+            harmonic_order=self.parameterAsInt(parameters, self.HARMONIC_ORDER, context),
             scl_weights=self.run_core(parse_scl_weights,
-                                      self.parameterAsString(parameters, "SCL_WEIGHTS", context)))
-        crs = self.parameterAsCrs(parameters, "TARGET_CRS", context)
+                                      self.parameterAsString(parameters, self.SCL_WEIGHTS, context)))
+        crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
         if crs.isValid():
             options.target_crs_wkt = crs.toWkt()
-        if parameters.get("EXTENT"):
-            extent = self.parameterAsExtent(parameters, "EXTENT", context)
+        if parameters.get(self.EXTENT):
+            extent = self.parameterAsExtent(parameters, self.EXTENT, context)
             if not extent.isNull():
                 options.extent = (extent.xMinimum(), extent.yMinimum(),
                                   extent.xMaximum(), extent.yMaximum())
-                options.extent_crs_wkt = self.parameterAsExtentCrs(parameters, "EXTENT", context).toWkt()
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        inputs = self.parameterAsFile(parameters, "INPUT", context)
+                options.extent_crs_wkt = self.parameterAsExtentCrs(parameters, self.EXTENT, context).toWkt()
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        inputs = self.parameterAsFile(parameters, self.INPUT, context)
         self.run_core(run_preprocess, inputs, output, options, feedback)
-        return {"OUTPUT": output}
+        return {self.OUTPUT: output}
 
     def _date(self, parameters, name, context):
         if parameters.get(name) in (None, ""):

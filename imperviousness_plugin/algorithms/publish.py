@@ -11,15 +11,16 @@ from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutp
 
 from ..core.unet.predict import shipped_models
 from ..core.products.publish import PRODUCTS, SIDE_FILES, publish
-from .base import ImperviousnessAlgorithm
+from .base import Group, ImperviousnessAlgorithm
 
 
 class PublishAlgorithm(ImperviousnessAlgorithm):
     NAME = "publish"
     DISPLAY_NAME = "Publish the HRL product set (names, styles, report)"
-    GROUP_ID = "aggregation"
-    GROUP = "3 Aggregation and change"
-    HELP = (
+    GROUP = Group.AGGREGATION
+    ATBD = "-"
+    SUMMARY = "the run's layers as the HRL product set: file names, QML styles, report.html"
+    DESCRIPTION = (
         "Copies each given layer into OUTPUT_FOLDER under its HRL file name (e.g. "
         "IMD_2021_010m.tif, IMCC_1821_020m.tif, SBU_2021_100m.tif; a byte copy, not a "
         "re-computation), writes the official legend as a QML style beside each styled product "
@@ -38,48 +39,94 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         "ISO 19139 metadata and QML, one zip per product and tile, as the EEA's QC tool checks "
         "them (see the README, Delivering to the EEA).")
 
+    CALIBRATION = "CALIBRATION"
+    THRESHOLDS = "THRESHOLDS"
+    IMD_A = "IMD_A"
+    IBU_A = "IBU_A"
+    MODELS_IMD = "MODELS_IMD"
+    MODELS_IBU = "MODELS_IBU"
+    YEAR_A = "YEAR_A"
+    YEAR_B = "YEAR_B"
+    RUN_PARAMETERS = "RUN_PARAMETERS"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    DELIVERY = "DELIVERY"
+    DELIVERY_FOLDER = "DELIVERY_FOLDER"
+    DELIVERY_VERSION = "DELIVERY_VERSION"
+    DELIVERY_RELEASE = "DELIVERY_RELEASE"
+    REPORT = "REPORT"
+    # The product parameters are named after the products: the keys of core.products.publish.PRODUCTS.
+
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         for name, (pattern, _, description) in PRODUCTS.items():
-            self.addParameter(QgsProcessingParameterRasterLayer(
-                name, self.tr(f"{description} ({pattern})"), optional=True))
-        self.addParameter(QgsProcessingParameterFile(
-            "CALIBRATION", self.tr("IMD calibration file (JSON)"), extension="json", optional=True))
-        self.addParameter(QgsProcessingParameterFile(
-            "THRESHOLDS", self.tr("Change-mask thresholds (JSON)"), extension="json", optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "IMD_A", self.tr("IMD of year A (statistics only)"), optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "IBU_A", self.tr("IBU of year A (statistics only)"), optional=True))
-        for name, label in (("MODELS_IMD", "IMD models used (.onnx; provenance)"),
-                            ("MODELS_IBU", "IBU models used (.onnx; provenance)")):
-            self.addParameter(QgsProcessingParameterMultipleLayers(
-                name, self.tr(label), QgsProcessing.TypeFile, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            "YEAR_A", self.tr("Year A"), QgsProcessingParameterNumber.Integer, 2018, minValue=1900))
-        self.addParameter(QgsProcessingParameterNumber(
-            "YEAR_B", self.tr("Year B"), QgsProcessingParameterNumber.Integer, 2021, minValue=1900))
-        self.addParameter(QgsProcessingParameterString(
-            "RUN_PARAMETERS", self.tr("Run parameters for the report (JSON or NAME=value lines)"), optional=True))
+            self.add_parameter(
+                QgsProcessingParameterRasterLayer(name, self.tr(f"{description} ({pattern})"), optional=True),
+                self.tr("The run's layer published as {0}.").format(pattern))
+        self.add_parameter(
+            QgsProcessingParameterFile(self.CALIBRATION, self.tr("IMD calibration file (JSON)"),
+                                       extension="json", optional=True),
+            self.tr("The calibration file written by imperviousness:calibrate, copied and reported."))
+        self.add_parameter(
+            QgsProcessingParameterFile(self.THRESHOLDS, self.tr("Change-mask thresholds (JSON)"),
+                                       extension="json", optional=True),
+            self.tr("The per-tile thresholds written by imperviousness:changemask, copied and reported."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.IMD_A, self.tr("IMD of year A (statistics only)"), optional=True),
+            self.tr("The IMD of year A, read for the year-A statistics only."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.IBU_A, self.tr("IBU of year A (statistics only)"), optional=True),
+            self.tr("The IBU of year A, read for the year-A statistics only."))
+        self.add_parameter(
+            QgsProcessingParameterMultipleLayers(
+                self.MODELS_IMD, self.tr("IMD models used (.onnx; provenance)"), QgsProcessing.TypeFile,
+                optional=True),
+            self.tr("The IMD models that ran, recorded with their provenance."))
+        self.add_parameter(
+            QgsProcessingParameterMultipleLayers(
+                self.MODELS_IBU, self.tr("IBU models used (.onnx; provenance)"), QgsProcessing.TypeFile,
+                optional=True),
+            self.tr("The IBU models that ran, recorded with their provenance."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.YEAR_A, self.tr("Year A"), QgsProcessingParameterNumber.Integer,
+                                         2018, minValue=1900),
+            self.tr("The first reference year, used in the file names."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.YEAR_B, self.tr("Year B"), QgsProcessingParameterNumber.Integer,
+                                         2021, minValue=1900),
+            self.tr("The second reference year, used in the file names."))
+        self.add_parameter(
+            QgsProcessingParameterString(
+                self.RUN_PARAMETERS, self.tr("Run parameters for the report (JSON or NAME=value lines)"),
+                optional=True),
+            self.tr("The run's parameters recorded in the report, as JSON or NAME=value lines."))
         # An input folder, not a folder destination: a 3.22 model can pass its own OUTPUT_FOLDER
         # parameter to it (a child's destination can only become a "child:name" model output).
-        self.addParameter(QgsProcessingParameterFile(
-            "OUTPUT_FOLDER", self.tr("Output folder (created when missing)"),
-            behavior=QgsProcessingParameterFile.Folder))
+        self.add_parameter(
+            QgsProcessingParameterFile(self.OUTPUT_FOLDER, self.tr("Output folder (created when missing)"),
+                                       behavior=QgsProcessingParameterFile.Folder),
+            self.tr("The folder receiving the products, styles and report."))
         # Optional with defaults, so models built before these parameters validate and deliver.
-        self.addParameter(QgsProcessingParameterBoolean(
-            "DELIVERY", self.tr("Write the official EEA delivery"), defaultValue=True, optional=True))
-        self.addParameter(QgsProcessingParameterFile(
-            "DELIVERY_FOLDER", self.tr("EEA delivery folder (default: OUTPUT_FOLDER/delivery)"),
-            behavior=QgsProcessingParameterFile.Folder, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            "DELIVERY_VERSION", self.tr("Delivery version (vNN of the file names)"),
-            QgsProcessingParameterNumber.Integer, 1, optional=True, minValue=1, maxValue=99))
-        self.addParameter(QgsProcessingParameterNumber(
-            "DELIVERY_RELEASE", self.tr("Delivery release (rNN of the file names)"),
-            QgsProcessingParameterNumber.Integer, 0, optional=True, minValue=0, maxValue=99))
-        self.addOutput(QgsProcessingOutputFolder("OUTPUT_FOLDER", self.tr("Product folder")))
-        self.addOutput(QgsProcessingOutputFolder("DELIVERY_FOLDER", self.tr("EEA delivery folder")))
-        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Report (HTML)")))
+        self.add_parameter(
+            QgsProcessingParameterBoolean(self.DELIVERY, self.tr("Write the official EEA delivery"),
+                                          defaultValue=True, optional=True),
+            self.tr("Also write the official EEA delivery (per 100 km tile, LZW, RAT, XML, zip)."))
+        self.add_parameter(
+            QgsProcessingParameterFile(self.DELIVERY_FOLDER,
+                                       self.tr("EEA delivery folder (default: OUTPUT_FOLDER/delivery)"),
+                                       behavior=QgsProcessingParameterFile.Folder, optional=True),
+            self.tr("The folder receiving the delivery zips; empty: OUTPUT_FOLDER/delivery."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.DELIVERY_VERSION, self.tr("Delivery version (vNN of the file names)"),
+                                         QgsProcessingParameterNumber.Integer, 1, optional=True,
+                                         minValue=1, maxValue=99),
+            self.tr("The version number vNN in the delivery file names."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.DELIVERY_RELEASE, self.tr("Delivery release (rNN of the file names)"),
+                                         QgsProcessingParameterNumber.Integer, 0, optional=True,
+                                         minValue=0, maxValue=99),
+            self.tr("The release number rNN in the delivery file names."))
+        self.addOutput(QgsProcessingOutputFolder(self.OUTPUT_FOLDER, self.tr("Product folder")))
+        self.addOutput(QgsProcessingOutputFolder(self.DELIVERY_FOLDER, self.tr("EEA delivery folder")))
+        self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("Report (HTML)")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         layers = {name: self.raster_path(parameters, name, context)
@@ -87,27 +134,28 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         side_files = {name: self.parameterAsFile(parameters, name, context)
                       for name in SIDE_FILES if parameters.get(name)}
         reference = {name: self.raster_path(parameters, name, context)
-                     for name in ("IMD_A", "IBU_A") if parameters.get(name)}
-        models = {target: self.parameterAsFileList(parameters, f"MODELS_{target}", context)
-                  for target in ("IMD", "IBU") if parameters.get(f"MODELS_{target}")}
+                     for name in (self.IMD_A, self.IBU_A) if parameters.get(name)}
+        models = {target: self.parameterAsFileList(parameters, name, context)
+                  for target, name in (("IMD", self.MODELS_IMD), ("IBU", self.MODELS_IBU))
+                  if parameters.get(name)}
         for target, raw in (("IMD", "RIMD"), ("IBU", "RIBUD")):
             if target not in models and raw in layers:   # no model given: the shipped ensemble ran
                 models[target] = self.run_core(shipped_models, target)
-        folder = self.parameterAsFile(parameters, "OUTPUT_FOLDER", context)
+        folder = self.parameterAsFile(parameters, self.OUTPUT_FOLDER, context)
         delivery = None
-        if self.parameterAsBool(parameters, "DELIVERY", context):
-            delivery = (self.parameterAsFile(parameters, "DELIVERY_FOLDER", context)
+        if self.parameterAsBool(parameters, self.DELIVERY, context):
+            delivery = (self.parameterAsFile(parameters, self.DELIVERY_FOLDER, context)
                         or os.path.join(folder, "delivery"))
         result = self.run_core(
             publish, layers, folder,
-            self.parameterAsInt(parameters, "YEAR_A", context),
-            self.parameterAsInt(parameters, "YEAR_B", context),
+            self.parameterAsInt(parameters, self.YEAR_A, context),
+            self.parameterAsInt(parameters, self.YEAR_B, context),
             side_files=side_files, models=models, reference=reference,
             parameters=self._run_parameters(parameters, context, reference), feedback=feedback,
             delivery_folder=delivery,
-            delivery_version=(self.parameterAsInt(parameters, "DELIVERY_VERSION", context),
-                              self.parameterAsInt(parameters, "DELIVERY_RELEASE", context)))
-        return {"OUTPUT_FOLDER": folder, "REPORT": result["report"], "DELIVERY_FOLDER": delivery}
+            delivery_version=(self.parameterAsInt(parameters, self.DELIVERY_VERSION, context),
+                              self.parameterAsInt(parameters, self.DELIVERY_RELEASE, context)))
+        return {self.OUTPUT_FOLDER: folder, self.REPORT: result["report"], self.DELIVERY_FOLDER: delivery}
 
     def _run_parameters(self, parameters, context, reference):
         """RUN_PARAMETERS (a JSON object, or 'NAME=value' lines) plus the reference layers' files.
@@ -116,7 +164,7 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         built by an expression (QGIS 3.22 expressions see no file name for layer parameters, so
         the layers given to this algorithm are added here).
         """
-        text = self.parameterAsString(parameters, "RUN_PARAMETERS", context) or ""
+        text = self.parameterAsString(parameters, self.RUN_PARAMETERS, context) or ""
         try:
             value = json.loads(text) if text.strip().startswith("{") else None
         except ValueError:

@@ -1,0 +1,32 @@
+"""tools/build_models.py regenerates every committed .model3 byte for byte, and the README's
+algorithm table is the one tools/algorithm_docs.py renders from the algorithm classes."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+def test_models_regenerate_byte_identically(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, str(ROOT / "tools" / "build_models.py"), str(tmp_path)],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    committed = sorted((ROOT / "models").glob("*.model3"))
+    assert [path.name for path in committed] == sorted(path.name for path in tmp_path.glob("*.model3"))
+    for path in committed:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), (
+            f"{path.name} differs from what tools/build_models.py generates: run it and commit models/")
+
+
+def test_readme_algorithm_table_is_generated():
+    import algorithm_docs
+
+    table = algorithm_docs.readme_table((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert table == algorithm_docs.algorithm_table(), \
+        "README.md's algorithm table is stale: run tools/algorithm_docs.py --write"
+    # One row per algorithm of the provider, each with its ATBD section and summary.
+    rows = table.splitlines()[2:]
+    assert len(rows) == 14 and "| `imperviousness:aggregate` | 3 Aggregation and change | 4.2.4 |" in table
