@@ -88,9 +88,10 @@ def malta(shared_data, provider, tmp_path_factory):
     # The vector path through Processing: CLC 2018 artificial surfaces as the sealed class.
     mask = processing.run("imperviousness:sealingmask", {
         "IMPERVIOUSNESS": str(imd_path), "CLCPLUS": clc, "SEALED_FIELD": "code_18", "SEALED_VALUES": "1*",
-        "OUTPUT": str(folder / "IMD_MSK_2018_010m.tif")})["OUTPUT"]
+        "COMBINE": 0, "SEALED_SHARE": 90, "OUTPUT": str(folder / "IMD_MSK_2018_010m.tif")})["OUTPUT"]
     ibu = folder / "IBU_2018_standin.tif"
-    run_sealing_mask(imd_path, clc, ibu, sealed_field="code_18", sealed_values="11*")
+    run_sealing_mask(imd_path, clc, ibu, sealed_field="code_18", sealed_values="11*",
+                     combine="intersection", sealed_share=90)
     calibration = run_calibrate(imd_path, mask, pp, ibu, folder / "IMD_calibration_2018.json")
     applied = folder / "IMD_2018_calibrated.tif"
     run_apply_calibration(imd_path, mask, pp, calibration, applied)
@@ -178,7 +179,7 @@ def test_intersection_beats_union_on_malta(malta, tmp_path):
     urban polygons (gardens, fields, open spaces) into the mask, where they get the calibration."""
     union = tmp_path / "union.tif"
     run_sealing_mask(malta["imd_path"], malta["clc"], union, sealed_field="code_18", sealed_values="1*",
-                     combine="union")
+                     combine="union", threshold=1, sealed_share=90)
     calibration = run_calibrate(malta["imd_path"], union, malta["pp"], malta["ibu"], tmp_path / "union.json")
     run_apply_calibration(malta["imd_path"], union, malta["pp"], calibration, tmp_path / "union_imd.tif")
     union_mask = read(union) == 1

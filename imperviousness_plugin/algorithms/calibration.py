@@ -10,8 +10,9 @@ from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingException,
 
 from ..core.status.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAMPLES,
                                 DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
-from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_OUTLINE_MIN, DEFAULT_SEALED_VALUES,
-                                 DEFAULT_THRESHOLD, SealedSource, run_sealing_mask)
+from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_COMBINE, DEFAULT_OUTLINE_MIN,
+                                 DEFAULT_SEALED_SHARE, DEFAULT_SEALED_VALUES, DEFAULT_THRESHOLD,
+                                 SealedSource, run_sealing_mask)
 from .base import ImperviousnessAlgorithm
 
 GROUP_ID = "status"
@@ -79,18 +80,19 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         "comma-separated codes (1), ranges (111-142) and shell patterns (1*, matched on the code as "
         "text). With a polygon layer and no SEALED_FIELD every polygon is sealed. Polygons in another "
         "CRS are reprojected.\n\n"
-        "<b>Interpretations</b> of the ATBD text (with the reasons in docs/calibration.md):\n"
-        "- Outline of the imperviousness layer = its footprint, the pixels with density >= OUTLINE_MIN "
-        "(default 1 %).\n"
-        "- The ATBD's 90 % threshold (THRESHOLD) applies to the sealed-class input: a pixel is in the "
-        "sealed class when at least THRESHOLD % of its area lies in it (polygon shares measured on "
-        "10 x 10 sub-pixels; a raster of codes on the grid gives 0 or 100 %). Applying 90 % to the "
-        "density instead would drop every medium- and low-density pixel from the product.\n"
-        "- Combined = intersection by default: a pixel is in the mask when it is in the outline AND "
-        "in the sealed class, so neither the raw prediction's false positives in vegetation nor the "
-        "gardens and parks inside generalised sealed polygons enter the calibration (Malta: MAE 8.7 "
-        "points with intersection, 25.9 with union). COMBINE = union (OR) suits a sealed-class layer "
-        "as precise as the imperviousness layer.\n\n"
+        "<b>COMBINE</b> (ATBD 4.3.2 as SPEC 9 reads it; reasons and numbers in docs/calibration.md):\n"
+        "- union (default): sealed class OR density >= THRESHOLD (default 90 %, applied to "
+        "IMPERVIOUSNESS as the ATBD applies it to \"the inputs of the IMD layer\"). Low-density pixels "
+        "(below THRESHOLD) are in the mask only inside the sealed class; outside it they become 0 in "
+        "IMD. The sealed class adds every pixel it holds, also where the density is low or 0.\n"
+        "- intersection (the default of earlier versions): sealed class AND density "
+        ">= OUTLINE_MIN (default 1 %). Low-density pixels count inside the sealed class only, and so "
+        "does every dense pixel: outside the class even a 100 % pixel becomes 0.\n"
+        "- outline: density >= OUTLINE_MIN alone, the sealed class ignored: every low-density pixel "
+        "(false positives of the raw prediction in vegetation included) receives a calibrated value.\n"
+        "<b>SEALED_SHARE</b>: a pixel is in the sealed class when at least this share of it lies in "
+        "the class (default 50 %; polygon shares on 10 x 10 sub-pixels; a raster of codes on the grid "
+        "gives 0 or 100 %). COMBINE = intersection with SEALED_SHARE = 90 reproduces the old masks.\n\n"
         "<b>Output</b>: Byte 1 = in the mask, 0 = not, 255 = nodata (where IMPERVIOUSNESS or a "
         "sealed-class raster is nodata), on the grid of IMPERVIOUSNESS.")
 
@@ -107,14 +109,17 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
             "SEALED_FIELD", self.tr("Field holding the class code (polygon layers; empty: every polygon is sealed)"),
             "", optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            "THRESHOLD", self.tr("Minimum share of a pixel in the sealed class (percent)"),
+            "THRESHOLD", self.tr("Density joining the mask under union (percent of IMPERVIOUSNESS)"),
             QgsProcessingParameterNumber.Double, DEFAULT_THRESHOLD, minValue=0.001, maxValue=100.0))
         self.addParameter(QgsProcessingParameterNumber(
             "OUTLINE_MIN", self.tr("Minimum density of the imperviousness outline (percent)"),
             QgsProcessingParameterNumber.Double, DEFAULT_OUTLINE_MIN, minValue=0.0, maxValue=100.0))
         self.addParameter(QgsProcessingParameterEnum(
-            "COMBINE", self.tr("Combination of outline and sealed class"), options=list(COMBINE_MODES),
-            defaultValue=0))
+            "COMBINE", self.tr("Combination of density and sealed class"), options=list(COMBINE_MODES),
+            defaultValue=COMBINE_MODES.index(DEFAULT_COMBINE)))
+        self.addParameter(QgsProcessingParameterNumber(
+            "SEALED_SHARE", self.tr("Minimum share of a pixel in the sealed class (percent)"),
+            QgsProcessingParameterNumber.Double, DEFAULT_SEALED_SHARE, minValue=0.001, maxValue=100.0))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Sealing mask")))
         self.addOutput(QgsProcessingOutputNumber("MASK_PIXELS", self.tr("Pixels in the mask")))
 
@@ -128,6 +133,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
             threshold=self.parameterAsDouble(parameters, "THRESHOLD", context),
             outline_min=self.parameterAsDouble(parameters, "OUTLINE_MIN", context),
             combine=COMBINE_MODES[self.parameterAsEnum(parameters, "COMBINE", context)],
+            sealed_share=self.parameterAsDouble(parameters, "SEALED_SHARE", context),
             feedback=feedback)
         return {"OUTPUT": output, "MASK_PIXELS": summary["mask"]}
 
