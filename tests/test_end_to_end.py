@@ -13,6 +13,7 @@ import pytest
 from osgeo import gdal
 
 from imperviousness_plugin.core.products.publish import PRODUCTS, hrl_name
+from tools.calibration_readings import compare_readings
 from tools.sampledata import generate_sample
 
 YEAR_A, YEAR_B = 2018, 2021
@@ -187,3 +188,21 @@ def test_from_existing_pp_stacks_gives_the_same_products(model_run, qgis_process
         name = hrl_name(product, YEAR_A, YEAR_B)
         np.testing.assert_array_equal(read(output / name).ReadAsArray(),
                                       read(first / name).ReadAsArray(), err_msg=name)
+
+
+def test_sealing_mask_readings_against_the_truth(model_run, tmp_path):
+    """The run used the default reading (union), recorded in the calibration file; re-running
+    the chain with it reproduces IMD_B exactly (compare_readings checks), and no reading keeps
+    less of the truth's impervious area than the old intersection."""
+    root, output = model_run
+    calibration = json.loads((output / hrl_name("CALIBRATION", YEAR_A, YEAR_B)).read_text())
+    assert calibration["sealing_mask"]["combine"] == "union"
+    assert calibration["sealing_mask"]["threshold"] == 90.0
+    results = compare_readings(root / "sample", output, YEAR_A, YEAR_B, tmp_path)
+    union, intersection = results["union (default)"], results["intersection (before issue 13)"]
+    assert union["truth_area_ha"] == intersection["truth_area_ha"] > 0
+    assert union["area_ha"] >= intersection["area_ha"]
+    assert union["omitted_pixels"] <= intersection["omitted_pixels"]
+    # the outline keeps the most pixels; the raw prediction is the uncalibrated reference
+    assert results["outline (RIMD_B >= 1 %, class ignored)"]["area_ha"] >= union["area_ha"]
+    assert 0 < union["mae_impervious"] < 30
