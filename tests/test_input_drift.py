@@ -13,6 +13,7 @@ from osgeo import gdal
 
 from imperviousness_plugin.core.features.preprocess import PreprocessOptions, run_preprocess
 from imperviousness_plugin.core.io.raster import RasterInput
+from imperviousness_plugin.core.products.summary import run_warnings
 from imperviousness_plugin.core.unet.drift import SHARE_LIMIT, Z_LIMIT, check_input
 from imperviousness_plugin.core.unet.predict import load_ensemble, run_predict, shipped_models
 from tools import sampledata
@@ -75,6 +76,9 @@ def test_fires_on_a_quarter_year(stacks):
     assert summary["input_check"]["warnings"] == check["warnings"]
     assert any("covers only" in message for message in feedback.warnings)
     assert "covers only" in gdal.Open(str(output)).GetMetadataItem("INPUT_WARNINGS")
+    # The report's summary lists them, naming the product.
+    listed = run_warnings({"RIMD": str(output)})
+    assert listed == [f"RIMD: {warning}" for warning in check["warnings"]]
 
 
 def test_fires_on_features_shifted_by_five_sd(stacks, tmp_path):
