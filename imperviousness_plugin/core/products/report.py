@@ -167,7 +167,7 @@ def write_report(output_folder, products, year_a, year_b, models=None, parameter
     calibration = _json_file(products.get("CALIBRATION"))
     thresholds = _json_file(products.get("THRESHOLDS"))
     summary_html, summary = build_summary(output_folder, products, reference, statistics, year_a, year_b,
-                                          parameters or {})
+                                          parameters or {}, calibration)
     with open(os.path.join(output_folder, "report.json"), "w", encoding="utf-8") as handle:
         json.dump({"year_a": int(year_a), "year_b": int(year_b), "statistics": statistics, "summary": summary,
                    "calibration": calibration, "thresholds": thresholds, "models": provenance,

@@ -260,15 +260,10 @@ def summary_page(figures, facts, path, width=10.0):
 
 # ----------------------------------------------------------------------------- the page
 
-def _table(rows, header):
-    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-                   for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def build_summary(output_folder, products, reference, statistics, year_a, year_b, parameters, calibration):
+    """Write the summary figures and summary.png; return (HTML section, numbers for report.json).
 
-
-def build_summary(output_folder, products, reference, statistics, year_a, year_b, parameters):
-    """Write the summary figures and summary.png; return (HTML section, numbers for report.json)."""
+    calibration: the calibration file's content (dict) or None."""
     figures = os.path.join(output_folder, "figures")
     os.makedirs(figures, exist_ok=True)
     periods = {year: data_period(products.get(name)) for year, name in ((year_a, "PP_A"), (year_b, "PP_B"))}
@@ -289,7 +284,6 @@ def build_summary(output_folder, products, reference, statistics, year_a, year_b
         ("IMCCS 20 m: technical IMD change", "IMCCS_20")) if products.get(name)]
     if changes:
         drawn.append(change_figure(changes, os.path.join(figures, "summary_change.png")))
-    calibration = _calibration_json(products.get("CALIBRATION"))
     if calibration and reference.get("IMD_A") and products.get("PP_A") and products.get("IMD_MSK_A"):
         spacing = float(calibration["regression"].get("sample_spacing", 60.0))
         ndvi, imd = calibration_samples(reference["IMD_A"], products["PP_A"], products["IMD_MSK_A"], spacing)
@@ -299,13 +293,6 @@ def build_summary(output_folder, products, reference, statistics, year_a, year_b
     summary_page(drawn, facts, os.path.join(output_folder, "summary.png"))
     section = _html(numbers, statistics, calibration, drawn, output_folder, products, year_a, year_b)
     return section, numbers
-
-
-def _calibration_json(path):
-    if not path or not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def _period_text(period, year):
@@ -339,6 +326,7 @@ def _facts(numbers, statistics, calibration, year_a, year_b):
 
 
 def _html(numbers, statistics, calibration, drawn, output_folder, products, year_a, year_b):
+    from .report import _table  # late: report imports this module
     def figure(name, caption):
         for path in drawn:
             if os.path.basename(path) == name:
