@@ -219,6 +219,6 @@ def _html(statistics, maps, calibration, thresholds, provenance, parameters, pro
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #bbb;padding:3px 6px;font-size:90%}img{max-width:520px}"
              "figure{display:inline-block;margin:6px}#summary img{max-width:100%}"
-             ".warning{color:#a04000;font-weight:bold}")
+             ".warning{color:#a04000;font-weight:bold}.summary .num{text-align:right}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>HRL Imperviousness report"
             f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n")

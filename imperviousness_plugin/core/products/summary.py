@@ -97,9 +97,12 @@ def run_warnings(products):
 
 
 def confidence_shares(path):
-    """[(class label, share of valid pixels)] of a confidence layer (50..100, 255 nodata)."""
-    from .report import byte_histogram  # late: report imports this module
-    histogram, _ = byte_histogram(path)
+    """[(class label, share of valid pixels)] of a confidence layer (50..100, nodata by the masked read)."""
+    layer = RasterInput(path, "confidence")
+    histogram = np.zeros(256, dtype=np.int64)
+    for window in iter_blocks(layer.grid.width, layer.grid.height, DEFAULT_BLOCK_SIZE):
+        values, valid = layer.read(window)
+        histogram += np.bincount(values[valid].astype(np.uint8), minlength=256)
     valid = int(histogram[50:101].sum())
     rows = []
     for low, high in CONFIDENCE_BINS:
@@ -325,8 +328,16 @@ def _facts(numbers, statistics, calibration, year_a, year_b):
     return facts
 
 
+def _table(rows, header):
+    """An HTML table whose cells after the first column are right-aligned (numbers)."""
+    def cells(row, tag):
+        return "".join(f'<{tag}{" class=num" if index else ""}>{html.escape(str(cell))}</{tag}>'
+                       for index, cell in enumerate(row))
+    return ("<table class=summary><tr>" + cells(header, "th") + "</tr>"
+            + "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows) + "</table>")
+
+
 def _html(numbers, statistics, calibration, drawn, output_folder, products, year_a, year_b):
-    from .report import _table  # late: report imports this module
     def figure(name, caption):
         for path in drawn:
             if os.path.basename(path) == name:
