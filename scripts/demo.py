@@ -20,6 +20,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tools.calibration_readings import compare_readings, format_table  # noqa: E402
 from tools.sampledata import generate_sample  # noqa: E402
 
 # Written by every algorithm of the provider (algorithms/base.py), possibly after progress dots.
@@ -98,6 +99,10 @@ def main():
     (output / "demo_log.txt").write_text(log)
     (output / "demo_timings.json").write_text(json.dumps(timings, indent=2))
     print_summary(products, year_a, year_b, timings, wall)
+    # IMD_B against the sample's truth under each reading of the sealing mask (docs/calibration.md).
+    readings = compare_readings(sample_dir, products, year_a, year_b, output / "readings")
+    (output / "demo_readings.json").write_text(json.dumps(readings, indent=2))
+    print(f"\nIMD_{year_b} against the sample's truth, per sealing-mask reading:\n{format_table(readings)}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-scipy pyqt5-dev-tools zip"
+APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-scipy python3-matplotlib pyqt5-dev-tools zip chromium"
 
 missing=()
 for package in $APT_PACKAGES; do

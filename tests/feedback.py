@@ -8,6 +8,7 @@ class Feedback:
     def __init__(self, progress=None, checks=None):
         self.progress_limit, self.checks_limit = progress, checks
         self.progress, self.checks = [], 0
+        self.messages, self.warnings = [], []
 
     def setProgress(self, percent):  # noqa: N802 (QgsProcessingFeedback API)
         self.progress.append(percent)
@@ -19,4 +20,7 @@ class Feedback:
         return by_progress or by_checks
 
     def pushInfo(self, message):  # noqa: N802 (QgsProcessingFeedback API)
-        pass
+        self.messages.append(message)
+
+    def pushWarning(self, message):  # noqa: N802 (QgsProcessingFeedback API)
+        self.warnings.append(message)

@@ -106,7 +106,8 @@ def scene(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("scene"))
     data = make_scene(folder)
     data["mask"] = os.path.join(folder, "IMD_MSK_A.tif")
-    data["mask_stats"] = run_sealing_mask(data["imd"], data["clcplus"], data["mask"])
+    # The known-truth scene's sealed strip without imperviousness must stay out: intersection.
+    data["mask_stats"] = run_sealing_mask(data["imd"], data["clcplus"], data["mask"], combine="intersection")
     data["json"] = os.path.join(folder, "calibration.json")
     data["calibration"] = run_calibrate(data["imd"], data["mask"], data["pp"], data["ibu"], data["json"])
     data["applied"] = os.path.join(folder, "IMD_applied.tif")
@@ -162,12 +163,13 @@ def test_mask_kernel_by_hand():
     density_valid = density != 255
     share = np.array([[100, 100, 89, 100], [90, 0, 0, 95]], dtype=np.uint8)
     share_valid = np.array([[True, True, True, True], [True, True, True, False]])
-    assert mask_block(density, density_valid, share, share_valid).tolist() == \
+    old = {"combine": "intersection", "sealed_share": 90}      # the default before issue 13
+    assert mask_block(density, density_valid, share, share_valid, **old).tolist() == \
         [[0, 1, 0, 255], [1, 0, 0, 255]]
-    assert mask_block(density, density_valid, share, share_valid, combine="union").tolist() == \
-        [[1, 1, 1, 255], [1, 0, 1, 255]]
-    assert mask_block(density, density_valid, share, share_valid, threshold=50, outline_min=5).tolist() == \
-        [[0, 0, 1, 255], [1, 0, 0, 255]]
+    assert mask_block(density, density_valid, share, share_valid, combine="union", threshold=1,
+                      sealed_share=90).tolist() == [[1, 1, 1, 255], [1, 0, 1, 255]]
+    assert mask_block(density, density_valid, share, share_valid, sealed_share=50, outline_min=5,
+                      combine="intersection").tolist() == [[0, 0, 1, 255], [1, 0, 0, 255]]
 
 
 def test_rasterize_coverage_gives_exact_shares():
@@ -197,7 +199,7 @@ def test_sealing_mask_raster_intersection_and_union(scene, tmp_path):
     np.testing.assert_array_equal(mask, expected)
     assert scene["mask_stats"]["mask"] == int((expected == 1).sum())
     union_path = tmp_path / "union.tif"
-    run_sealing_mask(scene["imd"], scene["clcplus"], union_path, combine="union")
+    run_sealing_mask(scene["imd"], scene["clcplus"], union_path, combine="union", threshold=1)
     expected_union = np.where(imd == 255, 255, ((imd >= 1) | (clcplus == 1)).astype(np.uint8))
     np.testing.assert_array_equal(read(union_path), expected_union)
     ds = gdal.Open(str(union_path))
@@ -212,7 +214,7 @@ def test_sealing_mask_raster_nodata_and_bad_inputs(tmp_path):
     clcplus = np.array([[1, 1, 255], [2, 1, 1]], dtype=np.uint8)
     out = tmp_path / "mask.tif"
     run_sealing_mask(write_tif(tmp_path / "imd.tif", imd), write_tif(tmp_path / "clc.tif", clcplus), out,
-                     sealed_values="1")
+                     sealed_values="1", combine="intersection")
     assert read(out).tolist() == [[0, 1, 255], [0, 255, 1]]
     shifted = write_tif(tmp_path / "shifted.tif", clcplus, geotransform=(X0 + 10, 10, 0, Y0, 0, -10))
     with pytest.raises(ImperviousnessError, match=r"CLCPLUS .*shifted.tif.* not on the grid .*4700010.*4700000"):
@@ -266,16 +268,17 @@ def test_sealing_mask_from_polygons_applies_the_share_threshold(tmp_path):
     gpkg = write_polygons(tmp_path / "clc.gpkg", [(box(0.5, 0, 3, 0.95), "112"), (box(0, 2, 8, 6), "211")],
                           extra_layer=True)
     out = tmp_path / "mask.tif"
-    run_sealing_mask(imd, f"{gpkg}|layername=sealed", out, sealed_values="1*", sealed_field="code_18")
+    run_sealing_mask(imd, f"{gpkg}|layername=sealed", out, sealed_values="1*", sealed_field="code_18",
+                     sealed_share=90)
     expected = np.zeros((6, 8), dtype=np.uint8)
     expected[0, 1:3] = 1                      # 95 % >= 90; column 0 is 47 % (half of 95 %)
     np.testing.assert_array_equal(read(out), expected)
     run_sealing_mask(imd, f"{gpkg}|layername=sealed", out, sealed_values="1*", sealed_field="code_18",
-                     threshold=40)
+                     sealed_share=40)
     expected[0, 0] = 1
     np.testing.assert_array_equal(read(out), expected)
     # No field: every polygon is sealed.
-    run_sealing_mask(imd, f"{gpkg}|layername=sealed", out, threshold=40)
+    run_sealing_mask(imd, f"{gpkg}|layername=sealed", out, sealed_share=40)
     expected[2:, :] = 1
     np.testing.assert_array_equal(read(out), expected)
 
@@ -312,6 +315,94 @@ def test_sealing_mask_vector_errors(tmp_path):
     with pytest.raises(ImperviousnessError, match="has no layer 'nope'"):
         run_sealing_mask(imd, f"{gpkg}|layername=nope", tmp_path / "m.tif")
     assert not (tmp_path / "m.tif").exists()
+
+
+# ----------------------------------------------------------------------------- union default (SPEC 9)
+
+UNION_LAW = (95.0, -100.0)          # IMD = 95 - 100 NDVI_P0: 90..95 % for NDVI 0..0.05
+# Hidden pixels (blocks of 30 x 30 outside the class part, columns >= 200): in the sealed class
+# only (density below 90 %), density >= 90 % outside the class, density 50 % outside the class.
+HIDDEN = {"class_only": (slice(120, 150), slice(210, 240)), "dense_outside": (slice(0, 30), slice(210, 240)),
+          "medium_outside": (slice(60, 90), slice(210, 240))}
+
+
+def make_union_year(folder, year, seed, hidden_ndvi):
+    """One year of the union scene: the class part follows the law with noise, the hidden blocks
+    follow it without noise at hidden_ndvi[name]; the rest is grass (class 6, density 0)."""
+    rng = np.random.default_rng(seed)
+    size = 300
+    ndvi = rng.uniform(0.5, 0.9, (size, size))
+    ndvi[:, :200] = rng.uniform(0.05, 0.85, (size, 200))
+    clcplus = np.full((size, size), 6, np.uint8)
+    clcplus[:, :200] = 1
+    law = UNION_LAW[0] + UNION_LAW[1] * ndvi
+    imd = np.zeros((size, size), np.uint8)
+    imd[:, :200] = np.clip(np.rint(law[:, :200] + rng.normal(0.0, NOISE_SD, (size, 200))), 1, 100)
+    for name, value in hidden_ndvi.items():
+        ndvi[HIDDEN[name]] = value
+        imd[HIDDEN[name]] = round(UNION_LAW[0] + UNION_LAW[1] * value)
+    clcplus[HIDDEN["class_only"]] = 1
+    ibu = (imd >= 60).astype(np.uint8)
+    return {"imd": write_tif(os.path.join(folder, f"IMD_{year}.tif"), imd), "imd_array": imd,
+            "clcplus": write_tif(os.path.join(folder, f"CLCplus_{year}.tif"), clcplus), "clcplus_array": clcplus,
+            "ibu": write_tif(os.path.join(folder, f"IBU_{year}.tif"), ibu),
+            "pp": write_pp(os.path.join(folder, f"PP_{year}.tif"), ndvi), "ndvi": ndvi}
+
+
+def test_union_default_known_truth_for_both_years(tmp_path):
+    """Default mask = sealed class OR density >= 90 %: year A with IMD_A, year B with RIMD_B."""
+    a = make_union_year(str(tmp_path), 2018, 5, {"class_only": 0.75, "dense_outside": 0.03, "medium_outside": 0.45})
+    b = make_union_year(str(tmp_path), 2021, 6, {"class_only": 0.65, "dense_outside": 0.01, "medium_outside": 0.45})
+    assert a["imd_array"][HIDDEN["class_only"]].max() == 20 and a["imd_array"][HIDDEN["dense_outside"]].min() == 92
+    assert b["imd_array"][HIDDEN["medium_outside"]].max() == 50 and b["imd_array"][HIDDEN["dense_outside"]].min() == 94
+    # Year B's "raw prediction" is its density layer (RIMD_B).
+    result = run_imd_calibration(a["imd"], a["ibu"], a["pp"], a["clcplus"], b["imd"], b["pp"], b["clcplus"],
+                                 tmp_path / "out", 2018, 2021)
+    for year, path in ((a, result["mask_a"]), (b, result["mask_b"])):
+        mask = read(path)
+        expected = ((year["clcplus_array"] == 1) | (year["imd_array"] >= 90)).astype(np.uint8)
+        np.testing.assert_array_equal(mask, expected)
+        assert (mask[HIDDEN["class_only"]] == 1).all() and (mask[HIDDEN["dense_outside"]] == 1).all()
+        assert (mask[HIDDEN["medium_outside"]] == 0).all()
+    calibration = result["calibration_result"]
+    # The regression recovers the law (noise SD 3 on ~1,700 samples: SE ~0.15 and ~0.3).
+    assert abs(calibration.intercept - UNION_LAW[0]) < INTERCEPT_TOLERANCE
+    assert abs(calibration.slope - UNION_LAW[1]) < SLOPE_TOLERANCE
+    with open(result["calibration"], encoding="utf-8") as stream:
+        saved = json.load(stream)
+    assert saved["sealing_mask"] == {"combine": "union", "rule": "sealed class (share >= 50 %) OR density >= 90 %",
+                                     "threshold": 90.0, "outline_min": 1.0, "sealed_share": 50.0}
+    # Year B: the hidden pixels get the formula inside the mask, 0 outside (independent loop).
+    imd_b = read(result["imd_b"])
+    expected_b = reference_imd(saved, b["ndvi"], read(result["mask_b"]), np.ones(b["ndvi"].shape, bool))
+    np.testing.assert_array_equal(imd_b, expected_b)
+    assert (imd_b[HIDDEN["medium_outside"]] == 0).all()
+    assert imd_b[HIDDEN["dense_outside"]].min() >= 85 and imd_b[HIDDEN["class_only"]].min() >= 1
+    assert gdal.Open(result["imd_b"]).GetMetadataItem("SEALING_MASK_B_RULE") == saved["sealing_mask"]["rule"]
+    # The mean density of year A's impervious mask pixels is kept (applied back to year A).
+    run_apply_calibration(a["imd"], result["mask_a"], a["pp"], result["calibration"], tmp_path / "back.tif")
+    back, mask_a = read(tmp_path / "back.tif"), read(result["mask_a"]) == 1
+    impervious = mask_a & (a["imd_array"] >= 1)
+    assert abs(back[impervious].mean() - a["imd_array"][impervious].mean()) < 0.02
+
+
+def test_intersection_and_outline_options_on_the_hidden_pixels(tmp_path):
+    """What each COMBINE option does to the three kinds of pixel (year B densities, class B)."""
+    b = make_union_year(str(tmp_path), 2021, 6, {"class_only": 0.65, "dense_outside": 0.01, "medium_outside": 0.45})
+    expected = {"union": (1, 1, 0), "intersection": (1, 0, 0), "outline": (1, 1, 1)}
+    for combine, (class_only, dense, medium) in expected.items():
+        path = tmp_path / f"{combine}.tif"
+        stats = run_sealing_mask(b["imd"], b["clcplus"], path, combine=combine)
+        mask = read(path)
+        assert (mask[HIDDEN["class_only"]] == class_only).all(), combine
+        assert (mask[HIDDEN["dense_outside"]] == dense).all(), combine
+        assert (mask[HIDDEN["medium_outside"]] == medium).all(), combine
+        assert gdal.Open(str(path)).GetMetadataItem("COMBINE") == combine
+        assert stats["mask"] == int((mask == 1).sum())
+    with pytest.raises(ImperviousnessError, match="COMBINE must be one of intersection, union, outline"):
+        run_sealing_mask(b["imd"], b["clcplus"], tmp_path / "x.tif", combine="or")
+    with pytest.raises(ImperviousnessError, match="SEALED_SHARE must lie in"):
+        run_sealing_mask(b["imd"], b["clcplus"], tmp_path / "x.tif", sealed_share=0)
 
 
 # ----------------------------------------------------------------------------- calibration: known truth
@@ -401,7 +492,7 @@ def test_calibration_file_records_every_coefficient(scene):
 def test_noise_free_law_is_returned_unchanged(tmp_path):
     data = make_scene(str(tmp_path), noise_sd=0.0, seed=3)
     mask = tmp_path / "mask.tif"
-    run_sealing_mask(data["imd"], data["clcplus"], mask)
+    run_sealing_mask(data["imd"], data["clcplus"], mask, combine="intersection")
     calibration = run_calibrate(data["imd"], mask, data["pp"], data["ibu"], tmp_path / "c.json")
     assert calibration.intercept == pytest.approx(ALPHA, abs=0.1)
     assert calibration.slope == pytest.approx(BETA, abs=0.2)
@@ -451,7 +542,8 @@ def test_runs_are_deterministic(scene, tmp_path):
 
 def test_demo_chain_writes_the_hrl_names(scene, tmp_path):
     result = run_imd_calibration(scene["imd"], scene["ibu"], scene["pp"], scene["clcplus"],
-                                 scene["imd"], scene["pp"], scene["clcplus"], tmp_path, 2018, 2021)
+                                 scene["imd"], scene["pp"], scene["clcplus"], tmp_path, 2018, 2021,
+                                 combine="intersection")
     assert sorted(os.listdir(tmp_path)) == ["IMD_2021_010m.qml", "IMD_2021_010m.tif", "IMD_MSK_2018_010m.tif",
                                             "IMD_MSK_2021_010m.tif", "IMD_calibration_2018.json"]
     np.testing.assert_array_equal(read(result["imd_b"]), read(scene["applied"]))
@@ -475,7 +567,7 @@ def test_constant_ndvi_is_refused(scene, tmp_path):
 def test_too_few_samples_on_the_60m_grid_are_refused(tmp_path):
     data = make_scene(str(tmp_path), size=30)
     mask = tmp_path / "mask.tif"
-    run_sealing_mask(data["imd"], data["clcplus"], mask)
+    run_sealing_mask(data["imd"], data["clcplus"], mask, combine="intersection")
     with pytest.raises(ImperviousnessError, match=r"Only \d+ sample\(s\) on the 60 m grid .* at least 30"):
         run_calibrate(data["imd"], mask, data["pp"], data["ibu"], tmp_path / "c.json")
     calibration = run_calibrate(data["imd"], mask, data["pp"], data["ibu"], tmp_path / "c.json",
@@ -514,7 +606,7 @@ def test_no_new_minimum_in_range_is_refused(tmp_path):
     # Built-up only where IMD <= 20: M = 20 lies below year A's mean density (~45).
     data = make_scene(str(tmp_path), ibu_rule=lambda imd: (imd >= 1) & (imd <= 20))
     mask = tmp_path / "mask.tif"
-    run_sealing_mask(data["imd"], data["clcplus"], mask)
+    run_sealing_mask(data["imd"], data["clcplus"], mask, combine="intersection")
     with pytest.raises(ImperviousnessError, match=r"No new minimum in \[-100, 20\] keeps the mean density"):
         run_calibrate(data["imd"], mask, data["pp"], data["ibu"], tmp_path / "c.json")
 
@@ -553,14 +645,15 @@ def test_cancelled_runs_write_nothing(scene, tmp_path):
 def test_processing_sealingmask_raster_and_vector(provider, scene, tmp_path):
     import processing
     result = processing.run("imperviousness:sealingmask", {
-        "IMPERVIOUSNESS": scene["imd"], "CLCPLUS": scene["clcplus"], "OUTPUT": str(tmp_path / "m.tif")})
+        "IMPERVIOUSNESS": scene["imd"], "CLCPLUS": scene["clcplus"], "COMBINE": 0,
+        "OUTPUT": str(tmp_path / "m.tif")})
     np.testing.assert_array_equal(read(result["OUTPUT"]), read(scene["mask"]))
     assert result["MASK_PIXELS"] == scene["mask_stats"]["mask"]
     gpkg = write_polygons(tmp_path / "clc.gpkg", [(box(0, 0, 200, 300), "112"), (box(200, 0, 300, 300), "211")],
                           extra_layer=True)
     result = processing.run("imperviousness:sealingmask", {
         "IMPERVIOUSNESS": scene["imd"], "CLCPLUS": f"{gpkg}|layername=sealed", "SEALED_FIELD": "code_18",
-        "SEALED_VALUES": "1*", "COMBINE": 1, "OUTPUT": str(tmp_path / "v.tif")})
+        "SEALED_VALUES": "1*", "COMBINE": 1, "THRESHOLD": 1, "OUTPUT": str(tmp_path / "v.tif")})
     imd = scene["imd_array"]
     expected = np.where(imd == 255, 255, ((imd >= 1) | (np.arange(300) < 200)[None, :]).astype(np.uint8))
     np.testing.assert_array_equal(read(result["OUTPUT"]), expected)

@@ -88,9 +88,10 @@ def malta(shared_data, provider, tmp_path_factory):
     # The vector path through Processing: CLC 2018 artificial surfaces as the sealed class.
     mask = processing.run("imperviousness:sealingmask", {
         "IMPERVIOUSNESS": str(imd_path), "CLCPLUS": clc, "SEALED_FIELD": "code_18", "SEALED_VALUES": "1*",
-        "OUTPUT": str(folder / "IMD_MSK_2018_010m.tif")})["OUTPUT"]
+        "COMBINE": 0, "SEALED_SHARE": 90, "OUTPUT": str(folder / "IMD_MSK_2018_010m.tif")})["OUTPUT"]
     ibu = folder / "IBU_2018_standin.tif"
-    run_sealing_mask(imd_path, clc, ibu, sealed_field="code_18", sealed_values="11*")
+    run_sealing_mask(imd_path, clc, ibu, sealed_field="code_18", sealed_values="11*",
+                     combine="intersection", sealed_share=90)
     calibration = run_calibrate(imd_path, mask, pp, ibu, folder / "IMD_calibration_2018.json")
     applied = folder / "IMD_2018_calibrated.tif"
     run_apply_calibration(imd_path, mask, pp, calibration, applied)
@@ -174,11 +175,12 @@ def test_vector_sealed_class_agrees_with_gdal_rasterize(malta, tmp_path):
 
 
 def test_intersection_beats_union_on_malta(malta, tmp_path):
-    """The reason for COMBINE = intersection (docs/calibration.md): union lets CLC's generalised
-    urban polygons (gardens, fields, open spaces) into the mask, where they get the calibration."""
+    """With a coarse sealed class (CLC, 25 ha units) inside the mask the intersection fits better:
+    a union lets CLC's generalised urban polygons (gardens, fields, open spaces) into the mask,
+    where they get the calibration (ATBD 5: commission errors of the class are transferred)."""
     union = tmp_path / "union.tif"
     run_sealing_mask(malta["imd_path"], malta["clc"], union, sealed_field="code_18", sealed_values="1*",
-                     combine="union")
+                     combine="union", threshold=1, sealed_share=90)
     calibration = run_calibrate(malta["imd_path"], union, malta["pp"], malta["ibu"], tmp_path / "union.json")
     run_apply_calibration(malta["imd_path"], union, malta["pp"], calibration, tmp_path / "union_imd.tif")
     union_mask = read(union) == 1
@@ -188,3 +190,28 @@ def test_intersection_beats_union_on_malta(malta, tmp_path):
           f"union {union_mae:.2f} ({union_mask.sum()} px); union regression R2 "
           f"{calibration.regression['r_squared']:.3f}, m = {calibration.new_minimum:.2f}")
     assert intersection_mae < union_mae
+
+
+def test_atbd_union_default_on_malta(malta, tmp_path):
+    """The default reading (SPEC 9: CLC sealed class OR IMD_2018 >= 90 %) with CLC 2018 as the
+    sealed class: measured against IMD 2018 inside the mask and over all impervious pixels."""
+    union = tmp_path / "atbd.tif"
+    stats = run_sealing_mask(malta["imd_path"], malta["clc"], union, sealed_field="code_18", sealed_values="1*")
+    mask = read(union) == 1
+    assert stats["combine"] == "union" and stats["threshold"] == 90.0
+    # By construction every pixel of IMD 2018 >= 90 % is in the mask, CLC or not.
+    assert mask[malta["land"] & (malta["imd"] >= 90)].all()
+    calibration = run_calibrate(malta["imd_path"], union, malta["pp"], malta["ibu"], tmp_path / "atbd.json")
+    run_apply_calibration(malta["imd_path"], union, malta["pp"], calibration, tmp_path / "atbd_imd.tif")
+    applied = read(tmp_path / "atbd_imd.tif")
+    impervious = malta["land"] & (malta["imd"] >= 1)
+    inside_mae = mean_absolute_error(malta, applied, mask)
+    all_mae = mean_absolute_error(malta, applied, impervious)
+    old_all = mean_absolute_error(malta, malta["applied"], impervious)
+    print(f"\nMalta, default (union, share 50): mask {mask.sum()} px (intersection {(malta['mask'] == 1).sum()}), "
+          f"MAE inside {inside_mae:.2f}, over all {impervious.sum()} impervious px {all_mae:.2f} "
+          f"(intersection {old_all:.2f}), impervious px outside the mask {(impervious & ~mask).sum()}; "
+          f"R2 {calibration.regression['r_squared']:.3f}, m = {calibration.new_minimum:.2f}")
+    # The union keeps the dense pixels outside CLC's artificial surfaces the intersection set to 0.
+    assert (impervious & ~mask).sum() < (impervious & (malta["mask"] != 1)).sum()
+    assert abs(calibration.rescaling["residual"]) < 0.01

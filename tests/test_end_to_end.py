@@ -7,6 +7,7 @@ rotation is no real change, demolition is loss.
 """
 
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from osgeo import gdal
 import eea_qc
 from delivery_checks import check_delivered_tile
 from imperviousness_plugin.core.products.publish import PRODUCTS, hrl_name
+from tools.calibration_readings import compare_readings
 from tools.sampledata import generate_sample
 
 YEAR_A, YEAR_B = 2018, 2021
@@ -243,3 +245,110 @@ def test_the_eea_qc_tool_passes_every_delivered_product(model_run, tmp_path):
             else:
                 assert checks[check] == {"status": "ok", "messages": []}, (name, check, checks[check])
         assert checks["inspire_xml"] == name[:-4] + ".xml", name
+
+
+def test_sealing_mask_readings_against_the_truth(model_run, tmp_path):
+    """The run used the default reading (union), recorded in the calibration file; re-running
+    the chain with it reproduces IMD_B exactly (compare_readings checks), and no reading keeps
+    less of the truth's impervious area than the old intersection."""
+    root, output = model_run
+    calibration = json.loads((output / hrl_name("CALIBRATION", YEAR_A, YEAR_B)).read_text())
+    assert calibration["sealing_mask"]["combine"] == "union"
+    assert calibration["sealing_mask"]["threshold"] == 90.0
+    results = compare_readings(root / "sample", output, YEAR_A, YEAR_B, tmp_path)
+    union, intersection = results["union (default)"], results["intersection (before issue 13)"]
+    assert union["truth_area_ha"] == intersection["truth_area_ha"] > 0
+    assert union["area_ha"] >= intersection["area_ha"]
+    assert union["omitted_pixels"] <= intersection["omitted_pixels"]
+    # the outline keeps the most pixels; the raw prediction is the uncalibrated reference
+    assert results["outline (RIMD_B >= 1 %, class ignored)"]["area_ha"] >= union["area_ha"]
+    assert 0 < union["mae_impervious"] < 30
+
+
+# ----------------------------------------------------------------------------- the report's summary
+
+def test_report_summary_numbers_match_numpy_on_the_products(model_run):
+    """Every number of the summary from the products, recomputed with numpy."""
+    root, output = model_run
+    summary = json.loads((output / "report.json").read_text())["summary"]
+    # Change areas, real and technical, per class (ha = pixels x cell area / 1e4).
+    for status, kind, areas in summary["change"]:
+        product = {"IMD 20 m": "IMCC{}_20", "IMD 100 m": "IMCC{}_100", "IBU 20 m": "IBUC{}_20",
+                   "SBU 100 m": "SBCC{}_100"}[status].format("S" if kind.startswith("technical") else "")
+        dataset = read(output / hrl_name(product, YEAR_A, YEAR_B))
+        classes, cell = dataset.ReadAsArray(), dataset.GetGeoTransform()[1] ** 2
+        expected = [(classes == code).sum() * cell / 1e4 for code in (1, 2, 11, 12)]
+        assert areas == pytest.approx(expected), product
+    # Confidence shares per class of the valid pixels.
+    for name, shares in summary["confidence"].items():
+        values = read(output / hrl_name(name, YEAR_A, YEAR_B)).ReadAsArray()
+        valid = values[values != 255]
+        bins = [(50, 59), (60, 69), (70, 79), (80, 89), (90, 99), (100, 100)]
+        assert [share for _, share in shares] == pytest.approx(
+            [((valid >= low) & (valid <= high)).mean() for low, high in bins]), name
+    # The scatter plot shows the regression's own samples: independent 60 m selection by coordinates.
+    calibration = json.loads((output / hrl_name("CALIBRATION", YEAR_A, YEAR_B)).read_text())
+    mask = read(output / hrl_name("IMD_MSK_A", YEAR_A, YEAR_B))
+    pp = read(output / hrl_name("PP_A", YEAR_A, YEAR_B))
+    ndvi_band = [pp.GetRasterBand(i + 1).GetDescription() for i in range(pp.RasterCount)].index("NDVI_P0") + 1
+    ndvi = pp.GetRasterBand(ndvi_band).ReadAsArray()
+    imd_a = read(root / "sample" / "reference" / f"IMD_{YEAR_A}_010m.tif").ReadAsArray()
+    gt = mask.GetGeoTransform()
+    rows, cols = np.indices(ndvi.shape)
+    centre = (np.isclose(np.mod(gt[0] + cols * gt[1] - 30, 60), 0) & np.isclose(np.mod(gt[3] + rows * gt[5] - 30, 60), 0))
+    samples = centre & (mask.ReadAsArray() == 1) & np.isfinite(ndvi) & (imd_a != 255)
+    assert summary["calibration_samples"] == int(samples.sum()) == calibration["regression"]["samples"]
+    # Provenance: version, the data period from the PP stacks, the user's file names.
+    metadata = (pathlib.Path(__file__).resolve().parents[1] / "imperviousness_plugin" / "metadata.txt").read_text()
+    assert f"version={summary['plugin_version']}\n" in metadata
+    first, last, count = summary["data_period"][str(YEAR_B)]
+    assert first.startswith(str(YEAR_B)) and last.startswith(str(YEAR_B)) and int(count) > 20
+    assert summary["inputs"]["IMD_A"] == f"IMD_{YEAR_A}_010m.tif"
+    assert summary["warnings"] == []        # the sample is like the training data: silent
+
+
+def test_report_summary_page_is_readable_and_deterministic(model_run, tmp_path):
+    """The HTML summary (figures with legends, real vs technical change, calibration table and
+    scatter, confidence, links), the PNG export, byte-identical on a second run, screenshots."""
+    import shutil
+    import subprocess
+    from html import escape
+    from imperviousness_plugin.core.products.publish import PRODUCTS, SIDE_FILES
+    from imperviousness_plugin.core.products.report import write_report
+    from imperviousness_plugin.core.products.summary import TECHNICAL_CHANGE
+    root, output = model_run
+    html = (output / "report.html").read_text()
+    for text in ("Status: year A and year B", "figures/summary_status.png", "figures/summary_change.png",
+                 "figures/summary_calibration.png", escape(TECHNICAL_CHANGE), "technical (IMCCS)", "real (IMCC)",
+                 "Calibration (ATBD 4.3.2)", "share of valid pixels per class", 'href="summary.png"',
+                 "Sentinel-2 2021-", "IMD_2018_010m.tif"):
+        assert text in html, text
+    assert '"coefficients"' not in html          # no JSON dump of the calibration
+    section = html[html.index('<section id="summary">'):html.index("</section>")]
+    assert "processing_" not in section and "/tmp/" not in section   # the user's names only
+    for product in list(PRODUCTS) + list(SIDE_FILES):
+        assert f'href="{hrl_name(product, YEAR_A, YEAR_B)}"' in html, product
+    assert (output / "summary.png").stat().st_size > 50000
+    # Byte-identical when written again from the same products.
+    again = tmp_path / "again"
+    shutil.copytree(output, again)
+    products = {key: str(again / name) for key, name in json.loads((again / "products.json").read_text())["products"].items()}
+    report = json.loads((output / "report.json").read_text())
+    reference = root / "sample" / "reference"
+    write_report(str(again), products, YEAR_A, YEAR_B, parameters=report["parameters"],
+                 reference={"IMD_A": str(reference / f"IMD_{YEAR_A}_010m.tif"),
+                            "IBU_A": str(reference / f"IBU_{YEAR_A}_010m.tif")})
+    for name in ("summary.png", "figures/summary_status.png", "figures/summary_calibration.png"):
+        assert (again / name).read_bytes() == (output / name).read_bytes(), name
+    # Screenshots with headless Chromium, kept in build/screenshots for the reader of the test run.
+    shots = pathlib.Path(__file__).resolve().parents[1] / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    chromium = shutil.which("chromium")
+    assert chromium, "headless Chromium is missing: run scripts/setup.sh (Debian package chromium)"
+    for name, height in (("report_summary.png", 3000), ("report_full.png", 6000)):
+        target = shots / name
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        f"--window-size=1280,{height}", f"--screenshot={target}",
+                        (output / "report.html").as_uri()], check=True, capture_output=True, timeout=120)
+        assert target.stat().st_size > 50000, name
+    shutil.copy(output / "summary.png", shots / "summary_page.png")

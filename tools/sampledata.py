@@ -60,9 +60,14 @@ DN 0 (no data) and the offset is exactly +1000 everywhere.
 
 Reference layers (EPSG:3035, 10 m, on the EEA grid, covering the part of the world fully inside
 the UTM footprint): the truth's cover fractions are warped with GDAL's area-weighted average,
-then IMD = round-half-even(100 x (paved + roof)), IBU = roof >= 0.10, CLCplus Backbone = 1 (sealed)
-where IMD >= 30, else the dominant other component (2 conifer, 3 broadleaf, 5 shrub,
-6 grass, 7 crops, 9 bare, 10 water); change regions are warped by majority (mode).
+then IMD = round-half-even(100 x (paved + roof)), IBU = roof >= 0.10. CLCplus Backbone is drawn
+as a 10 m sealed-class map shows roads and buildings: 1 (sealed) where sealed objects at least
+6 m across (a morphological opening of the 2 m truth, which drops driveways, paths and slivers a
+10 m sensor does not resolve) cover at least 20 % of the pixel, or sealed surfaces cover at least
+50 % of it, in the dense core, the residential ring, farmsteads and along every road alike; else
+the dominant other component (2 conifer, 3 broadleaf, 5 shrub, 6 grass, 7 crops, 9 bare,
+10 water). So the class holds most low-density pixels of roads and houses, and misses the
+thin-paving slivers at their edges; change regions are warped by majority (mode).
 """
 
 import datetime
@@ -114,7 +119,11 @@ CHANGE_REGIONS = {"new_construction": 1, "demolition": 2, "crop_rotation": 3}
 CLCPLUS_SEALED = 1
 CLCPLUS_CODES = {"conifer": 2, "broadleaf": 3, "shrub": 5, "grass": 6, "crops": 7,
                  "bare": 9, "water": 10}
-CLCPLUS_SEALED_MIN_IMD = 30
+# The 10 m sealed class (eea_layers): sealed objects >= 6 m across (3 cells of 2 m) covering at
+# least 20 % of the pixel, or sealed surfaces covering most of it.
+SEALED_OBJECT_CELLS = 3
+SEALED_VISIBLE_MIN = 0.20
+SEALED_MAJORITY = 0.50
 IBU_MIN_BUILT_UP = 0.10
 NODATA_BYTE = NODATA
 
@@ -250,6 +259,7 @@ class YearTruth:
     year: int
     fractions: np.ndarray          # (len(COVERS), H, W) float32, summing to 1
     phenology_shift: np.ndarray    # (H, W) float32, days added to the phenology of each parcel
+    visible_sealed: np.ndarray = None   # (H, W) float32, share of sealed objects >= 6 m across
 
     def fraction(self, cover):
         return self.fractions[COVERS.index(_cover_name(cover))]
@@ -484,6 +494,18 @@ def _base_layout(n, rng):
     return labels, parcel_id
 
 
+def _visible_sealed(labels, n):
+    """Share of each 10 m pixel covered by sealed objects (paved, roof) at least 6 m across.
+
+    A morphological opening of the 2 m sealed labels with a 6 m square keeps roads, streets,
+    buildings and yards and drops what a 10 m sensor does not resolve (3 m driveways, paths,
+    slivers along parcel edges); the 10 m sealed class (`eea_layers`) is drawn from it.
+    """
+    sealed = (labels == PAVED) | (labels == ROOF)
+    visible = ndimage.binary_opening(sealed, structure=np.ones((SEALED_OBJECT_CELLS,) * 2, bool))
+    return visible.reshape(n, _SUB, n, _SUB).mean(axis=(1, 3)).astype(np.float32)
+
+
 def _fractions(labels, n):
     fractions = np.empty((len(COVERS), n, n), dtype=np.float32)
     blocks = labels.reshape(n, _SUB, n, _SUB)
@@ -555,7 +577,8 @@ def simulate_world(size=DEFAULT_SIZE, years=DEFAULT_YEARS, seed=DEFAULT_SEED, n_
     n_parcels = int(parcel_id.max()) + 1
     for year in years:
         shifts = rng.normal(0.0, 4.0, n_parcels).astype(np.float32)
-        truth[year] = YearTruth(year, _fractions(year_labels[year], size), shifts[parcel_id])
+        truth[year] = YearTruth(year, _fractions(year_labels[year], size), shifts[parcel_id],
+                                _visible_sealed(year_labels[year], size))
     return World(size, seed, years, truth, change, boxes, brightness,
                  None if n_dates is None else int(n_dates))
 
@@ -1158,8 +1181,10 @@ def _warp(world, array, geotransform, shape, algorithm):
 def eea_layers(world, year):
     """IMD (0..100), IBU (0/1) and CLCplus of one year on the EEA grid (uint8 arrays)."""
     gt, shape = eea_grid(world)
-    fractions = _warp(world, world.truth[year].fractions, gt, shape, "average").astype(np.float64)
-    fractions = fractions.reshape((len(COVERS),) + shape)
+    truth = world.truth[year]
+    stack = np.concatenate([truth.fractions, truth.visible_sealed[None]])
+    warped = _warp(world, stack, gt, shape, "average").astype(np.float64).reshape((len(COVERS) + 1,) + shape)
+    fractions, visible = warped[:-1], warped[-1]
     imd = np.rint(100.0 * (fractions[PAVED] + fractions[ROOF])).clip(0, 100).astype(np.uint8)
     ibu = (fractions[ROOF] >= IBU_MIN_BUILT_UP).astype(np.uint8)
     groups = [("conifer", fractions[CONIFER]), ("broadleaf", fractions[BROADLEAF]),
@@ -1168,7 +1193,11 @@ def eea_layers(world, year):
               ("bare", fractions[BARE]), ("water", fractions[WATER])]
     codes = np.array([CLCPLUS_CODES[name] for name, _ in groups], dtype=np.uint8)
     clcplus = codes[np.argmax(np.stack([values for _, values in groups]), axis=0)]
-    clcplus[imd >= CLCPLUS_SEALED_MIN_IMD] = CLCPLUS_SEALED
+    # A 10 m sealed class as a map of roads and buildings shows it: every pixel where sealed
+    # objects a 10 m sensor resolves cover >= 20 %, or sealed surfaces cover most of the pixel;
+    # in the dense core, the residential ring, farmsteads and along every road alike.
+    sealed = (visible >= SEALED_VISIBLE_MIN) | (fractions[PAVED] + fractions[ROOF] >= SEALED_MAJORITY)
+    clcplus[sealed] = CLCPLUS_SEALED
     return {"IMD": imd, "IBU": ibu, "CLCplus": clcplus}
 
 
@@ -1319,7 +1348,9 @@ def generate_sample(out_dir, size=DEFAULT_SIZE, years=DEFAULT_YEARS, seed=DEFAUL
     description["rules"] = {
         "imd": "paved + roof fraction, percent rounded half to even",
         "ibu": f"roof (built-up) fraction >= {IBU_MIN_BUILT_UP}",
-        "clcplus": f"1 sealed where IMD >= {CLCPLUS_SEALED_MIN_IMD}, else the dominant of "
+        "clcplus": f"1 sealed where sealed objects >= {2 * SEALED_OBJECT_CELLS} m across (opening of "
+                   f"the 2 m truth) cover >= {100 * SEALED_VISIBLE_MIN:g} % of the pixel or sealed "
+                   f"surfaces cover >= {100 * SEALED_MAJORITY:g} %, else the dominant of "
                    "2 conifer, 3 broadleaf, 5 shrub, 6 grass, 7 crops, 9 bare, 10 water",
         "eea_warp": "fractions averaged (GDAL 'average'), change regions by 'mode'",
         "dn": "round(reflectance * 10000) (+1000 for baselines >= 04.00); 0 = no data",

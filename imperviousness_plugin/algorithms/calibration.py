@@ -10,8 +10,9 @@ from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingException,
 
 from ..core.status.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAMPLES,
                                        DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
-from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_OUTLINE_MIN, DEFAULT_SEALED_VALUES,
-                                        DEFAULT_THRESHOLD, SealedSource, run_sealing_mask)
+from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_COMBINE, DEFAULT_OUTLINE_MIN,
+                                        DEFAULT_SEALED_SHARE, DEFAULT_SEALED_VALUES, DEFAULT_THRESHOLD,
+                                        SealedSource, run_sealing_mask)
 from .base import Group, ImperviousnessAlgorithm
 
 CALIBRATION_METHOD_HELP = (
@@ -78,18 +79,19 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         "comma-separated codes (1), ranges (111-142) and shell patterns (1*, matched on the code as "
         "text). With a polygon layer and no SEALED_FIELD every polygon is sealed. Polygons in another "
         "CRS are reprojected.\n\n"
-        "Interpretations of the ATBD text (with the reasons in docs/calibration.md):\n"
-        "- Outline of the imperviousness layer = its footprint, the pixels with density >= OUTLINE_MIN "
-        "(default 1 %).\n"
-        "- The ATBD's 90 % threshold (THRESHOLD) applies to the sealed-class input: a pixel is in the "
-        "sealed class when at least THRESHOLD % of its area lies in it (polygon shares measured on "
-        "10 x 10 sub-pixels; a raster of codes on the grid gives 0 or 100 %). Applying 90 % to the "
-        "density instead would drop every medium- and low-density pixel from the product.\n"
-        "- Combined = intersection by default: a pixel is in the mask when it is in the outline AND "
-        "in the sealed class, so neither the raw prediction's false positives in vegetation nor the "
-        "gardens and parks inside generalised sealed polygons enter the calibration (Malta: MAE 8.7 "
-        "points with intersection, 25.9 with union). COMBINE = union (OR) suits a sealed-class layer "
-        "as precise as the imperviousness layer.\n\n"
+        "COMBINE (ATBD 4.3.2 as SPEC 9 reads it; reasons and numbers in docs/calibration.md):\n"
+        "- union (default): sealed class OR density >= THRESHOLD (default 90 %, applied to "
+        "IMPERVIOUSNESS as the ATBD applies it to \"the inputs of the IMD layer\"). Low-density pixels "
+        "(below THRESHOLD) are in the mask only inside the sealed class; outside it they become 0 in "
+        "IMD. The sealed class adds every pixel it holds, also where the density is low or 0.\n"
+        "- intersection (the default of earlier versions): sealed class AND density "
+        ">= OUTLINE_MIN (default 1 %). Low-density pixels count inside the sealed class only, and so "
+        "does every dense pixel: outside the class even a 100 % pixel becomes 0.\n"
+        "- outline: density >= OUTLINE_MIN alone, the sealed class ignored: every low-density pixel "
+        "(false positives of the raw prediction in vegetation included) receives a calibrated value.\n"
+        "SEALED_SHARE: a pixel is in the sealed class when at least this share of it lies in "
+        "the class (default 50 %; polygon shares on 10 x 10 sub-pixels; a raster of codes on the grid "
+        "gives 0 or 100 %). COMBINE = intersection with SEALED_SHARE = 90 reproduces the old masks.\n\n"
         "Output: Byte 1 = in the mask, 0 = not, 255 = nodata (where IMPERVIOUSNESS or a "
         "sealed-class raster is nodata), on the grid of IMPERVIOUSNESS.")
 
@@ -100,17 +102,18 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
     THRESHOLD = "THRESHOLD"
     OUTLINE_MIN = "OUTLINE_MIN"
     COMBINE = "COMBINE"
+    SEALED_SHARE = "SEALED_SHARE"
     OUTPUT = "OUTPUT"
     MASK_PIXELS = "MASK_PIXELS"
 
     O_COMBINE = list(COMBINE_MODES)
-    INTERSECTION, UNION = range(len(O_COMBINE))
+    INTERSECTION, UNION, OUTLINE = range(len(O_COMBINE))
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         self.add_parameter(
             QgsProcessingParameterRasterLayer(
                 self.IMPERVIOUSNESS, self.tr("Imperviousness (IMD_A or raw prediction RIMD_B, 0..100)")),
-            self.tr("The imperviousness layer whose outline enters the mask."))
+            self.tr("The imperviousness layer whose density enters the mask."))
         self.add_parameter(
             QgsProcessingParameterMapLayer(
                 self.CLCPLUS, self.tr("CLCplus Backbone or other sealed-class layer (raster or polygons)"),
@@ -129,19 +132,24 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
             self.tr("The attribute holding the class code of a polygon layer."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Minimum share of a pixel in the sealed class (percent)"),
+                self.THRESHOLD, self.tr("Density joining the mask under union (percent of IMPERVIOUSNESS)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_THRESHOLD, minValue=0.001, maxValue=100.0),
-            self.tr("The share of a pixel's area in the sealed class from which it counts as sealed."))
+            self.tr("Under union, pixels of at least this density join the sealed class in the mask."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.OUTLINE_MIN, self.tr("Minimum density of the imperviousness outline (percent)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_OUTLINE_MIN, minValue=0.0, maxValue=100.0),
-            self.tr("The density in percent from which a pixel is inside the outline."))
+            self.tr("Under intersection and outline, the density from which a pixel is inside the outline."))
         self.add_parameter(
             QgsProcessingParameterEnum(
-                self.COMBINE, self.tr("Combination of outline and sealed class"), options=self.O_COMBINE,
-                defaultValue=self.INTERSECTION),
-            self.tr("How outline and sealed class combine into the mask."))
+                self.COMBINE, self.tr("Combination of density and sealed class"), options=self.O_COMBINE,
+                defaultValue=self.O_COMBINE.index(DEFAULT_COMBINE)),
+            self.tr("How density and sealed class combine into the mask (union, intersection, outline)."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.SEALED_SHARE, self.tr("Minimum share of a pixel in the sealed class (percent)"),
+                QgsProcessingParameterNumber.Double, DEFAULT_SEALED_SHARE, minValue=0.001, maxValue=100.0),
+            self.tr("The share of a pixel's area in the sealed class from which it counts as sealed."))
         self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Sealing mask")),
             self.tr("The sealing mask GeoTIFF."))
@@ -157,6 +165,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
             threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
             outline_min=self.parameterAsDouble(parameters, self.OUTLINE_MIN, context),
             combine=self.O_COMBINE[self.parameterAsEnum(parameters, self.COMBINE, context)],
+            sealed_share=self.parameterAsDouble(parameters, self.SEALED_SHARE, context),
             feedback=feedback)
         return {self.OUTPUT: output, self.MASK_PIXELS: summary["mask"]}
 

@@ -45,3 +45,11 @@ class StepProgress:
 
     def info(self, message):
         self.feedback.pushInfo(message)
+
+    def warn(self, message):
+        """A warning: QGIS feedback shows it highlighted (pushWarning); others get it as info."""
+        push = getattr(self.feedback, "pushWarning", None)
+        if push is not None:
+            push(message)
+        else:
+            self.feedback.pushInfo("Warning: " + message)

@@ -27,6 +27,7 @@ from osgeo import gdal
 from ..io.raster import Grid, iter_blocks, open_raster, read_window
 from .catalogue import CHANGE_CLASSES, PRODUCTS
 from .styles import color_table
+from .summary import build_summary, layer_rgb
 
 gdal.UseExceptions()
 
@@ -81,13 +82,7 @@ def change_class_areas(path):
 
 def render_png(path, legend, target, max_size=MAP_MAX_SIZE):
     """Draw a Byte layer through its legend colours into an RGB PNG (nodata white)."""
-    dataset = open_raster(path)
-    step = max(1, int(np.ceil(max(dataset.RasterXSize, dataset.RasterYSize) / max_size)))
-    values = dataset.GetRasterBand(1).ReadAsArray()[::step, ::step]   # at most the map size
-    table = color_table(legend)
-    lut = np.array([table[value][:3] if table[value][3] else (255, 255, 255)
-                    for value in range(256)], dtype=np.uint8)
-    rgb = lut[values.astype(np.uint8)]
+    rgb = layer_rgb(path, legend, max_size)
     memory = gdal.GetDriverByName("MEM").Create("", rgb.shape[1], rgb.shape[0], 3, gdal.GDT_Byte)
     for band in range(3):
         memory.GetRasterBand(band + 1).WriteArray(rgb[:, :, band])
@@ -171,20 +166,22 @@ def write_report(output_folder, products, year_a, year_b, models=None, parameter
                   for target, paths in (models or {}).items()}
     calibration = _json_file(products.get("CALIBRATION"))
     thresholds = _json_file(products.get("THRESHOLDS"))
+    summary_html, summary = build_summary(output_folder, products, reference, statistics, year_a, year_b,
+                                          parameters or {}, calibration)
     with open(os.path.join(output_folder, "report.json"), "w", encoding="utf-8") as handle:
-        json.dump({"year_a": int(year_a), "year_b": int(year_b), "statistics": statistics,
+        json.dump({"year_a": int(year_a), "year_b": int(year_b), "statistics": statistics, "summary": summary,
                    "calibration": calibration, "thresholds": thresholds, "models": provenance,
                    "parameters": parameters or {}}, handle, indent=2, default=str)
     path = os.path.join(output_folder, "report.html")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(_html(statistics, maps, calibration, thresholds, provenance,
-                           parameters or {}, products, year_a, year_b))
+                           parameters or {}, products, year_a, year_b, summary_html))
     return path
 
 
 def _html(statistics, maps, calibration, thresholds, provenance, parameters, products,
-          year_a, year_b):
-    parts = [f"<h1>HRL Imperviousness {year_a} &rarr; {year_b}</h1>",
+          year_a, year_b, summary_html=""):
+    parts = [f"<h1>HRL Imperviousness {year_a} &rarr; {year_b}</h1>", summary_html,
              "<h2>Imperviousness density (IMD)</h2>",
              _table([(year, f"{s['impervious_ha']:.2f}", f"{s['sealed_ha']:.2f}",
                       f"{s['mean_density_impervious']:.2f}", f"{s['mean_density_all']:.2f}",
@@ -203,7 +200,10 @@ def _html(statistics, maps, calibration, thresholds, provenance, parameters, pro
     parts.append("<h2>Maps</h2>")
     parts += [f'<figure><img src="{src}" alt="{product}"><figcaption>{html.escape(product)}: '
               f"{html.escape(caption)}</figcaption></figure>" for product, src, caption in maps]
-    parts += ["<h2>IMD calibration coefficients</h2>", _pre(calibration) if calibration else "<p>none</p>",
+    calibration_file = os.path.basename(products.get("CALIBRATION", ""))
+    parts += ["<h2>IMD calibration coefficients</h2>",
+              f'<p>Summary above; every coefficient in <a href="{html.escape(calibration_file)}">'
+              f"{html.escape(calibration_file)}</a>.</p>" if calibration else "<p>none</p>",
               "<h2>Change-mask thresholds</h2>", _pre(thresholds) if thresholds else "<p>none</p>",
               "<h2>Models</h2>"]
     for target, infos in provenance.items():
@@ -218,6 +218,7 @@ def _html(statistics, maps, calibration, thresholds, provenance, parameters, pro
                      ("product", "file"))]
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #bbb;padding:3px 6px;font-size:90%}img{max-width:520px}"
-             "figure{display:inline-block;margin:6px}")
+             "figure{display:inline-block;margin:6px}#summary img{max-width:100%}"
+             ".warning{color:#a04000;font-weight:bold}.summary .num{text-align:right}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>HRL Imperviousness report"
             f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n")

@@ -56,7 +56,7 @@ from ..progress import StepProgress
 from ..io.encoding import NODATA
 from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, iter_blocks,
                          require_same_grid)
-from .sealing_mask import check_density, run_sealing_mask
+from .sealing_mask import DEFAULT_COMBINE, check_density, mask_reading, run_sealing_mask
 
 FORMAT = "hrl-imperviousness-imd-calibration"
 FORMAT_VERSION = 1
@@ -200,6 +200,7 @@ class Calibration:
     high_density: dict = field(default_factory=dict)
     rescaling: dict = field(default_factory=dict)
     inputs: dict = field(default_factory=dict)
+    sealing_mask: dict = field(default_factory=dict)   # the year-A mask's reading (mask_reading)
 
     @property
     def high_density_value(self):
@@ -240,7 +241,7 @@ class Calibration:
                              "m": self.new_minimum},
             "law": self.law(),
             "regression": self.regression, "high_density": self.high_density,
-            "rescaling": self.rescaling, "inputs": self.inputs,
+            "rescaling": self.rescaling, "sealing_mask": self.sealing_mask, "inputs": self.inputs,
         }
 
     @classmethod
@@ -255,7 +256,8 @@ class Calibration:
             calibration = cls(float(coefficients["a"]), float(coefficients["b"]), float(coefficients["M"]),
                               float(coefficients["n_hd"]), float(coefficients["m"]),
                               data.get("regression", {}), data.get("high_density", {}),
-                              data.get("rescaling", {}), data.get("inputs", {}))
+                              data.get("rescaling", {}), data.get("inputs", {}),
+                              data.get("sealing_mask", {}))
         except (KeyError, TypeError, ValueError) as error:
             raise ImperviousnessError(f"{source} lacks a coefficient or holds a non-number: {error}") from None
         values = (calibration.intercept, calibration.slope, calibration.high_density_max,
@@ -435,6 +437,7 @@ def run_calibrate(imd_a, sealing_mask_a, pp_a, ibu_a, output,
     calibration.inputs = {"IMD_A": str(imd_a), "SEALING_MASK_A": str(sealing_mask_a), "PP_A": str(pp_a),
                           "IBU_A": str(ibu_a), "grid": grid.describe(),
                           "geotransform": list(grid.geotransform), "size": [grid.width, grid.height]}
+    calibration.sealing_mask = mask_reading(sealing_mask_a)
     write_json_atomically(output, calibration.to_json())
     progress.step()
     _report_calibration(progress, calibration)
@@ -494,6 +497,11 @@ def run_apply_calibration(raw_imd, sealing_mask_b, pp_b, calibration, output, fe
                 "HIGH_DENSITY_MAX": f"{calibration.high_density_max:g}",
                 "HIGH_DENSITY_NDVI": f"{calibration.high_density_ndvi:.6f}",
                 "NEW_MINIMUM": f"{calibration.new_minimum:.6f}"}
+    readings = {"A": calibration.sealing_mask.get("rule", "unknown"), "B": mask_reading(sealing_mask_b)["rule"]}
+    metadata.update(SEALING_MASK_A_RULE=readings["A"], SEALING_MASK_B_RULE=readings["B"])
+    if readings["A"] != readings["B"] and not any(rule.startswith("unknown") for rule in readings.values()):
+        progress.info(f"Warning: the year-A sealing mask ({readings['A']}) and the year-B mask "
+                      f"({readings['B']}) were made with different readings; IMD_B then mixes them.")
     with RasterWriter(output, grid, 1, np.uint8, NODATA, [IMD_DESCRIPTION],
                       color_table=styles.color_table("imd"), metadata=metadata) as writer:
         for window in iter_blocks(grid.width, grid.height, DEFAULT_BLOCK_SIZE):
@@ -517,6 +525,7 @@ def run_apply_calibration(raw_imd, sealing_mask_b, pp_b, calibration, output, fe
     stats["mean_density_impervious"] = stats["imd_sum"] / stats["impervious"] if stats["impervious"] else None
     stats["mean_raw_in_mask"] = stats["raw_sum_in_mask"] / stats["mask"] if stats["mask"] else None
     stats["year_a_mean_density"] = calibration.rescaling.get("target_mean")
+    stats["sealing_mask_rules"] = readings
     if stats["mask"] == 0:
         progress.info("Warning: the year-B sealing mask holds no valid pixel; IMD_B is 0 everywhere.")
     else:
@@ -532,15 +541,16 @@ def run_apply_calibration(raw_imd, sealing_mask_b, pp_b, calibration, output, fe
 
 def run_imd_calibration(imd_a, ibu_a, pp_a, clcplus_a, raw_imd_b, pp_b, clcplus_b, out_dir,
                         year_a, year_b, sealed_values="1", sealed_field=None,
-                        threshold=None, combine="intersection", feedback=None):
+                        threshold=None, combine=DEFAULT_COMBINE, feedback=None, sealed_share=None):
     """The whole IMD calibration of ATBD Figures 14 to 18 for the demo; returns paths and results.
 
     Writes into out_dir: IMD_MSK_<A>_010m.tif (mask of year A from clcplus_a and IMD_A),
     IMD_MSK_<B>_010m.tif (from clcplus_b and the raw prediction), IMD_calibration_<A>.json and
     IMD_<B>_010m.tif. clcplus_*: a raster of class codes or a polygon layer (see sealing_mask).
     """
-    from .sealing_mask import DEFAULT_THRESHOLD
+    from .sealing_mask import DEFAULT_SEALED_SHARE, DEFAULT_THRESHOLD
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    sealed_share = DEFAULT_SEALED_SHARE if sealed_share is None else sealed_share
     out_dir = os.path.abspath(str(out_dir))
     os.makedirs(out_dir, exist_ok=True)
     paths = {"mask_a": os.path.join(out_dir, f"IMD_MSK_{year_a}_010m.tif"),
@@ -548,7 +558,7 @@ def run_imd_calibration(imd_a, ibu_a, pp_a, clcplus_a, raw_imd_b, pp_b, clcplus_
              "calibration": os.path.join(out_dir, f"IMD_calibration_{year_a}.json"),
              "imd_b": os.path.join(out_dir, f"IMD_{year_b}_010m.tif")}
     options = {"sealed_values": sealed_values, "sealed_field": sealed_field, "threshold": threshold,
-               "combine": combine, "feedback": feedback}
+               "combine": combine, "sealed_share": sealed_share, "feedback": feedback}
     mask_a = run_sealing_mask(imd_a, clcplus_a, paths["mask_a"], **options)
     mask_b = run_sealing_mask(raw_imd_b, clcplus_b, paths["mask_b"], **options)
     calibration = run_calibrate(imd_a, paths["mask_a"], pp_a, ibu_a, paths["calibration"], feedback=feedback)

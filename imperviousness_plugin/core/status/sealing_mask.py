@@ -8,29 +8,30 @@ Byte densities 0..100, 255 or the declared nodata = nodata) and a layer with a s
 (CLCplus Backbone, class 1 = sealed; or, for users without CLCplus, any raster of class codes or
 any polygon layer, e.g. CORINE Land Cover with codes 1xx = artificial surfaces).
 
-Interpretations of the ATBD text (each one a parameter with this default):
+Interpretations of the ATBD text (each one a parameter with this default; SPEC 9):
 
-* Outline of the imperviousness layer = its footprint: the pixels with a density of at least
-  OUTLINE_MIN percent (default 1, i.e. any imperviousness after rounding to whole percent).
-* The ATBD's 90 % threshold (THRESHOLD) applies to the sealed-class input: a pixel belongs to
-  the sealed class when at least THRESHOLD percent of its area lies in that class. For a raster of
-  class codes on the output grid the share is 0 or 100 %, so the rule reduces to "the pixel's
-  code is a sealed code". For a polygon layer the share is measured on a 10 x 10 sub-pixel grid
-  (exact 1 % steps), so pixels cut by a polygon edge count only when >= 90 % inside. Reason: the
-  density itself is already the outline's share of sealed surface, and a 90 % density outline
-  would drop every medium- and low-density pixel from the mask (and so from the product).
-* "Combined" = intersection by default (COMBINE = intersection): a pixel is in the mask when it
-  is inside the outline AND in the sealed class. Reason: the calibration is a regression of
-  density on NDVI fitted inside the year-A mask and applied inside the year-B mask, so the mask
-  must hold only pixels both sources call sealed: this removes the raw prediction's false
-  positives in vegetation (year B) and the generalisation of the sealed-class layer (gardens,
-  parks and vacant plots inside sealed polygons), which would otherwise receive the calibration
-  floor. Measured on Malta (docs/calibration.md): intersection MAE 8.7 percentage points inside
-  the mask, union 25.9. COMBINE = union (outline OR sealed class) is available for sealed-class
-  layers as precise as the imperviousness layer itself.
-* Nodata: 255 where the imperviousness layer is nodata, or where a sealed-class raster is nodata
-  (unknown cover must not silently become "not sealed"). A polygon layer has no nodata: outside
-  its polygons is "not sealed".
+* The mask combines the sealed class with the density input (COMBINE, default union): a pixel is
+  in the mask when it is in the sealed class OR its density is at least THRESHOLD (default 90 %).
+  ATBD 4.3.2: "a threshold of 90% is applied to the inputs of the IMD layer (either the 2018 IMD
+  layer or 2021 raw classification)", so the 90 % belongs to the density (IMD_A or RIMD_B), and
+  CLCplus "refines and enhances" the outline and transfers its commission errors (ATBD 4.3, 5),
+  which only a union allows. Low-density pixels (< THRESHOLD) count only inside the sealed class.
+* COMBINE = intersection (the reading before issue 13): sealed class AND outline, the outline
+  being the footprint density >= OUTLINE_MIN (default 1 %). Low-density pixels count inside the
+  sealed class; every pixel outside it, even 100 % dense, is 0 in the product.
+* COMBINE = outline: the footprint density >= OUTLINE_MIN alone, the sealed class ignored: every
+  low-density pixel counts, the raw prediction's false positives in vegetation too.
+* Sealed class: a pixel is in it when at least SEALED_SHARE percent (default 50: most of the
+  pixel) of its area lies in the class. For a raster of class codes on the output grid the share
+  is 0 or 100 %, so the rule reduces to "the pixel's code is a sealed code". For a polygon layer
+  the share is measured on a 10 x 10 sub-pixel grid (exact 1 % steps). SEALED_SHARE = 90 with
+  COMBINE = intersection reproduces the masks written before issue 13.
+* Nodata: 255 where the imperviousness layer is nodata, or (union, intersection) where a
+  sealed-class raster is nodata (unknown cover must not silently become "not sealed"). A polygon
+  layer has no nodata: outside its polygons is "not sealed".
+
+The reading used is written into the mask's metadata (COMBINE, THRESHOLD, OUTLINE_MIN,
+SEALED_SHARE, RULE), from where the calibration records it (`mask_reading`).
 
 Values: SEALED_VALUES is a comma-separated list of codes (`1`), ranges (`111-142`) and shell
 patterns (`1*`, matched on the code written as text, so `1*` selects the CLC codes starting with
@@ -57,10 +58,13 @@ from ..io.raster import (RasterInput, RasterWriter, count_blocks, iter_blocks, r
 gdal.UseExceptions()
 ogr.UseExceptions()
 
-DEFAULT_THRESHOLD = 90.0
-DEFAULT_OUTLINE_MIN = 1.0
+DEFAULT_THRESHOLD = 90.0        # density (IMD_A / RIMD_B) joining the mask under union
+DEFAULT_OUTLINE_MIN = 1.0       # density of the footprint (intersection, outline)
+DEFAULT_SEALED_SHARE = 50.0     # share of a pixel in a polygon sealed class
 DEFAULT_SEALED_VALUES = "1"
-COMBINE_MODES = ("intersection", "union")
+# Enum order kept from before issue 13 (0 intersection, 1 union) so saved indices keep meaning.
+COMBINE_MODES = ("intersection", "union", "outline")
+DEFAULT_COMBINE = "union"
 COVERAGE_SUPERSAMPLE = 10       # 10 x 10 sub-pixels: polygon shares in exact 1 % steps
 RASTER_BLOCK = 512
 VECTOR_BLOCK = 256              # 256^2 x 100 sub-pixels = 6.5 MB per rasterised block
@@ -141,19 +145,53 @@ def _as_number(text):
 
 # ------------------------------------------------------------------------- the array kernel
 
-def mask_block(outline_values, outline_valid, sealed_percent, sealed_valid,
-               threshold=DEFAULT_THRESHOLD, outline_min=DEFAULT_OUTLINE_MIN, combine="intersection"):
-    """The sealing mask of one block: uint8 1 / 0, 255 where either input is nodata.
+def mask_block(density, density_valid, sealed_percent, sealed_valid, threshold=DEFAULT_THRESHOLD,
+               outline_min=DEFAULT_OUTLINE_MIN, combine=DEFAULT_COMBINE,
+               sealed_share=DEFAULT_SEALED_SHARE):
+    """The sealing mask of one block: uint8 1 / 0, 255 where an input it uses is nodata.
 
-    outline_values: densities 0..100; sealed_percent: share (0..100) of each pixel in the sealed
-    class; the *_valid arrays are boolean.
+    density: 0..100 (IMD_A or RIMD_B); sealed_percent: share (0..100) of each pixel in the sealed
+    class; the *_valid arrays are boolean. combine: union (sealed class OR density >= threshold),
+    intersection (sealed class AND density >= outline_min) or outline (density >= outline_min).
     """
-    outline = outline_valid & (outline_values >= outline_min)
-    sealed = sealed_percent >= threshold
-    inside = (outline & sealed) if combine == "intersection" else (outline | sealed)
+    sealed = sealed_percent >= sealed_share
+    if combine == "union":
+        inside = sealed | (density >= threshold)
+    elif combine == "intersection":
+        inside = sealed & (density >= outline_min)
+    else:
+        inside = density >= outline_min
     mask = inside.astype(np.uint8)
-    mask[~(outline_valid & sealed_valid)] = NODATA
+    valid = density_valid if combine == "outline" else density_valid & sealed_valid
+    mask[~valid] = NODATA
     return mask
+
+
+def mask_rule(combine, threshold, outline_min, sealed_share):
+    """The mask's rule in words (written into the mask and the calibration file)."""
+    sealed = f"sealed class (share >= {sealed_share:g} %)"
+    if combine == "union":
+        return f"{sealed} OR density >= {threshold:g} %"
+    if combine == "intersection":
+        return f"{sealed} AND density >= {outline_min:g} %"
+    return f"density >= {outline_min:g} % (sealed class ignored)"
+
+
+def mask_reading(path):
+    """The reading a sealing-mask file was made with (its metadata), for the calibration records.
+
+    A mask not written by run_sealing_mask has no such metadata: {"rule": "unknown ..."}.
+    """
+    dataset = gdal.Open(str(path))
+    metadata = dataset.GetMetadata() or {}
+    dataset = None
+    if "COMBINE" not in metadata:
+        return {"rule": "unknown (the mask was not written by imperviousness:sealingmask)"}
+    reading = {"combine": metadata["COMBINE"], "rule": metadata.get("RULE", "")}
+    for key in ("THRESHOLD", "OUTLINE_MIN", "SEALED_SHARE"):
+        if key in metadata:
+            reading[key.lower()] = float(metadata[key])
+    return reading
 
 
 # ------------------------------------------------------------------------- the sealed-class input
@@ -319,9 +357,11 @@ def _selected_polygons(layer, source, grid, values, field, name):
 
 # ------------------------------------------------------------------------- the raster routine
 
-def _check_parameters(threshold, outline_min, combine):
+def _check_parameters(threshold, outline_min, combine, sealed_share):
     if not 0 < threshold <= 100:
         raise ImperviousnessError(f"THRESHOLD must lie in (0, 100] percent, not {threshold:g}.")
+    if not 0 < sealed_share <= 100:
+        raise ImperviousnessError(f"SEALED_SHARE must lie in (0, 100] percent, not {sealed_share:g}.")
     if not 0 <= outline_min <= 100:
         raise ImperviousnessError(f"OUTLINE_MIN must lie in 0..100 percent, not {outline_min:g}.")
     if combine not in COMBINE_MODES:
@@ -339,13 +379,14 @@ def check_density(values, valid, name, path):
 
 def run_sealing_mask(imperviousness, clcplus, output, sealed_values=DEFAULT_SEALED_VALUES,
                      sealed_field=None, threshold=DEFAULT_THRESHOLD, outline_min=DEFAULT_OUTLINE_MIN,
-                     combine="intersection", clcplus_kind=None, feedback=None):
+                     combine=DEFAULT_COMBINE, clcplus_kind=None, feedback=None,
+                     sealed_share=DEFAULT_SEALED_SHARE):
     """Write the sealing mask IMD_MSK (module docstring) and return its statistics (a dict).
 
     imperviousness: IMD_A or the raw prediction RIMD_B (path); clcplus: path of a raster of codes
     or of a polygon layer (`file.gpkg|layername=...` or a SealedSource); output: GeoTIFF path.
     """
-    _check_parameters(threshold, outline_min, combine)
+    _check_parameters(threshold, outline_min, combine, sealed_share)
     values = SealedValues.parse(sealed_values)
     outline_input = RasterInput(imperviousness, "IMPERVIOUSNESS")
     grid = outline_input.grid
@@ -355,8 +396,10 @@ def run_sealing_mask(imperviousness, clcplus, output, sealed_values=DEFAULT_SEAL
     else:
         cover = _VectorSealedCover(source, grid, values, sealed_field, "CLCPLUS")
     progress = StepProgress(feedback, count_blocks(grid.width, grid.height, cover.block_size))
-    counts = {"valid": 0, "outline": 0, "sealed_class": 0, "mask": 0}
-    metadata = {"THRESHOLD": f"{threshold:g}", "OUTLINE_MIN": f"{outline_min:g}", "COMBINE": combine,
+    counts = {"valid": 0, "outline": 0, "dense": 0, "sealed_class": 0, "mask": 0}
+    rule = mask_rule(combine, threshold, outline_min, sealed_share)
+    metadata = {"THRESHOLD": f"{threshold:g}", "OUTLINE_MIN": f"{outline_min:g}",
+                "SEALED_SHARE": f"{sealed_share:g}", "COMBINE": combine, "RULE": rule,
                 "SEALED_VALUES": values.text, "SEALED_FIELD": sealed_field or ""}
     with RasterWriter(output, grid, 1, np.uint8, NODATA, [MASK_DESCRIPTION],
                       color_table=MASK_COLORS, metadata=metadata) as writer:
@@ -364,20 +407,23 @@ def run_sealing_mask(imperviousness, clcplus, output, sealed_values=DEFAULT_SEAL
             density, density_valid = outline_input.read(window)
             check_density(density, density_valid, "IMPERVIOUSNESS", imperviousness)
             share, share_valid = cover.read(window)
-            mask = mask_block(density, density_valid, share, share_valid, threshold, outline_min, combine)
+            mask = mask_block(density, density_valid, share, share_valid, threshold, outline_min,
+                              combine, sealed_share)
             valid = mask != NODATA
             counts["valid"] += int(valid.sum())
             counts["outline"] += int((valid & (density >= outline_min)).sum())
-            counts["sealed_class"] += int((valid & (share >= threshold)).sum())
+            counts["dense"] += int((valid & (density >= threshold)).sum())
+            counts["sealed_class"] += int((valid & (share >= sealed_share)).sum())
             counts["mask"] += int((mask == 1).sum())
             writer.write(window, mask)
             progress.step()
     summary = dict(counts, combine=combine, threshold=threshold, outline_min=outline_min,
-                   sealed_values=values.text, source=cover.summary, grid=grid.describe())
+                   sealed_share=sealed_share, rule=rule, sealed_values=values.text,
+                   source=cover.summary, grid=grid.describe())
     progress.info(
-        f"Sealing mask: {counts['mask']} of {counts['valid']} valid pixels "
-        f"(outline {counts['outline']}, sealed class >= {threshold:g} % {counts['sealed_class']}, "
-        f"combined by {combine}).")
+        f"Sealing mask ({rule}): {counts['mask']} of {counts['valid']} valid pixels (sealed class "
+        f"{counts['sealed_class']}, density >= {threshold:g} % {counts['dense']}, outline >= "
+        f"{outline_min:g} % {counts['outline']}).")
     if counts["mask"] == 0:
         progress.info("Warning: the sealing mask is empty; calibration and application will refuse it.")
     return summary

@@ -47,6 +47,7 @@ from ..products import styles
 from .confidence import confidence_from_members
 from ..errors import ImperviousnessError
 from .contract import load_contract, open_session
+from .drift import as_metadata, check_input
 from ..progress import StepProgress
 from ..io.encoding import NODATA
 from ..io.raster import RasterInput, RasterWriter, Window
@@ -374,8 +375,12 @@ def run_predict(input_path, model_paths, output_path, output_sd_path=None,
     progress.info(f"{len(members)} {contract.target} model(s) x {len(variants)} test-time "
                   f"variant(s); tiles of {contract.tile_size} px, overlap {contract.overlap}; "
                   f"grid {grid.describe()}.")
+    drift = check_input(source, members, progress=progress)
+    for warning in drift["warnings"]:
+        progress.warn(warning)
     metadata = {"TARGET": contract.target, "MODELS": ";".join(os.path.basename(m.path) for m in members),
-                "TEST_TIME_AUGMENTATION": ",".join(variants), "PREDICTIONS": len(members) * len(variants)}
+                "TEST_TIME_AUGMENTATION": ",".join(variants), "PREDICTIONS": len(members) * len(variants),
+                "INPUT_WARNINGS": as_metadata(drift)}
     product = contract.product
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(RasterWriter(
@@ -409,4 +414,4 @@ def run_predict(input_path, model_paths, output_path, output_sd_path=None,
     seconds = time.perf_counter() - started
     progress.info(f"{product} written in {seconds:.1f} s.")
     return {"target": contract.target, "product": product, "members": len(members),
-            "variants": variants, "grid": grid, "seconds": seconds}
+            "variants": variants, "grid": grid, "seconds": seconds, "input_check": drift}
