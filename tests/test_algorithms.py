@@ -174,11 +174,13 @@ def test_aggregate_by_name_equals_by_index_and_the_reference(qgis_process, raste
 
 
 def test_sealingmask_combine_by_name(qgis_process, tmp_path):
-    # outline = density >= 1; sealed class = CLCplus code 1.
-    density = write_raster(tmp_path / "imd.tif", [[0, 5, 50], [80, 0, 2]], nodata=NODATA, dtype=np.uint8)
+    # sealed class = CLCplus code 1; union adds density >= THRESHOLD (90), intersection and outline
+    # use the outline density >= OUTLINE_MIN (1).
+    density = write_raster(tmp_path / "imd.tif", [[0, 5, 50], [80, 95, 2]], nodata=NODATA, dtype=np.uint8)
     clcplus = write_raster(tmp_path / "clc.tif", [[1, 1, 2], [1, 3, 3]], nodata=NODATA, dtype=np.uint8)
-    expected = {"intersection": [[0, 1, 0], [1, 0, 0]], "union": [[1, 1, 1], [1, 0, 1]]}
-    for combine, index in (("union", 1), ("intersection", 0)):
+    expected = {"intersection": [[0, 1, 0], [1, 0, 0]], "union": [[1, 1, 0], [1, 1, 0]],
+                "outline": [[0, 1, 1], [1, 1, 1]]}
+    for combine, index in (("union", 1), ("intersection", 0), ("outline", 2)):
         for value in (combine, index):
             output = tmp_path / f"mask_{value}.tif"
             qgis_process("run", "imperviousness:sealingmask", "--", f"IMPERVIOUSNESS={density}",
