@@ -1,0 +1,241 @@
+"""Sentinel-2 straight from a STAC API (issue 11), against real servers on 127.0.0.1.
+
+rustac serves a STAC API with Earth Search v1 items (collections sentinel-2-l2a and
+sentinel-2-c1-l2a); uvicorn + starlette serve the COGs with HTTP Range and log every request.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from tools import sampledata
+from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
+from imperviousness_plugin.core.features.preprocess import PreprocessOptions, run_preprocess
+from imperviousness_plugin.core.io import stac
+from feedback import Feedback
+from stac_servers import (ASSET_KEYS, RangeFileServer, StacApi, earth_search_item,
+                          overview_ranges, requested_ranges, write_item_files)
+
+YEAR = 2021
+SIZE = 512                      # 5.12 km "tile"
+L2A, C1 = "sentinel-2-l2a", "sentinel-2-c1-l2a"
+# sentinel-2-l2a as published: baseline, earthsearch:boa_offset_applied, and what the COGs hold
+# (0: Earth Search removed the +1000, -1000: the +1000 is still in the DN). Plan 2 is the scene
+# whose flag is wrong (Earth Search issues 66, 71): flagged as applied, but the DN are raw.
+L2A_SCENES = {0: ("02.09", False, 0), 1: ("04.00", True, 0), 2: ("04.00", True, -1000),
+              3: ("05.09", True, 0), 4: ("03.00", False, 0), 5: ("04.00", True, 0)}
+WRONG_FLAG_PLAN = 2
+# The AOI: 1/16 of the tile (a quarter of its width and height), in the middle, in UTM.
+X0, Y1 = sampledata.UTM_ORIGIN
+AOI = (X0 + 1920.0, Y1 - 3200.0, X0 + 3200.0, Y1 - 1920.0)
+
+
+class Log(Feedback):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.messages = []
+
+    def pushInfo(self, message):  # noqa: N802 (QgsProcessingFeedback API)
+        self.messages.append(message)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return sampledata.simulate_world(size=SIZE, n_dates=len(L2A_SCENES))
+
+
+@pytest.fixture(scope="module")
+def catalogue(world, tmp_path_factory):
+    """Both collections as COGs behind the range server, their items behind rustac, and the
+    same acquisitions as local plain folders (the reference)."""
+    root = tmp_path_factory.mktemp("stac")
+    (root / "files").mkdir()
+    files = RangeFileServer(str(root / "files"))
+    plans = sampledata.acquisition_plan(world, YEAR)
+    l2a = [sampledata.simulate_acquisition(world, plans[i], L2A_SCENES[i][0]) for i in L2A_SCENES]
+    c1 = sampledata.simulate_acquisitions(world, YEAR)
+    items = {L2A: [], C1: [], "missing-band": [], "wrong-grid": [], "gone": []}
+    for index, acq in enumerate(l2a):
+        _, flag, stored = L2A_SCENES[index]
+        items[L2A].append(earth_search_item(acq, L2A, files.url, flag, stored))
+        write_item_files(acq, str(root / "files"), L2A, items[L2A][-1], stored)
+    for acq in c1:   # Collection 1 keeps ESA's DN: raw, flag false, raster:bands offset -0.1
+        items[C1].append(earth_search_item(acq, C1, files.url, False, -1000))
+        write_item_files(acq, str(root / "files"), C1, items[C1][-1], -1000)
+    broken = json.loads(json.dumps(items[C1][0]))
+    del broken["assets"]["swir22"]
+    items["missing-band"].append(dict(broken, collection="missing-band"))
+    shifted = json.loads(json.dumps(items[C1][0]))
+    shifted["properties"]["proj:epsg"] = 32634   # tile 33SVV published on zone 34
+    items["wrong-grid"].append(dict(shifted, collection="wrong-grid"))
+    gone = json.loads(json.dumps(items[C1][1]))
+    gone["assets"]["red"]["href"] = gone["assets"]["red"]["href"].replace("B04.tif", "B04-gone.tif")
+    items["gone"].append(dict(gone, collection="gone"))
+    api = StacApi(str(root), items)
+    local = {}
+    for name, acqs in ((L2A, l2a), (C1, c1)):
+        folder = root / f"local-{name}"
+        for acq in acqs:
+            sampledata.write_acquisition(acq, str(folder), "plain")
+        local[name] = str(folder)
+    yield {"api": api, "files": files, "root": root, "local": local, "items": items}
+    api.stop()
+    files.stop()
+
+
+def request(catalogue, collection, cache, **kwargs):
+    return stac.StacRequest(catalogue["api"].collection_url(collection), AOI,
+                            sampledata._srs(sampledata.UTM_EPSG).ExportToWkt(),
+                            start_date=kwargs.pop("start", None), end_date=kwargs.pop("end", None),
+                            target_crs_wkt=sampledata._srs(3035).ExportToWkt(),
+                            cache_folder=str(cache), **kwargs)
+
+
+def pp(inputs, path, req):
+    run_preprocess(inputs, str(path), PreprocessOptions(
+        target_crs_wkt=req.target_crs_wkt, extent=req.extent, extent_crs_wkt=req.extent_crs_wkt))
+    dataset = gdal.Open(str(path))
+    return dataset.ReadAsArray()
+
+
+def imagery(log):
+    return [entry for entry in log if entry["path"].endswith(".tif")]
+
+
+def test_l2a_pp_equals_local_pp_reads_only_the_window_and_caches(catalogue, tmp_path):
+    req = request(catalogue, L2A, tmp_path / "cache")
+    log = catalogue["files"].log
+    before = len(log)
+    feedback = Log()
+    folders = stac.fetch_acquisitions(req, feedback)
+    fetched = imagery(log[before:])
+    assert len(folders) == len(L2A_SCENES)
+
+    reference = pp(catalogue["local"][L2A], tmp_path / "local.tif", req)
+    through_stac = pp(folders, tmp_path / "stac.tif", req)
+    assert np.isfinite(reference[0]).mean() > 0.9
+    np.testing.assert_array_equal(through_stac, reference)   # NaN == NaN here: byte for byte
+
+    # The wrong flag was caught by the data and logged; the others agree.
+    wrong = catalogue["items"][L2A][WRONG_FLAG_PLAN]["id"]
+    disagreements = [m for m in feedback.messages if "the data decide" in m]
+    assert len(disagreements) == 1 and wrong in disagreements[0]
+    with open(os.path.join(folders[WRONG_FLAG_PLAN], "metadata.json"), encoding="utf-8") as stream:
+        assert json.load(stream)["boa_add_offset"] == -1000
+
+    # Only range requests, never an overview tile, and a small share of the files' bytes.
+    assert fetched and all(e["method"] in ("GET", "HEAD") for e in fetched)
+    gets = [e for e in fetched if e["method"] == "GET"]
+    assert all(e["range"].startswith("bytes=") and e["status"] == 206 for e in gets)
+    files_root = catalogue["root"] / "files"
+    total = 0
+    for item in catalogue["items"][L2A]:
+        for band in ASSET_KEYS:
+            path = files_root / L2A / item["id"] / f"{band}.tif"
+            total += path.stat().st_size
+            forbidden = overview_ranges(str(path))
+            url_path = f"/{L2A}/{item['id']}/{band}.tif"
+            for entry in (e for e in gets if e["path"] == url_path):
+                for start, end in requested_ranges(entry):
+                    header = start < 16384   # the IFDs and tile index, read once on open
+                    assert header or not any(s <= end and start <= e for s, e in forbidden), \
+                        f"{url_path}: range {start}-{end} reads overview data"
+    ratio = sum(e["bytes"] for e in gets) / total
+    print(f"AOI of 1/16 of the tile: {sum(e['bytes'] for e in gets)} of {total} bytes "
+          f"({100 * ratio:.1f} %) in {len(gets)} range requests")
+    assert ratio < 0.35
+
+    # Second run: the cache answers, no imagery request at all, same PP.
+    before = len(log)
+    again = stac.fetch_acquisitions(req, Log())
+    assert again == folders and imagery(log[before:]) == []
+    np.testing.assert_array_equal(pp(again, tmp_path / "stac2.tif", req), reference)
+
+
+def test_c1_collection_with_baselines_from_04_00_equals_local_pp(catalogue, tmp_path):
+    req = request(catalogue, C1, tmp_path / "cache")
+    items = catalogue["items"][C1]
+    assert any(float(i["properties"]["s2:processing_baseline"]) >= 4.0 for i in items)
+    folders = stac.fetch_acquisitions(req)
+    np.testing.assert_array_equal(pp(folders, tmp_path / "stac.tif", req),
+                                  pp(catalogue["local"][C1], tmp_path / "local.tif", req))
+
+
+def test_503_and_dropped_connections_are_retried_with_identical_result(catalogue, tmp_path):
+    reference_folders = stac.fetch_acquisitions(request(catalogue, C1, tmp_path / "clean"))
+    reference = pp(reference_folders, tmp_path / "clean.tif", request(catalogue, C1, tmp_path))
+    app = catalogue["files"].app
+    items = catalogue["items"][C1]
+    for index, band in ((0, "B04"), (1, "B11"), (2, "SCL"), (3, "B08")):
+        path = f"/{C1}/{items[index]['id']}/{band}.tif"
+        app.faults[path] = ["503", "503"] if index % 2 == 0 else ["drop"]
+    before = len(app.log)
+    req = request(catalogue, C1, tmp_path / "faulty")
+    folders = stac.fetch_acquisitions(req)
+    statuses = [e["status"] for e in app.log[before:]]
+    assert statuses.count(503) == 4 and statuses.count("dropped") == 2
+    assert not any(app.faults.values())
+    np.testing.assert_array_equal(pp(folders, tmp_path / "faulty.tif", req), reference)
+
+
+def test_missing_asset_file_gives_scene_band_and_status(catalogue, tmp_path):
+    item = catalogue["items"]["gone"][0]
+    with pytest.raises(ImperviousnessError) as error:
+        stac.fetch_acquisitions(request(catalogue, "gone", tmp_path / "cache"))
+    message = str(error.value)
+    assert "HTTP 404" in message and item["id"] in message and "band B04" in message
+    assert "'red'" in message
+
+
+def test_clear_errors_for_bad_items_and_empty_searches(catalogue, tmp_path):
+    with pytest.raises(ImperviousnessError, match=r"has no B12 \(asset 'swir22'\)"):
+        stac.search(request(catalogue, "missing-band", tmp_path))
+    with pytest.raises(ImperviousnessError, match="does not match its tile"):
+        stac.search(request(catalogue, "wrong-grid", tmp_path))
+    with pytest.raises(ImperviousnessError) as error:
+        stac.search(request(catalogue, C1, tmp_path, start=_date("2019-01-01"),
+                            end=_date("2019-12-31")))
+    message = str(error.value)
+    assert "No Sentinel-2 item found" in message and "2019-01-01/2019-12-31" in message
+    assert C1 in message and "bbox" in message
+    with pytest.raises(ImperviousnessError, match="not a STAC collection URL"):
+        stac.split_collection_url(catalogue["api"].url + "/search")
+
+
+def test_max_cloud_filters_and_dry_run_reads_no_imagery(catalogue, tmp_path):
+    log = catalogue["files"].log
+    before = len(log)
+    report = stac.dry_run(request(catalogue, L2A, tmp_path, max_cloud=50.0))
+    assert imagery(log[before:]) == []
+    clouds = [i["properties"]["eo:cloud_cover"] for i in catalogue["items"][L2A]]
+    assert [row["cloud_cover"] for row in report["scenes"]] == [c for c in clouds if c <= 50.0]
+    assert 0 < len(report["scenes"]) < len(clouds)
+    row = report["scenes"][0]
+    assert row["tile"] == "33SVV" and row["expected_bytes"] > 0 and not row["cached"]
+    assert report["expected_bytes"] == sum(r["expected_bytes"] for r in report["scenes"])
+    lines = stac.format_dry_run(report)
+    assert any(row["item"] in line for line in lines)
+
+
+def test_unreachable_catalogue_names_the_url(tmp_path):
+    from stac_servers import free_port
+    url = f"http://127.0.0.1:{free_port()}/v1/collections/{L2A}"
+    req = stac.StacRequest(url, AOI, sampledata._srs(sampledata.UTM_EPSG).ExportToWkt(),
+                           cache_folder=str(tmp_path))
+    with pytest.raises(ImperviousnessError, match=r"http://127\.0\.0\.1:\d+/v1 cannot be searched"):
+        stac.search(req)
+
+
+def test_cancellation_between_requests_leaves_no_complete_scene(catalogue, tmp_path):
+    req = request(catalogue, C1, tmp_path / "cache", parallel=1)
+    with pytest.raises(Cancelled):
+        stac.fetch_acquisitions(req, Log(checks=3))
+    assert not list((tmp_path / "cache").rglob("metadata.json"))
+
+
+def _date(text):
+    import datetime
+    return datetime.date.fromisoformat(text)
