@@ -207,16 +207,22 @@ class FaultyFiles:
     """ASGI app: StaticFiles plus an access log and per-path faults ('503', 'drop', '404')."""
 
     def __init__(self, root):
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
         from starlette.staticfiles import StaticFiles
-        self.static = StaticFiles(directory=root)
+        # Inside a Starlette app so a missing file is a 404 answer, not a server error.
+        self.static = Starlette(routes=[Mount("/", StaticFiles(directory=root))])
         self.log = []
         self.faults = {}          # path -> list of faults, consumed one per request
         self.lock = threading.Lock()
 
-    def fault_for(self, path):
+    def fault_for(self, path, method):
+        """The next fault of `path`; a 'drop' waits for a GET (a HEAD has no body to cut)."""
         with self.lock:
             queue = self.faults.get(path)
-            return queue.pop(0) if queue else None
+            if not queue or (queue[0] == "drop" and method != "GET"):
+                return None
+            return queue.pop(0)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -227,7 +233,7 @@ class FaultyFiles:
                  "range": headers.get(b"range", b"").decode(), "status": None, "bytes": 0}
         with self.lock:
             self.log.append(entry)
-        fault = self.fault_for(path)
+        fault = self.fault_for(path, scope["method"])
         if fault in ("503", "404"):
             entry["status"] = int(fault)
             await send({"type": "http.response.start", "status": int(fault),

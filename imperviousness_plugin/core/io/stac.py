@@ -51,7 +51,8 @@ CLEAR_SCL = (4, 5, 6)
 DARK_PERCENTILE = 1.0      # the dark targets' DN statistic
 MIN_DARK_SAMPLES = 100     # fewer clear samples: the metadata decide
 OFFSET_DN = -BASELINE_04_OFFSET   # 1000: DN below it cannot exist while the offset is in the data
-HTTP_RETRIES = 5
+HTTP_RETRIES = 5           # GDAL's and the catalogue's retries on 5xx and timeouts
+READ_RETRIES = 3           # ours, for what GDAL does not retry (a connection cut mid-body)
 PARALLEL_REQUESTS = 4
 # GDAL's /vsicurl/ settings for the reads: no directory listing, merged ranges, retries on 5xx.
 GDAL_HTTP_OPTIONS = {
@@ -168,21 +169,22 @@ def search(request, feedback=None):
     bbox = transform_bounds(request.extent, request.extent_crs_wkt, epsg_wkt(4326))
     dates = (f"{request.start_date or '..'}/{request.end_date or '..'}"
              if request.start_date or request.end_date else None)
-    query = {"eo:cloud_cover": {"lte": request.max_cloud}} if request.max_cloud is not None else None
     described = (f"collection {collection} at {api}, bbox {', '.join(f'{v:.5f}' for v in bbox)}, "
-                 f"datetime {dates or 'any'}" + (f", eo:cloud_cover <= {request.max_cloud:g}" if query else ""))
-    retry = Retry(total=HTTP_RETRIES, backoff_factor=0.5, allowed_methods=None,
+                 f"datetime {dates or 'any'}" + (f", eo:cloud_cover <= {request.max_cloud:g}"
+                                             if request.max_cloud is not None else ""))
+    retry = Retry(total=HTTP_RETRIES, backoff_factor=0.25, allowed_methods=None,
                   status_forcelist=(429, 500, 502, 503, 504))
     try:
         client = pystac_client.Client.open(api, stac_io=StacApiIO(timeout=60, max_retries=retry))
         found = client.search(collections=[collection], bbox=list(bbox), datetime=dates,
-                              query=query, limit=100)
+                              limit=100)
         items = list(found.items_as_dicts())
     except (APIError, RequestException, OSError) as error:
         raise ImperviousnessError(
             f"The STAC catalogue {api} cannot be searched after {HTTP_RETRIES} retries "
             f"({_short(error)}). Query: {described}.") from None
-    if request.max_cloud is not None:   # also where the API ignores the query extension
+    # Cloud cover is filtered here: the query / filter extensions are not served everywhere.
+    if request.max_cloud is not None:
         items = [item for item in items
                  if item["properties"].get("eo:cloud_cover", 0) <= request.max_cloud]
     if not items:
@@ -417,7 +419,7 @@ def _fetch_band(scene, band, cancelled):
         raise Cancelled("Cancelled by the user")
     window = scene.band_window(band)
     url = "/vsicurl/" + scene.hrefs[band]
-    for attempt in range(HTTP_RETRIES + 1):
+    for attempt in range(READ_RETRIES + 1):
         if cancelled.is_set():
             raise Cancelled("Cancelled by the user")
         try:
@@ -426,7 +428,7 @@ def _fetch_band(scene, band, cancelled):
         except _HttpError as error:
             # GDAL retries 5xx and timeouts itself; a connection dropped mid-body (curl's
             # "transfer closed") is not among them, so the whole read is retried here.
-            if error.permanent or attempt == HTTP_RETRIES:
+            if error.permanent or attempt == READ_RETRIES:
                 raise ImperviousnessError(str(error)) from None
             time.sleep(0.5 * 2 ** attempt)
     write_sparse_band(os.path.join(scene.folder, f"{band}.tif"), grid, window, array, band)
