@@ -239,3 +239,30 @@ def test_cancellation_between_requests_leaves_no_complete_scene(catalogue, tmp_p
 def _date(text):
     import datetime
     return datetime.date.fromisoformat(text)
+
+
+def test_qgis_process_preprocess_from_a_stac_url_and_stacsearch(catalogue, qgis_process, tmp_path):
+    url = catalogue["api"].collection_url(C1)
+    extent = f"{AOI[0]},{AOI[2]},{AOI[1]},{AOI[3]} [EPSG:{sampledata.UTM_EPSG}]"
+    cache = tmp_path / "cache"
+    listing = tmp_path / "scenes.json"
+    result = qgis_process("run", "imperviousness:stacsearch", "--", f"INPUT={url}",
+                          f"EXTENT={extent}", "START_DATE=2021-01-01", "END_DATE=2021-12-31",
+                          f"CACHE_FOLDER={cache}", f"OUTPUT={listing}")
+    with open(listing, encoding="utf-8") as stream:
+        report = json.load(stream)
+    assert [row["item"] for row in report["scenes"]] == [i["id"] for i in catalogue["items"][C1]]
+    assert report["scenes"][0]["item"] in result.stdout and not cache.exists()
+
+    outputs = {}
+    for name, inputs in (("stac", url), ("local", catalogue["local"][C1])):
+        outputs[name] = tmp_path / f"PP_2021_010m_{name}.tif"
+        qgis_process("run", "imperviousness:preprocess", "--", f"INPUT={inputs}",
+                     f"EXTENT={extent}", "START_DATE=2021-01-01", "END_DATE=2021-12-31",
+                     "TARGET_CRS=EPSG:3035", f"CACHE_FOLDER={cache}", f"OUTPUT={outputs[name]}")
+    assert len(os.listdir(cache / C1)) == len(catalogue["items"][C1])
+    np.testing.assert_array_equal(gdal.Open(str(outputs["stac"])).ReadAsArray(),
+                                  gdal.Open(str(outputs["local"])).ReadAsArray())
+    result = qgis_process("run", "imperviousness:preprocess", "--", f"INPUT={url}",
+                          f"OUTPUT={tmp_path / 'no_extent.tif'}", check=False)
+    assert result.returncode != 0 and "EXTENT is required" in result.stdout + result.stderr

@@ -10,6 +10,7 @@ from .predict import PredictAlgorithm
 from .preprocess import PreprocessAlgorithm
 from .publish import PublishAlgorithm
 from .rmsd import RmsdAlgorithm
+from .stacsearch import StacSearchAlgorithm
 from .trainmodel import TrainModelAlgorithm
 
 
@@ -19,4 +20,4 @@ def all_algorithms():
             BuiltupAlgorithm(),
             SealingMaskAlgorithm(), CalibrateAlgorithm(), ApplyCalibrationAlgorithm(),
             PredictAlgorithm(), ConfidenceAlgorithm(), TrainModelAlgorithm(),
-            PublishAlgorithm()]
+            PublishAlgorithm(), StacSearchAlgorithm()]

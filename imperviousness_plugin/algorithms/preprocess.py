@@ -1,11 +1,13 @@
 """imperviousness:preprocess: one year of Sentinel-2 L2A to the PP feature stack (ATBD 4.2.1)."""
 
-from qgis.core import (QgsProcessingParameterCrs, QgsProcessingParameterDateTime,
+from qgis.core import (QgsProcessingException, QgsProcessingParameterCrs,
+                       QgsProcessingParameterDateTime,
                        QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterString)
 
 from ..core.features.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
+from ..core.io.stac import StacRequest, default_cache_folder, fetch_acquisitions, is_stac_url
 from .base import ImperviousnessAlgorithm
 
 
@@ -22,6 +24,15 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         "never extracted) or a plain folder named with the date (e.g. S2A_20210314) holding "
         "B02.tif ... B12.tif, B8A.tif and SCL.tif, with an optional metadata.json giving "
         "processing_baseline and boa_add_offset. All acquisitions must share one grid (one tile).\n\n"
+        "<b>STAC</b>: the input may instead be a STAC collection URL, e.g. "
+        "https://earth-search.aws.element84.com/v1/collections/sentinel-2-l2a (or "
+        "sentinel-2-c1-l2a). The extent is then required; the items of the dates and extent "
+        "(optionally up to a maximum scene cloud cover) are found, and only the extent's window "
+        "of the ten bands and SCL is read over HTTP into the cache folder (default "
+        "~/.cache/imperviousness/stac), where a later run finds it again. Whether the 04.00 "
+        "offset is still in the data is decided from the data's dark targets; every scene whose "
+        "earthsearch:boa_offset_applied flag disagrees is logged. imperviousness:stacsearch "
+        "lists what would be read.\n\n"
         "<b>Harmonisation</b>: products of processing baseline 04.00 and later carry "
         "BOA_ADD_OFFSET = -1000; it is applied so that all acquisitions share the pre-04.00 range. "
         "20 m bands are interpolated bilinearly to the output grid, SCL by nearest neighbour.\n\n"
@@ -39,8 +50,14 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         self.addParameter(QgsProcessingParameterFile(
-            "INPUT", self.tr("Sentinel-2 L2A acquisitions (folder)"),
+            "INPUT", self.tr("Sentinel-2 L2A acquisitions (folder) or STAC collection URL"),
             behavior=QgsProcessingParameterFile.Folder))
+        self.addParameter(QgsProcessingParameterNumber(
+            "MAX_CLOUD", self.tr("STAC: maximum scene cloud cover (%, empty: no filter)"),
+            QgsProcessingParameterNumber.Double, None, optional=True, minValue=0, maxValue=100))
+        self.addParameter(QgsProcessingParameterFile(
+            "CACHE_FOLDER", self.tr("STAC: cache folder (empty: ~/.cache/imperviousness/stac)"),
+            behavior=QgsProcessingParameterFile.Folder, optional=True))
         for name, label in (("START_DATE", "Start date"), ("END_DATE", "End date")):
             self.addParameter(QgsProcessingParameterDateTime(
                 name, self.tr(label), type=QgsProcessingParameterDateTime.Date, optional=True))
@@ -59,13 +76,38 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("PP stack")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        options = self.options(parameters, context)
+        options.harmonic_order = self.parameterAsInt(parameters, "HARMONIC_ORDER", context)
+        options.scl_weights = self.run_core(
+            parse_scl_weights, self.parameterAsString(parameters, "SCL_WEIGHTS", context))
+        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        inputs = self.parameterAsFile(parameters, "INPUT", context)
+        if is_stac_url(inputs):
+            inputs = self.run_core(fetch_acquisitions,
+                                   self.stac_request(inputs, parameters, context, options), feedback)
+        self.run_core(run_preprocess, inputs, output, options, feedback)
+        return {"OUTPUT": output}
+
+    def stac_request(self, url, parameters, context, options):
+        """The STAC search and fetch for the output grid that `options` describe."""
+        if options.extent is None:
+            raise QgsProcessingException(self.tr("EXTENT is required when INPUT is a STAC URL."))
+        extent_crs = options.extent_crs_wkt or options.target_crs_wkt
+        if not extent_crs:
+            raise QgsProcessingException(self.tr("Give the CRS of EXTENT (e.g. '... [EPSG:3035]')."))
+        max_cloud = parameters.get("MAX_CLOUD")
+        return StacRequest(
+            url, options.extent, extent_crs, options.start_date, options.end_date,
+            None if max_cloud in (None, "") else self.parameterAsDouble(parameters, "MAX_CLOUD", context),
+            options.target_crs_wkt, options.pixel_size,
+            self.parameterAsFile(parameters, "CACHE_FOLDER", context) or default_cache_folder())
+
+    def options(self, parameters, context):
+        """Dates, grid and extent (shared with imperviousness:stacsearch)."""
         options = PreprocessOptions(
             start_date=self._date(parameters, "START_DATE", context),
             end_date=self._date(parameters, "END_DATE", context),
-            pixel_size=self.parameterAsDouble(parameters, "PIXEL_SIZE", context),
-            harmonic_order=self.parameterAsInt(parameters, "HARMONIC_ORDER", context),
-            scl_weights=self.run_core(parse_scl_weights,
-                                      self.parameterAsString(parameters, "SCL_WEIGHTS", context)))
+            pixel_size=self.parameterAsDouble(parameters, "PIXEL_SIZE", context))
         crs = self.parameterAsCrs(parameters, "TARGET_CRS", context)
         if crs.isValid():
             options.target_crs_wkt = crs.toWkt()
@@ -75,10 +117,7 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
                 options.extent = (extent.xMinimum(), extent.yMinimum(),
                                   extent.xMaximum(), extent.yMaximum())
                 options.extent_crs_wkt = self.parameterAsExtentCrs(parameters, "EXTENT", context).toWkt()
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        inputs = self.parameterAsFile(parameters, "INPUT", context)
-        self.run_core(run_preprocess, inputs, output, options, feedback)
-        return {"OUTPUT": output}
+        return options
 
     def _date(self, parameters, name, context):
         if parameters.get(name) in (None, ""):
