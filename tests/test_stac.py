@@ -57,7 +57,7 @@ def catalogue(world, tmp_path_factory):
     plans = sampledata.acquisition_plan(world, YEAR)
     l2a = [sampledata.simulate_acquisition(world, plans[i], L2A_SCENES[i][0]) for i in L2A_SCENES]
     c1 = sampledata.simulate_acquisitions(world, YEAR)
-    items = {L2A: [], C1: [], "missing-band": [], "wrong-grid": [], "gone": []}
+    items = {L2A: [], C1: [], "missing-band": [], "wrong-grid": [], "gone": [], "two-tiles": []}
     for index, acq in enumerate(l2a):
         _, flag, stored = L2A_SCENES[index]
         items[L2A].append(earth_search_item(acq, L2A, files.url, flag, stored))
@@ -74,6 +74,13 @@ def catalogue(world, tmp_path_factory):
     gone = json.loads(json.dumps(items[C1][1]))
     gone["assets"]["red"]["href"] = gone["assets"]["red"]["href"].replace("B04.tif", "B04-gone.tif")
     items["gone"].append(dict(gone, collection="gone"))
+    for item in items[C1][:2]:   # the same dates on a neighbouring tile, 2.56 km further east
+        other = json.loads(json.dumps(item))
+        other.update(id=item["id"].replace("33SVV", "33SWV"), collection="two-tiles")
+        other["properties"]["grid:code"] = "MGRS-33SWV"
+        for asset in other["assets"].values():
+            asset["proj:transform"][2] += 2560.0
+        items["two-tiles"].extend([dict(item, collection="two-tiles"), other])
     api = StacApi(str(root), items)
     local = {}
     for name, acqs in ((L2A, l2a), (C1, c1)):
@@ -266,3 +273,10 @@ def test_qgis_process_preprocess_from_a_stac_url_and_stacsearch(catalogue, qgis_
     result = qgis_process("run", "imperviousness:preprocess", "--", f"INPUT={url}",
                           f"OUTPUT={tmp_path / 'no_extent.tif'}", check=False)
     assert result.returncode != 0 and "EXTENT is required" in result.stdout + result.stderr
+
+
+def test_one_tile_holding_the_whole_extent_is_read_alone(catalogue, tmp_path):
+    feedback = Log()
+    scenes = stac.search(request(catalogue, "two-tiles", tmp_path), feedback)
+    assert [s.tile for s in scenes] == ["33SVV", "33SVV"]
+    assert any("Tile 33SVV covers the whole extent" in m and "33SWV" in m for m in feedback.messages)

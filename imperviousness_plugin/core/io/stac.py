@@ -122,6 +122,7 @@ class Scene:
     grid10: Grid                    # the full scene's 10 m grid
     hrefs: dict                     # band -> asset href
     window: Window = None           # in 20 m pixels of the scene; None: outside the AOI
+    covers: bool = False            # the window holds the whole footprint (not cut by the tile)
     data_offset: int = None         # decided from the data once fetched
     dark_dn: float = None           # the dark targets' DN statistic behind that decision
     folder: str = None
@@ -192,9 +193,26 @@ def search(request, feedback=None):
     scenes = [scene_of_item(item, collection) for item in items]
     _check_tile_grids(scenes)
     for scene in scenes:
-        scene.window = scene_window(scene, request)
-    StepProgress(feedback, 1).info(f"STAC search: {len(items)} items ({described}).")
+        scene.window, scene.covers = scene_window(scene, request)
+    progress = StepProgress(feedback, 1)
+    progress.info(f"STAC search: {len(items)} items ({described}).")
+    scenes = one_covering_tile(scenes, progress)
     return sorted((s for s in scenes if s.window is not None), key=lambda s: (s.date, s.item_id))
+
+
+def one_covering_tile(scenes, progress):
+    """The scenes of one tile when a tile covers the whole footprint, else all of them.
+
+    Neighbouring MGRS tiles overlap by about 10 km and repeat the same observations; when one
+    tile holds the whole footprint its items alone carry every observation once.
+    """
+    covering = sorted({scene.tile for scene in scenes if scene.covers})
+    tiles = sorted({scene.tile for scene in scenes})
+    if not covering or len(tiles) == 1:
+        return scenes
+    progress.info(f"Tile {covering[0]} covers the whole extent: the items of tiles "
+                  f"{', '.join(t for t in tiles if t != covering[0])} are not read.")
+    return [scene for scene in scenes if scene.tile == covering[0]]
 
 
 def _short(error):
@@ -298,7 +316,8 @@ def metadata_offset(properties, assets):
 
 
 def scene_window(scene, request):
-    """The 20 m window of the scene covering the output grid's footprint plus the margin."""
+    """The 20 m window of the scene covering the output grid's footprint plus the margin, and
+    whether the scene holds all of it (None, False outside the scene)."""
     crs_wkt = request.target_crs_wkt or scene.crs_wkt
     bounds = transform_bounds(request.extent, request.extent_crs_wkt, crs_wkt)
     # The output grid grows the extent to whole pixels: one pixel more on every side.
@@ -307,13 +326,13 @@ def scene_window(scene, request):
     xmin, ymin, xmax, ymax = transform_bounds(bounds, crs_wkt, scene.crs_wkt)
     x0, _, _, y1, _, _ = scene.grid10.geotransform
     grid = scene.grid20
-    col0 = max(math.floor((xmin - MARGIN_M - x0) / COARSE), 0)
-    col1 = min(math.ceil((xmax + MARGIN_M - x0) / COARSE), grid.width)
-    row0 = max(math.floor((y1 - ymax - MARGIN_M) / COARSE), 0)
-    row1 = min(math.ceil((y1 - ymin + MARGIN_M) / COARSE), grid.height)
+    wanted = (math.floor((xmin - MARGIN_M - x0) / COARSE), math.floor((y1 - ymax - MARGIN_M) / COARSE),
+              math.ceil((xmax + MARGIN_M - x0) / COARSE), math.ceil((y1 - ymin + MARGIN_M) / COARSE))
+    col0, row0 = max(wanted[0], 0), max(wanted[1], 0)
+    col1, row1 = min(wanted[2], grid.width), min(wanted[3], grid.height)
     if col1 <= col0 or row1 <= row0:
-        return None
-    return Window(col0, row0, col1 - col0, row1 - row0)
+        return None, False
+    return Window(col0, row0, col1 - col0, row1 - row0), (col0, row0, col1, row1) == wanted
 
 
 # ----------------------------------------------------------------------------------------------
