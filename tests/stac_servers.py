@@ -204,7 +204,8 @@ class StacApi:
 
 
 class FaultyFiles:
-    """ASGI app: StaticFiles plus an access log and per-path faults ('503', 'drop', '404')."""
+    """ASGI app: StaticFiles plus an access log and per-path faults: an HTTP status to answer
+    instead of the file ('503', '403', ...) or 'drop' (the connection closes mid-body)."""
 
     def __init__(self, root):
         from starlette.applications import Starlette
@@ -234,7 +235,7 @@ class FaultyFiles:
         with self.lock:
             self.log.append(entry)
         fault = self.fault_for(path, scope["method"])
-        if fault in ("503", "404"):
+        if fault is not None and fault != "drop":
             entry["status"] = int(fault)
             await send({"type": "http.response.start", "status": int(fault),
                         "headers": [(b"content-length", b"0")]})

@@ -57,7 +57,8 @@ def catalogue(world, tmp_path_factory):
     plans = sampledata.acquisition_plan(world, YEAR)
     l2a = [sampledata.simulate_acquisition(world, plans[i], L2A_SCENES[i][0]) for i in L2A_SCENES]
     c1 = sampledata.simulate_acquisitions(world, YEAR)
-    items = {L2A: [], C1: [], "missing-band": [], "wrong-grid": [], "gone": [], "two-tiles": []}
+    items = {L2A: [], C1: [], "missing-band": [], "wrong-grid": [], "gone": [], "two-tiles": [],
+             "shifted": []}
     for index, acq in enumerate(l2a):
         _, flag, stored = L2A_SCENES[index]
         items[L2A].append(earth_search_item(acq, L2A, files.url, flag, stored))
@@ -74,6 +75,10 @@ def catalogue(world, tmp_path_factory):
     gone = json.loads(json.dumps(items[C1][1]))
     gone["assets"]["red"]["href"] = gone["assets"]["red"]["href"].replace("B04.tif", "B04-gone.tif")
     items["gone"].append(dict(gone, collection="gone"))
+    shifted = json.loads(json.dumps(items[C1][2]))   # metadata 20 m off its files' grid
+    for asset in shifted["assets"].values():
+        asset["proj:transform"][2] += 20.0
+    items["shifted"].append(dict(shifted, collection="shifted"))
     for item in items[C1][:2]:   # the same dates on a neighbouring tile, 2.56 km further east
         other = json.loads(json.dumps(item))
         other.update(id=item["id"].replace("33SVV", "33SWV"), collection="two-tiles")
@@ -188,13 +193,40 @@ def test_503_and_dropped_connections_are_retried_with_identical_result(catalogue
     np.testing.assert_array_equal(pp(folders, tmp_path / "faulty.tif", req), reference)
 
 
-def test_missing_asset_file_gives_scene_band_and_status(catalogue, tmp_path):
+def test_missing_or_forbidden_asset_gives_scene_band_and_status(catalogue, tmp_path):
     item = catalogue["items"]["gone"][0]
     with pytest.raises(ImperviousnessError) as error:
         stac.fetch_acquisitions(request(catalogue, "gone", tmp_path / "cache"))
     message = str(error.value)
-    assert "HTTP 404" in message and item["id"] in message and "band B04" in message
-    assert "'red'" in message
+    assert "HTTP 404 (not found)" in message and item["id"] in message and "band B04" in message
+    assert "'red'" in message and "B04-gone.tif" in message
+    item = catalogue["items"][C1][4]
+    catalogue["files"].app.faults[f"/{C1}/{item['id']}/B8A.tif"] = ["403"] * 10
+    try:
+        with pytest.raises(ImperviousnessError) as error:
+            stac.fetch_acquisitions(request(catalogue, C1, tmp_path / "cache"))
+    finally:
+        catalogue["files"].app.faults.clear()
+    message = str(error.value)
+    assert "HTTP 403 (access denied)" in message and item["id"] in message
+    assert "band B8A (asset 'nir08'" in message
+
+
+def test_file_on_another_grid_than_its_item_is_refused(catalogue, tmp_path):
+    with pytest.raises(ImperviousnessError, match="not on the item's grid") as error:
+        stac.fetch_acquisitions(request(catalogue, "shifted", tmp_path / "cache"))
+    assert catalogue["items"]["shifted"][0]["id"] in str(error.value)
+
+
+def test_metadata_offset_rules():
+    red = {"raster:bands": [{"scale": 0.0001, "offset": -0.1}]}
+    # The flag wins over a stale raster:bands offset (sentinel-2-l2a after harmonisation).
+    assert stac.metadata_offset({"earthsearch:boa_offset_applied": True}, {"red": red}) == 0
+    assert stac.metadata_offset({"earthsearch:boa_offset_applied": False}, {"red": red}) == -1000
+    zero = {"raster:bands": [{"scale": 0.0001, "offset": 0.0}]}
+    assert stac.metadata_offset({"s2:processing_baseline": "04.00"}, {"red": zero}) == 0
+    assert stac.metadata_offset({"s2:processing_baseline": "04.00"}, {"red": {}}) == -1000
+    assert stac.metadata_offset({"s2:processing_baseline": "02.09"}, {}) == 0
 
 
 def test_clear_errors_for_bad_items_and_empty_searches(catalogue, tmp_path):
@@ -280,3 +312,23 @@ def test_one_tile_holding_the_whole_extent_is_read_alone(catalogue, tmp_path):
     scenes = stac.search(request(catalogue, "two-tiles", tmp_path), feedback)
     assert [s.tile for s in scenes] == ["33SVV", "33SVV"]
     assert any("Tile 33SVV covers the whole extent" in m and "33SWV" in m for m in feedback.messages)
+
+
+def test_a_larger_extent_refetches_the_union_so_both_stay_cached(catalogue, tmp_path):
+    log = catalogue["files"].log
+    small = request(catalogue, C1, tmp_path / "cache")
+    larger = request(catalogue, C1, tmp_path / "cache")
+    larger.extent = (AOI[0] - 1000.0, AOI[1], AOI[2], AOI[3])
+    stac.fetch_acquisitions(small)
+    before = len(log)
+    folders = stac.fetch_acquisitions(larger)
+    assert imagery(log[before:])   # the larger window was read
+    with open(os.path.join(folders[0], "metadata.json"), encoding="utf-8") as stream:
+        col, row, width, height = json.load(stream)["window"]
+    first = stac.search(small)[0].window
+    assert col < first.col - 40 and row <= first.row and col + width >= first.col + first.width
+    assert row + height >= first.row + first.height
+    before = len(log)
+    for req in (small, larger):
+        stac.fetch_acquisitions(req)
+    assert imagery(log[before:]) == []
