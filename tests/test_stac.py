@@ -58,7 +58,7 @@ def catalogue(world, tmp_path_factory):
     l2a = [sampledata.simulate_acquisition(world, plans[i], L2A_SCENES[i][0]) for i in L2A_SCENES]
     c1 = sampledata.simulate_acquisitions(world, YEAR)
     items = {L2A: [], C1: [], "missing-band": [], "wrong-grid": [], "gone": [], "two-tiles": [],
-             "shifted": []}
+             "shifted": [], "tile-grids": []}
     for index, acq in enumerate(l2a):
         _, flag, stored = L2A_SCENES[index]
         items[L2A].append(earth_search_item(acq, L2A, files.url, flag, stored))
@@ -79,6 +79,8 @@ def catalogue(world, tmp_path_factory):
     for asset in shifted["assets"].values():
         asset["proj:transform"][2] += 20.0
     items["shifted"].append(dict(shifted, collection="shifted"))
+    items["tile-grids"] = [dict(items[C1][0], collection="tile-grids"),
+                           dict(shifted, collection="tile-grids")]
     for item in items[C1][:2]:   # the same dates on a neighbouring tile, 2.56 km further east
         other = json.loads(json.dumps(item))
         other.update(id=item["id"].replace("33SVV", "33SWV"), collection="two-tiles")
@@ -232,8 +234,11 @@ def test_metadata_offset_rules():
 def test_clear_errors_for_bad_items_and_empty_searches(catalogue, tmp_path):
     with pytest.raises(ImperviousnessError, match=r"has no B12 \(asset 'swir22'\)"):
         stac.search(request(catalogue, "missing-band", tmp_path))
-    with pytest.raises(ImperviousnessError, match="does not match its tile"):
+    with pytest.raises(ImperviousnessError, match="not on its tile's UTM grid EPSG:32633"):
         stac.search(request(catalogue, "wrong-grid", tmp_path))
+    shifted = catalogue["items"]["tile-grids"][1]["id"]
+    with pytest.raises(ImperviousnessError, match=f"{shifted} of tile 33SVV .* of the same tile"):
+        stac.search(request(catalogue, "tile-grids", tmp_path))
     with pytest.raises(ImperviousnessError) as error:
         stac.search(request(catalogue, C1, tmp_path, start=_date("2019-01-01"),
                             end=_date("2019-12-31")))
@@ -242,6 +247,12 @@ def test_clear_errors_for_bad_items_and_empty_searches(catalogue, tmp_path):
     assert C1 in message and "bbox" in message
     with pytest.raises(ImperviousnessError, match="not a STAC collection URL"):
         stac.split_collection_url(catalogue["api"].url + "/search")
+
+
+def test_search_follows_next_links_through_pages(catalogue, tmp_path):
+    scenes = stac.search(request(catalogue, C1, tmp_path, page_size=2))
+    assert [s.item_id for s in scenes] == [i["id"] for i in catalogue["items"][C1]]
+    assert len(scenes) > 2
 
 
 def test_max_cloud_filters_and_dry_run_reads_no_imagery(catalogue, tmp_path):

@@ -103,6 +103,7 @@ class StacRequest:
     pixel_size: float = 10.0
     cache_folder: str = None        # None: default_cache_folder()
     parallel: int = PARALLEL_REQUESTS
+    page_size: int = 100            # items per search page; further pages through `next` links
 
 
 @dataclass
@@ -177,7 +178,7 @@ def search(request, feedback=None):
     try:
         client = pystac_client.Client.open(api, stac_io=StacApiIO(timeout=60, max_retries=retry))
         found = client.search(collections=[collection], bbox=list(bbox), datetime=dates,
-                              limit=100)
+                              limit=request.page_size)
         items = list(found.items_as_dicts())
     except (APIError, RequestException, OSError) as error:
         raise ImperviousnessError(
@@ -462,6 +463,7 @@ class _HttpError(Exception):
 def _read_remote(scene, band, url, window):
     gdal.VSICurlPartialClearCache(url)   # a failed attempt must not leave cached pieces behind
     what = f"scene {scene.item_id}, band {band} (asset '{ASSET_KEYS[band]}', {scene.hrefs[band]})"
+    dataset = None
     try:
         dataset = open_raster(url)
         grid = Grid.of_dataset(dataset)
@@ -479,6 +481,10 @@ def _read_remote(scene, band, url, window):
                        404: "not found"}[code]
             raise _HttpError(f"HTTP {code} ({meaning}) for {what}.", True) from None
         raise _HttpError(f"Cannot read {what}: {_short(error)}", False) from None
+    finally:
+        # Closed here, not by the garbage collector through the traceback's frames (GDAL
+        # datasets freed late from a reference cycle crash the interpreter at exit).
+        dataset = None
 
 
 def write_sparse_band(path, grid, window, array, description):
@@ -487,12 +493,14 @@ def write_sparse_band(path, grid, window, array, description):
         dataset = gdal.GetDriverByName("GTiff").Create(
             temporary, grid.width, grid.height, 1,
             gdal.GDT_Byte if array.dtype == np.uint8 else gdal.GDT_UInt16, options=_CACHE_OPTIONS)
-        dataset.SetGeoTransform(grid.geotransform)
-        dataset.SetProjection(grid.crs_wkt)
-        dataset.GetRasterBand(1).SetDescription(description)
-        dataset.GetRasterBand(1).WriteArray(array, window.col, window.row)
-        dataset.FlushCache()
-        dataset = None
+        try:
+            dataset.SetGeoTransform(grid.geotransform)
+            dataset.SetProjection(grid.crs_wkt)
+            dataset.GetRasterBand(1).SetDescription(description)
+            dataset.GetRasterBand(1).WriteArray(array, window.col, window.row)
+            dataset.FlushCache()
+        finally:
+            dataset = None   # closed (and flushed) before the file is moved into place
 
 
 def _finish_scene(scene, progress):
