@@ -112,6 +112,7 @@ def pp(inputs, path, req):
     run_preprocess(inputs, str(path), PreprocessOptions(
         target_crs_wkt=req.target_crs_wkt, extent=req.extent, extent_crs_wkt=req.extent_crs_wkt))
     dataset = gdal.Open(str(path))
+    assert 50 < dataset.RasterXSize < SIZE and 50 < dataset.RasterYSize < SIZE   # the AOI only
     return dataset.ReadAsArray()
 
 
@@ -169,8 +170,17 @@ def test_l2a_pp_equals_local_pp_reads_only_the_window_and_caches(catalogue, tmp_
     np.testing.assert_array_equal(pp(again, tmp_path / "stac2.tif", req), reference)
 
 
-def test_c1_collection_with_baselines_from_04_00_equals_local_pp(catalogue, tmp_path):
+@pytest.mark.parametrize("grid", ["EPSG:3035 from a UTM extent", "scene CRS from an EPSG:3035 extent"])
+def test_c1_collection_with_baselines_from_04_00_equals_local_pp(catalogue, tmp_path, grid):
     req = request(catalogue, C1, tmp_path / "cache")
+    if grid.startswith("scene"):   # exact 10 m copies, bilinear 20 m, an extent off every grid
+        from osgeo import osr
+        req.target_crs_wkt = None
+        to_3035 = osr.CoordinateTransformation(sampledata._srs(sampledata.UTM_EPSG),
+                                               sampledata._srs(3035))
+        xmin, ymin, xmax, ymax = to_3035.TransformBounds(*AOI, 21)
+        req.extent = (xmin + 3.7, ymin + 11.1, xmax - 7.3, ymax - 2.9)
+        req.extent_crs_wkt = sampledata._srs(3035).ExportToWkt()
     items = catalogue["items"][C1]
     assert any(float(i["properties"]["s2:processing_baseline"]) >= 4.0 for i in items)
     folders = stac.fetch_acquisitions(req)
