@@ -119,7 +119,7 @@ def add_years(builder):
 def add_s2(builder, years):
     for year in years:
         builder.parameter(QgsProcessingParameterFile(
-            f"S2_{year}", f"Sentinel-2 L2A acquisitions of year {year} (folder)",
+            f"S2_{year}", f"Sentinel-2 L2A of year {year}: folder, or STAC collection URL",
             behavior=QgsProcessingParameterFile.Folder))
 
 

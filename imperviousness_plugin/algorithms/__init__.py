@@ -10,12 +10,13 @@ from .predict import PredictAlgorithm
 from .preprocess import PreprocessAlgorithm
 from .publish import PublishAlgorithm
 from .rmsd import RmsdAlgorithm
+from .stacsearch import StacSearchAlgorithm
 from .trainmodel import TrainModelAlgorithm
 
 
 def all_algorithms():
     """One instance of each algorithm, in workflow order (the README's table follows it)."""
-    return [PreprocessAlgorithm(), RmsdAlgorithm(), ChangeMaskAlgorithm(),
+    return [PreprocessAlgorithm(), StacSearchAlgorithm(), RmsdAlgorithm(), ChangeMaskAlgorithm(),
             PredictAlgorithm(), TrainModelAlgorithm(),
             SealingMaskAlgorithm(), CalibrateAlgorithm(), ApplyCalibrationAlgorithm(),
             BuiltupAlgorithm(), ConfidenceAlgorithm(),

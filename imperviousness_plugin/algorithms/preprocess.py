@@ -1,11 +1,13 @@
 """imperviousness:preprocess: one year of Sentinel-2 L2A to the PP feature stack (ATBD 4.2.1)."""
 
-from qgis.core import (QgsProcessingParameterCrs, QgsProcessingParameterDateTime,
+from qgis.core import (QgsProcessingException, QgsProcessingParameterCrs,
+                       QgsProcessingParameterDateTime,
                        QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterString)
 
 from ..core.features.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
+from ..core.io.stac import StacRequest, default_cache_folder, fetch_acquisitions, is_stac_url
 from .base import Group, ImperviousnessAlgorithm
 
 
@@ -24,6 +26,15 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         "never extracted) or a plain folder named with the date (e.g. S2A_20210314) holding "
         "B02.tif ... B12.tif, B8A.tif and SCL.tif, with an optional metadata.json giving "
         "processing_baseline and boa_add_offset. All acquisitions must share one grid (one tile).\n\n"
+        "STAC: the input may instead be a STAC collection URL, e.g. "
+        "https://earth-search.aws.element84.com/v1/collections/sentinel-2-l2a (or "
+        "sentinel-2-c1-l2a). The extent is then required; the items of the dates and extent "
+        "(optionally up to a maximum scene cloud cover) are found, and only the extent's window "
+        "of the ten bands and SCL is read over HTTP into the cache folder (default "
+        "~/.cache/imperviousness/stac), where a later run finds it again. Whether the 04.00 "
+        "offset is still in the data is decided from the data's dark targets; every scene whose "
+        "earthsearch:boa_offset_applied flag disagrees is logged. imperviousness:stacsearch "
+        "lists what would be read.\n\n"
         "Harmonisation: products of processing baseline 04.00 and later carry "
         "BOA_ADD_OFFSET = -1000; it is applied so that all acquisitions share the pre-04.00 range. "
         "20 m bands are interpolated bilinearly to the output grid, SCL by nearest neighbour.\n\n"
@@ -40,6 +51,8 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         "clips the output.")
 
     INPUT = "INPUT"
+    MAX_CLOUD = "MAX_CLOUD"
+    CACHE_FOLDER = "CACHE_FOLDER"
     START_DATE = "START_DATE"
     END_DATE = "END_DATE"
     EXTENT = "EXTENT"
@@ -51,9 +64,21 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         self.add_parameter(
-            QgsProcessingParameterFile(self.INPUT, self.tr("Sentinel-2 L2A acquisitions (folder)"),
-                                       behavior=QgsProcessingParameterFile.Folder),
-            self.tr("The folder of one year's acquisitions, or acquisitions separated by ';'."))
+            QgsProcessingParameterFile(
+                self.INPUT, self.tr("Sentinel-2 L2A acquisitions (folder) or STAC collection URL"),
+                behavior=QgsProcessingParameterFile.Folder),
+            self.tr("The folder of one year's acquisitions, acquisitions separated by ';', or a STAC "
+                    "collection URL (<api>/collections/<id>)."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.MAX_CLOUD, self.tr("STAC: maximum scene cloud cover (%, empty: no filter)"),
+                QgsProcessingParameterNumber.Double, None, optional=True, minValue=0, maxValue=100),
+            self.tr("STAC items with a larger eo:cloud_cover are left out; empty keeps all."))
+        self.add_parameter(
+            QgsProcessingParameterFile(
+                self.CACHE_FOLDER, self.tr("STAC: cache folder (empty: ~/.cache/imperviousness/stac)"),
+                behavior=QgsProcessingParameterFile.Folder, optional=True),
+            self.tr("Where the fetched windows are kept, so a later run reads nothing again."))
         self.add_parameter(
             QgsProcessingParameterDateTime(self.START_DATE, self.tr("Start date"),
                                            type=QgsProcessingParameterDateTime.Date, optional=True),
@@ -64,7 +89,7 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
             self.tr("Acquisitions after this date are left out."))
         self.add_parameter(
             QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True),
-            self.tr("The output is clipped to this extent."))
+            self.tr("The output is clipped to this extent (required with a STAC URL)."))
         self.add_parameter(
             QgsProcessingParameterCrs(self.TARGET_CRS, self.tr("Target CRS (empty: the scenes' CRS)"),
                                       "EPSG:3035", optional=True),
@@ -73,6 +98,10 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
             QgsProcessingParameterNumber(self.PIXEL_SIZE, self.tr("Pixel size (CRS units)"),
                                          QgsProcessingParameterNumber.Double, 10.0, minValue=0.001),
             self.tr("The output pixel size in units of the output CRS."))
+        self.add_feature_parameters()
+
+    def add_feature_parameters(self):
+        """The parameters of the reduction itself (imperviousness:stacsearch has none of them)."""
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.HARMONIC_ORDER, self.tr("NDVI model order N (3N+1 coefficients)"),
@@ -87,13 +116,38 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
             self.tr("The PP stack GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        options = self.options(parameters, context)
+        options.harmonic_order = self.parameterAsInt(parameters, self.HARMONIC_ORDER, context)
+        options.scl_weights = self.run_core(
+            parse_scl_weights, self.parameterAsString(parameters, self.SCL_WEIGHTS, context))
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        inputs = self.parameterAsFile(parameters, self.INPUT, context)
+        if is_stac_url(inputs):
+            inputs = self.run_core(fetch_acquisitions,
+                                   self.stac_request(inputs, parameters, context, options), feedback)
+        self.run_core(run_preprocess, inputs, output, options, feedback)
+        return {self.OUTPUT: output}
+
+    def stac_request(self, url, parameters, context, options):
+        """The STAC search and fetch for the output grid that `options` describe."""
+        if options.extent is None:
+            raise QgsProcessingException(self.tr("EXTENT is required when INPUT is a STAC URL."))
+        extent_crs = options.extent_crs_wkt or options.target_crs_wkt
+        if not extent_crs:
+            raise QgsProcessingException(self.tr("Give the CRS of EXTENT (e.g. '... [EPSG:3035]')."))
+        max_cloud = parameters.get(self.MAX_CLOUD)
+        return StacRequest(
+            url, options.extent, extent_crs, options.start_date, options.end_date,
+            None if max_cloud in (None, "") else self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
+            options.target_crs_wkt, options.pixel_size,
+            self.parameterAsFile(parameters, self.CACHE_FOLDER, context) or default_cache_folder())
+
+    def options(self, parameters, context):
+        """Dates, grid and extent (shared with imperviousness:stacsearch)."""
         options = PreprocessOptions(
             start_date=self._date(parameters, self.START_DATE, context),
             end_date=self._date(parameters, self.END_DATE, context),
-            pixel_size=self.parameterAsDouble(parameters, self.PIXEL_SIZE, context),
-            harmonic_order=self.parameterAsInt(parameters, self.HARMONIC_ORDER, context),
-            scl_weights=self.run_core(parse_scl_weights,
-                                      self.parameterAsString(parameters, self.SCL_WEIGHTS, context)))
+            pixel_size=self.parameterAsDouble(parameters, self.PIXEL_SIZE, context))
         crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
         if crs.isValid():
             options.target_crs_wkt = crs.toWkt()
@@ -103,10 +157,7 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
                 options.extent = (extent.xMinimum(), extent.yMinimum(),
                                   extent.xMaximum(), extent.yMaximum())
                 options.extent_crs_wkt = self.parameterAsExtentCrs(parameters, self.EXTENT, context).toWkt()
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        inputs = self.parameterAsFile(parameters, self.INPUT, context)
-        self.run_core(run_preprocess, inputs, output, options, feedback)
-        return {self.OUTPUT: output}
+        return options
 
     def _date(self, parameters, name, context):
         if parameters.get(name) in (None, ""):

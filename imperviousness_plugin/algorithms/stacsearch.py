@@ -1,0 +1,45 @@
+"""imperviousness:stacsearch: what preprocess would read from a STAC API, without reading it."""
+
+from qgis.core import QgsProcessingParameterFileDestination
+
+from ..core.io.atomic import write_json
+from ..core.io.stac import dry_run, format_dry_run
+from .base import Group
+from .preprocess import PreprocessAlgorithm
+
+
+class StacSearchAlgorithm(PreprocessAlgorithm):
+    NAME = "stacsearch"
+    DISPLAY_NAME = "List Sentinel-2 scenes of a STAC search (dry run of preprocess)"
+    GROUP = Group.FEATURES
+    ATBD = "4.1"
+    SUMMARY = "what preprocess would read from a STAC collection (items, offsets, bytes), reading no pixel"
+    DESCRIPTION = (
+        "Searches a STAC collection (INPUT, e.g. "
+        "https://earth-search.aws.element84.com/v1/collections/sentinel-2-l2a) with the same "
+        "extent, dates, maximum cloud cover, target CRS and pixel size as "
+        "imperviousness:preprocess, and lists the items (date, tile, cloud cover, processing "
+        "baseline, earthsearch:boa_offset_applied, the offset decision) with the bytes the "
+        "fetch would read (the uncompressed size of the windows; scenes already in the cache "
+        "count 0). No pixel is read. The list goes to the log and to a JSON file.")
+
+    EXPECTED_BYTES = "EXPECTED_BYTES"
+    SCENES = "SCENES"
+
+    def add_feature_parameters(self):
+        """Instead of the reduction's parameters: the scene list."""
+        self.add_parameter(
+            QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("Scene list"),
+                                                  self.tr("JSON files (*.json)")),
+            self.tr("The JSON list of the items that would be read, with the expected bytes."))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        request = self.stac_request(self.parameterAsFile(parameters, self.INPUT, context),
+                                    parameters, context, self.options(parameters, context))
+        report = self.run_core(dry_run, request, feedback)
+        for line in format_dry_run(report):
+            feedback.pushInfo(line)
+        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        self.run_core(write_json, output, report)
+        return {self.OUTPUT: output, self.EXPECTED_BYTES: report["expected_bytes"],
+                self.SCENES: len(report["scenes"])}
