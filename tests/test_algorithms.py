@@ -28,7 +28,7 @@ def algorithms(provider):
 
 
 ALGORITHM_IDS = {f"imperviousness:{name}" for name in (
-    "preprocess", "rmsd", "changemask", "predict", "trainmodel", "sealingmask", "calibrate",
+    "preprocess", "stacsearch", "rmsd", "changemask", "predict", "trainmodel", "sealingmask", "calibrate",
     "applycalibration", "builtup", "confidence", "aggregate", "changecontinuous", "classifychange",
     "publish")}
 

@@ -29,4 +29,5 @@ def test_readme_algorithm_table_is_generated():
         "README.md's algorithm table is stale: run tools/algorithm_docs.py --write"
     # One row per algorithm of the provider, each with its ATBD section and summary.
     rows = table.splitlines()[2:]
-    assert len(rows) == 14 and "| `imperviousness:aggregate` | 3 Aggregation and change | 4.2.4 |" in table
+    from imperviousness_plugin.algorithms import all_algorithms
+    assert len(rows) == len(all_algorithms()) == 15 and "| `imperviousness:aggregate` | 3 Aggregation and change | 4.2.4 |" in table
