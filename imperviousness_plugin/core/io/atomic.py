@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import threading
 import uuid
 
@@ -90,10 +91,19 @@ def write_bytes(path, data):
             handle.write(data)
 
 
+def copy_file(source, path):
+    """Copy the bytes of `source` to `path` atomically."""
+    with atomic_path(path) as temporary:
+        shutil.copyfile(source, temporary)
+
+
 def write_text(path, text):
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path, data):
-    """JSON with sorted keys and a final newline, so equal data gives equal bytes."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+def write_json(path, data, default=None):
+    """JSON with sorted keys and a final newline, so equal data gives equal bytes.
+
+    `default` is json.dumps's converter for values JSON has no type for (e.g. str).
+    """
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=default) + "\n")

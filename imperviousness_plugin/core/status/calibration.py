@@ -44,7 +44,6 @@ the composed linear law g = offset + gain x NDVI between its clip points.
 import json
 import math
 import os
-import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +52,7 @@ from scipy import optimize
 from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
+from ..io import atomic
 from ..io.raster import DEFAULT_BLOCK_SIZE, RasterWriter, band_descriptions, count_blocks, iter_blocks
 from .sealing_mask import BandInput, check_density, run_sealing_mask
 
@@ -466,7 +466,7 @@ def run_calibrate(imd_a, sealing_mask_a, pp_a, ibu_a, output,
     calibration.inputs = {"IMD_A": str(imd_a), "SEALING_MASK_A": str(sealing_mask_a), "PP_A": str(pp_a),
                           "IBU_A": str(ibu_a), "grid": grid.describe(),
                           "geotransform": list(grid.geotransform), "size": [grid.width, grid.height]}
-    write_json_atomically(output, calibration.to_json())
+    atomic.write_json(output, calibration.to_json())
     progress.step()
     _report_calibration(progress, calibration)
     return calibration
@@ -485,22 +485,6 @@ def _report_calibration(progress, calibration):
         f"New minimum m = {s['new_minimum']:.4f} (Brent: {s['iterations']} iterations, {s['function_calls']} "
         f"evaluations, converged {s['converged']}); mean density of {s['impervious_pixels']} impervious "
         f"pixels {s['achieved_mean']:.3f} % versus year A {s['target_mean']:.3f} % (residual {s['residual']:+.4f}).")
-
-
-def write_json_atomically(path, data):
-    """Write JSON under a temporary name and move it into place (nothing half-written)."""
-    path = os.path.abspath(str(path))
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        with open(temp, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, sort_keys=False)
-            stream.write("\n")
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
 
 
 # ----------------------------------------------------------------------------- apply
