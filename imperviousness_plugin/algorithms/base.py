@@ -12,6 +12,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, ImperviousnessError
+from . import lifecycle
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
 TIMING_PREFIX = "[step time]"
@@ -52,6 +53,7 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         self._started = time.perf_counter()
+        lifecycle.install()  # qgis_process: signals remove this run's files (after its own SIGINT handler)
         return True
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 (QGIS API)

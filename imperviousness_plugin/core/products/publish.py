@@ -84,25 +84,26 @@ def copy_raster(source, target, names=None):
 
     The copy uses the one GeoTIFF creation profile (core/io/raster.py). `names` ({path: published
     file name}) replaces metadata values that name a run's (temporary) file by its published name.
+    Descriptions and metadata are set on an in-memory VRT before the copy, so the GeoTIFF holds
+    only the final values (setting them on the copy afterwards leaves the old bytes in the file).
     """
     dataset = open_raster(source)
-    band = dataset.GetRasterBand(1)
-    options = gtiff_creation_options(gdal_array_dtype(band.DataType), dataset.RasterCount,
-                                     dataset.RasterXSize, dataset.RasterYSize)
+    view = gdal.GetDriverByName("VRT").CreateCopy("", dataset)
+    # open_raster's OVERVIEW_LEVEL=NONE view does not pass descriptions and metadata on
+    plain = gdal.Open(str(source))
+    for index in range(1, dataset.RasterCount + 1):
+        view.GetRasterBand(index).SetDescription(plain.GetRasterBand(index).GetDescription())
+    view.SetMetadata({key: published_names(value, names or {})
+                      for key, value in (plain.GetMetadata() or {}).items()})
+    plain = None
+    options = gtiff_creation_options(gdal_array_dtype(view.GetRasterBand(1).DataType),
+                                     view.RasterCount, view.RasterXSize, view.RasterYSize)
     with atomic_path(target) as temporary:
         try:
-            copy = gdal.GetDriverByName("GTiff").CreateCopy(temporary, dataset, strict=0, options=options)
-        except RuntimeError as error:
-            raise ImperviousnessError(f"Cannot write {target}: {error}") from None
-        # open_raster's OVERVIEW_LEVEL=NONE view does not pass band descriptions on: copy them
-        plain = gdal.Open(str(source))
-        for index in range(1, dataset.RasterCount + 1):
-            copy.GetRasterBand(index).SetDescription(plain.GetRasterBand(index).GetDescription())
-        for key, value in (plain.GetMetadata() or {}).items():
-            copy.SetMetadataItem(key, published_names(value, names or {}))
-        plain = None
-        flush_written(copy, target)
-        copy = None  # closes the file: GDAL writes its last directory now
+            copy = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, strict=0, options=options)
+            flush_written(copy, target)
+        finally:
+            copy = None  # closes the file: GDAL writes its last directory now
         check_closed(target)
     return target
 

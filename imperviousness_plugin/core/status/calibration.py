@@ -58,6 +58,7 @@ from .sealing_mask import BandInput, check_density, run_sealing_mask
 
 FORMAT = "hrl-imperviousness-imd-calibration"
 FORMAT_VERSION = 1
+COEFFICIENT_KEYS = ("a", "b", "M", "n_hd", "m")
 NDVI_BAND = "NDVI_P0"
 BYTE_NODATA = 255
 DEFAULT_SAMPLE_SPACING = 60.0
@@ -280,19 +281,23 @@ class Calibration:
         if data.get("format_version") != FORMAT_VERSION:
             raise ImperviousnessError(f"{source} has format version {data.get('format_version')}; "
                                       f"this plugin reads version {FORMAT_VERSION}.")
-        try:
-            coefficients = data["coefficients"]
-            calibration = cls(float(coefficients["a"]), float(coefficients["b"]), float(coefficients["M"]),
-                              float(coefficients["n_hd"]), float(coefficients["m"]),
-                              data.get("regression", {}), data.get("high_density", {}),
-                              data.get("rescaling", {}), data.get("inputs", {}))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ImperviousnessError(f"{source} lacks a coefficient or holds a non-number: {error}") from None
-        values = (calibration.intercept, calibration.slope, calibration.high_density_max,
-                  calibration.high_density_ndvi, calibration.new_minimum)
-        if not all(math.isfinite(v) for v in values) or calibration.slope >= 0 \
-                or calibration.high_density_value <= 0 or not 0 < calibration.high_density_max <= 100:
-            raise ImperviousnessError(f"{source} holds coefficients no calibration produces: {values}.")
+        coefficients = data.get("coefficients")
+        if not isinstance(coefficients, dict):
+            raise ImperviousnessError(f"{source} lacks the key coefficients (a, b, M, n_hd, m).")
+        values = {key: _finite_coefficient(coefficients, key, source) for key in COEFFICIENT_KEYS}
+        calibration = cls(values["a"], values["b"], values["M"], values["n_hd"], values["m"],
+                          data.get("regression", {}), data.get("high_density", {}),
+                          data.get("rescaling", {}), data.get("inputs", {}))
+        for key, rule, holds in (
+                ("b", "the NDVI slope must be negative", calibration.slope < 0),
+                ("M", "the high-density maximum must lie in (0, 100] %", 0 < calibration.high_density_max <= 100),
+                ("n_hd", "an NDVI lies in [-1, 1]", -1 <= calibration.high_density_ndvi <= 1),
+                ("a", "f_hd = a + b * n_hd must be positive", calibration.high_density_value > 0),
+                ("m", f"the new minimum must lie in [{MINIMUM_SEARCH_LOW:g}, M = {calibration.high_density_max:g}]",
+                 MINIMUM_SEARCH_LOW <= calibration.new_minimum <= calibration.high_density_max)):
+            if not holds:
+                raise ImperviousnessError(f"{source} holds coefficients no calibration produces: "
+                                          f"coefficients.{key} = {values[key]:g} ({rule}).")
         return calibration
 
     @classmethod
@@ -305,6 +310,19 @@ class Calibration:
         except ValueError as error:
             raise ImperviousnessError(f"The calibration file {path} is not valid JSON: {error}") from None
         return cls.from_json(data, f"The calibration file {path}")
+
+
+def _finite_coefficient(coefficients, key, source):
+    if key not in coefficients:
+        raise ImperviousnessError(f"{source} lacks the key coefficients.{key}.")
+    value = coefficients[key]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ImperviousnessError(f"{source}: coefficients.{key} is {value!r}, not a finite number.")
+    return number
 
 
 # ----------------------------------------------------------------------------- fitting steps
