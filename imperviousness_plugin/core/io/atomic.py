@@ -29,6 +29,34 @@ def _describe_os_error(error):
     return error.strerror or str(error)
 
 
+def _folder_state(folder):
+    """'the disk is full', 'the folder is read-only' or None, from the file system itself."""
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return None
+    if stat.f_flag & os.ST_RDONLY:
+        return "the folder is read-only"
+    if stat.f_bavail == 0:
+        return "the disk is full"
+    return None
+
+
+def write_error(path, error):
+    """An ImperviousnessError naming `path` for a failed write, or None when `error` is no
+    write failure (e.g. GDAL's RuntimeError for an unreadable input inside the write block).
+
+    GDAL reports a full disk late and vaguely ("TIFFAppendToStrip: Write error at scanline"),
+    so the output's file system is asked directly.
+    """
+    if isinstance(error, OSError):
+        return ImperviousnessError(f"Cannot write {path}: {_describe_os_error(error)}.")
+    state = _folder_state(os.path.dirname(path))
+    if state is None and ("No space left" in str(error) or "Permission denied" in str(error)):
+        state = str(error)
+    return ImperviousnessError(f"Cannot write {path}: {state}.") if state else None
+
+
 def _temporary_name(path):
     folder, name = os.path.split(path)
     stem, extension = os.path.splitext(name)
@@ -73,12 +101,11 @@ def atomic_path(path):
     try:
         yield temporary
         os.replace(temporary, path)
-    except OSError as error:
-        raise ImperviousnessError(f"Cannot write {path}: {_describe_os_error(error)}.") from None
-    except RuntimeError as error:  # GDAL reports write failures as RuntimeError
-        if "No space left" in str(error) or "Permission denied" in str(error):
-            raise ImperviousnessError(f"Cannot write {path}: {error}") from None
-        raise
+    except (OSError, RuntimeError) as error:  # GDAL reports write failures as RuntimeError
+        failure = write_error(path, error)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         with _pending_lock:
             _pending.discard(temporary)

@@ -327,11 +327,23 @@ class RasterWriter:
                 self.dataset = None  # closes the file: GDAL writes its last directory now
                 check_closed(self.path)
             except ImperviousnessError:
-                self.dataset = None
+                self._discard()
                 self._atomic.__exit__(*sys.exc_info())  # removes the temporary file
                 raise
-        self.dataset = None  # closes the file (on error) before it is removed
+        self._discard()
         return self._atomic.__exit__(exc_type, exc, traceback)
+
+    def _discard(self):
+        """Close the dataset of a failed write quietly: its errors were reported already.
+
+        With exceptions on, GDAL 3.6 raises from the dataset's destructor (e.g. the disk is still
+        full), which Python can only print as "Exception ignored in delete_Dataset".
+        """
+        hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+        try:
+            self.dataset = None
+        finally:
+            sys.unraisablehook = hook
 
 
 def flush_written(dataset, path):
@@ -339,7 +351,11 @@ def flush_written(dataset, path):
     try:
         dataset.FlushCache()
     except RuntimeError as error:
-        raise ImperviousnessError(f"Cannot write {path}: {error}") from None
+        # The tracebacks keep this frame and GDAL's: drop their hold on the dataset, so that the
+        # caller closes it (quietly) rather than the garbage collector (printing GDAL's error).
+        del dataset
+        error.__traceback__ = None
+        raise atomic.write_error(path, error) or ImperviousnessError(f"Cannot write {path}: {error}") from None
     gdal.ErrorReset()
 
 
@@ -350,7 +366,8 @@ def check_closed(path):
     and an error there is only recorded, so it is read back from CPLGetLastErrorType.
     """
     if gdal.GetLastErrorType() >= gdal.CE_Failure:
-        raise ImperviousnessError(f"Cannot write {path}: {gdal.GetLastErrorMsg()}")
+        error = RuntimeError(gdal.GetLastErrorMsg())
+        raise atomic.write_error(path, error) or ImperviousnessError(f"Cannot write {path}: {error}")
 
 
 def _create_gtiff(temporary, grid, band_count, dtype, path):
