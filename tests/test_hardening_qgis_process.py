@@ -161,34 +161,22 @@ def test_an_invalid_input_found_late_leaves_nothing(qgis_process, tmp_path):
     assert_no_run_debris(tmpdir)
 
 
-def aggregate(qgis_process, source, output, tmpdir):
-    return qgis_process("run", "imperviousness:aggregate", "--", f"INPUT={source}", "RESOLUTION=20",
-                        f"OUTPUT={output}", check=False, env={"TMPDIR": str(tmpdir)})
-
-
-def test_a_read_only_output_folder_is_a_clear_error(qgis_process, tmpfs, tmp_path):
-    source = write_raster(tmp_path / "imd.tif", np.full((200, 200), 40, np.uint8), nodata=255)
-    folder = tmpfs("read_only", 1024 * 1024, read_only=True)
-    tmpdir = private_tmpdir(tmp_path)
-    result = aggregate(qgis_process, source, folder / "imd_20.tif", tmpdir)
-    log = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert f"Cannot write {folder / 'imd_20.tif'}: the folder {folder} is not writable." in log
-    assert ".partial" not in log and "Traceback" not in log
-    assert os.listdir(folder) == []
-    assert_no_run_debris(tmpdir)
-
-
-def test_a_full_disk_is_a_clear_error(qgis_process, tmpfs, tmp_path):
-    # Noise does not compress: 1000 x 1000 float32 at 20 m is ~1 MB for a 256 KiB file system.
+@pytest.mark.parametrize("read_only, expected", [
+    (True, "the folder {folder} is not writable."),
+    # Noise does not compress: its 1000 x 1000 cells at 20 m do not fit in 256 KiB.
+    (False, "the disk is full."),
+], ids=["read-only folder", "full disk"])
+def test_a_write_failure_is_a_clear_error_naming_the_output(qgis_process, tmpfs, tmp_path, read_only, expected):
     noise = np.random.default_rng(3).random((2000, 2000), dtype=np.float32) * 100
     source = write_raster(tmp_path / "noise.tif", noise)
-    folder = tmpfs("full", 256 * 1024)
+    folder = tmpfs("out", 256 * 1024, read_only=read_only)
+    output = folder / "noise_20.tif"
     tmpdir = private_tmpdir(tmp_path)
-    result = aggregate(qgis_process, source, folder / "noise_20.tif", tmpdir)
+    result = qgis_process("run", "imperviousness:aggregate", "--", f"INPUT={source}", "RESOLUTION=20",
+                          f"OUTPUT={output}", check=False, env={"TMPDIR": str(tmpdir)})
     log = result.stdout + result.stderr
     assert result.returncode != 0
-    assert f"Cannot write {folder / 'noise_20.tif'}: the disk is full." in log
+    assert f"Cannot write {output}: {expected.format(folder=folder)}" in log
     assert ".partial" not in log and "Traceback" not in log
     assert os.listdir(folder) == []
     assert_no_run_debris(tmpdir)
