@@ -18,7 +18,9 @@ import uuid
 from ..errors import ImperviousnessError
 
 _pending = set()
-_pending_lock = threading.Lock()
+# Reentrant: a signal handler runs in the main thread between two bytecodes, possibly while that
+# thread holds the lock in atomic_path; a plain Lock would deadlock there.
+_pending_lock = threading.RLock()
 
 
 def _describe_os_error(error):

@@ -166,10 +166,8 @@ def render_qml(product):
 
 def write_style_files(folder=STYLES_DIR):
     """(Re)generate styles/<product>.qml for every product type."""
-    os.makedirs(folder, exist_ok=True)
     for product in PRODUCTS:
-        with open(os.path.join(folder, f"{product}.qml"), "w", encoding="utf-8") as handle:
-            handle.write(render_qml(product))
+        atomic.write_text(os.path.join(folder, f"{product}.qml"), render_qml(product))
 
 
 _QML_TEMPLATE = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
