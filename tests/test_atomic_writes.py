@@ -103,6 +103,20 @@ def test_pending_files_are_removed_for_a_signal_handler(tmp_path):
         assert os.listdir(tmp_path) == []
 
 
+def test_files_written_since_tracking_started_are_removed_for_a_signal_handler(tmp_path):
+    atomic.write_text(tmp_path / "before.txt", "kept")
+    atomic.track_written()
+    try:
+        atomic.write_text(tmp_path / "product.txt", "removed")
+        write_grid(tmp_path / "product.tif", bands=1)
+        atomic.remove_written_files()
+        assert os.listdir(tmp_path) == ["before.txt"]
+        atomic.remove_written_files()   # a second signal finds nothing more to remove
+        assert (tmp_path / "before.txt").read_text() == "kept"
+    finally:
+        atomic.track_written(False)   # back to not recording, as outside qgis_process
+
+
 def test_json_bytes_are_sorted_and_stable(tmp_path):
     atomic.write_json(tmp_path / "a.json", {"b": 1, "a": [1.5, None]})
     atomic.write_json(tmp_path / "b.json", {"a": [1.5, None], "b": 1})

@@ -109,20 +109,29 @@ def partial_files(*folders):
     return [path for path in files_under(*folders) if ".partial" in os.path.basename(path)]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_during_the_model_leaves_nothing(sample_root, qgis_process_env, tmp_path, signum):
+def published_files(output):
+    return [path for path in files_under(output) if ".partial" not in os.path.basename(path)]
+
+
+@pytest.mark.parametrize("signum, when", [
+    (signal.SIGTERM, "writing"), (signal.SIGINT, "writing"), (signal.SIGTERM, "publishing"),
+], ids=["SIGTERM while writing", "SIGINT while writing", "SIGTERM after the first product"])
+def test_a_signal_during_the_model_leaves_nothing(sample_root, qgis_process_env, tmp_path, signum, when):
     tmpdir = private_tmpdir(tmp_path)
     output = tmp_path / "products"
     inputs = files_under(sample_root / "sample")
+    # "writing": a .partial file exists (in the processing temp folder: an intermediate layer);
+    # "publishing": a product is complete in OUTPUT_FOLDER, others are still to come.
+    ready = {"writing": lambda: partial_files(tmpdir, output),
+             "publishing": lambda: published_files(output)}[when]
     process = subprocess.Popen([str(QGIS_PROCESS), *model_arguments(sample_root, output)],
                                env=dict(qgis_process_env, TMPDIR=str(tmpdir)),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + SIGNAL_TIMEOUT_S
-        while not partial_files(tmpdir, output) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        writing = partial_files(tmpdir, output)
-        assert writing, "the model never wrote a .partial file"
+        while not ready() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ready(), f"the model never reached the point to signal ({when})"
         assert any(os.sep + "processing_" in path for path in files_under(tmpdir))
         process.send_signal(signum)
         log, _ = process.communicate(timeout=SIGNAL_TIMEOUT_S)

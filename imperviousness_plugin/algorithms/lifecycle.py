@@ -12,7 +12,9 @@ last block is under way completes (exit status 0) despite the interrupt.
 algorithm starts (prepareAlgorithm: after qgis_process's own SIGINT handler), in qgis_process only:
 
 - installs SIGTERM and SIGINT handlers that remove the files being written
-  (core.io.atomic.remove_pending_files) and this process's processing temp folder, then end the
+  (core.io.atomic.remove_pending_files), the outputs the current algorithm has already completed
+  (atomic.remove_written_files: e.g. the products published before the signal) and this
+  process's processing temp folder (the model's intermediate layers), then end the
   process by the same signal (exit status 128 + signal for a shell: 143, 130). A Python handler
   runs between two Python bytecodes of the main thread, so a signal that arrives during a long
   GDAL or numpy call takes effect when that call returns (still sooner than the next block).
@@ -45,14 +47,17 @@ def install():
             or threading.current_thread() is not threading.main_thread():
         return False
     gdal.SetConfigOption("GDAL_PAM_ENABLED", "NO")
+    atomic.track_written()
     for signum in SIGNALS:
         signal.signal(signum, _clean_up_and_die)
     return True
 
 
 def remove_run_files():
-    """Remove the files being written and this process's processing temp folder."""
+    """Remove the files being written, those the current algorithm has written, and this
+    process's processing temp folder."""
     atomic.remove_pending_files()
+    atomic.remove_written_files()
     folder = QgsProcessingUtils.tempFolder()
     if os.path.basename(folder).startswith("processing_"):  # never anything else by mistake
         shutil.rmtree(folder, ignore_errors=True)

@@ -4,7 +4,9 @@ A file is written under a hidden temporary name beside its final name and moved 
 (os.replace, atomic on one file system) only when it is complete. On any error, cancellation or
 signal the temporary file is removed, so nothing half-written is ever seen under the output name
 and no debris is left. Temporary names still alive in this process are kept in one registry so
-that a signal handler can remove them before the process dies (`remove_pending_files`).
+that a signal handler can remove them before the process dies (`remove_pending_files`); under
+qgis_process the files already moved into place by the current algorithm are recorded too
+(`track_written`), so that a signal leaves none of its outputs (`remove_written_files`).
 """
 
 import contextlib
@@ -21,6 +23,7 @@ _pending = set()
 # Reentrant: a signal handler runs in the main thread between two bytecodes, possibly while that
 # thread holds the lock in atomic_path; a plain Lock would deadlock there.
 _pending_lock = threading.RLock()
+_written = None   # files moved into place since track_written(); None: not recording
 
 
 def _describe_os_error(error):
@@ -82,6 +85,33 @@ def remove_pending_files():
     remove_quietly(*pending)
 
 
+def track_written(enabled=True):
+    """Start recording the files moved into place anew (each algorithm run), or stop."""
+    global _written
+    with _pending_lock:
+        _written = [] if enabled else None
+
+
+def remove_written_files():
+    """Remove the files moved into place since track_written() (for signal handlers)."""
+    with _pending_lock:
+        written = list(_written or [])
+        if _written:
+            _written.clear()
+    remove_quietly(*written)
+
+
+def _record_written(path, written):
+    """Add (written=True) or drop `path` from the record, when recording."""
+    with _pending_lock:
+        if _written is None:
+            return
+        if written:
+            _written.append(path)
+        elif path in _written:
+            _written.remove(path)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; move it over `path` when the block succeeds.
@@ -102,7 +132,13 @@ def atomic_path(path):
         _pending.add(temporary)
     try:
         yield temporary
-        os.replace(temporary, path)
+        # Recorded before the move: a signal handler running in between removes both names.
+        _record_written(path, True)
+        try:
+            os.replace(temporary, path)
+        except OSError:
+            _record_written(path, False)
+            raise
     except (OSError, RuntimeError) as error:  # GDAL reports write failures as RuntimeError
         failure = write_error(path, error)
         if failure is None:
