@@ -2,6 +2,7 @@
 
 from qgis.core import QgsApplication
 
+from .algorithms import lifecycle
 from .provider import ImperviousnessProvider
 
 
@@ -13,6 +14,7 @@ class ImperviousnessPlugin:
     def initProcessing(self):  # noqa: N802 (QGIS API)
         """Called by QGIS desktop and by qgis_process (where initGui is never called)."""
         if self.provider is None:
+            lifecycle.install()  # qgis_process only: signal cleanup, no .aux.xml beside inputs
             self.provider = ImperviousnessProvider()
             QgsApplication.processingRegistry().addProvider(self.provider)
 

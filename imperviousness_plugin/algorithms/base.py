@@ -23,6 +23,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, ImperviousnessError
+from . import lifecycle
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
 TIMING_PREFIX = "[step time]"
@@ -145,6 +146,7 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         self._started = time.perf_counter()
+        lifecycle.install()  # qgis_process: signals remove this run's files (after its own SIGINT handler)
         # Again here: model children and scripts may run without checkParameterValues.
         problem = self.output_problem(parameters, context)
         if problem:

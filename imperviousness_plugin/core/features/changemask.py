@@ -32,10 +32,8 @@ Interpretations (each one a choice where the ATBD or SPEC leaves room):
 """
 
 import csv
-import json
+import io
 import math
-import os
-import uuid
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -44,6 +42,7 @@ import numpy as np
 from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
+from ..io import atomic
 from ..io.encoding import NODATA
 from ..io.raster import Grid, RasterInput, RasterWriter, Window, spatial_reference
 
@@ -309,23 +308,13 @@ def run_changemask(input_path, output_path, options=None, thresholds_path=None, 
 
 def write_thresholds(path, results):
     """One record per tile, CSV when `path` ends in .csv, else JSON; written atomically."""
-    path = os.path.abspath(str(path))
-    folder, name = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    temp_path = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.partial")
     records = [asdict(result) for result in results]
-    try:
-        with open(temp_path, "w", newline="", encoding="utf-8") as stream:
-            if path.lower().endswith(".csv"):
-                writer = csv.DictWriter(stream, fieldnames=list(TileResult.__dataclass_fields__))
-                writer.writeheader()
-                for record in records:
-                    writer.writerow({key: ("" if value is None else value)
-                                     for key, value in record.items()})
-            else:
-                json.dump({"tiles": records}, stream, indent=2)
-                stream.write("\n")
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
+    if not str(path).lower().endswith(".csv"):
+        atomic.write_json(path, {"tiles": records})
+        return
+    stream = io.StringIO(newline="")
+    writer = csv.DictWriter(stream, fieldnames=list(TileResult.__dataclass_fields__))
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: ("" if value is None else value) for key, value in record.items()})
+    atomic.write_text(path, stream.getvalue())

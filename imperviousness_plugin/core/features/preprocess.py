@@ -7,6 +7,7 @@ polynomial+harmonic model coefficients and the number of weighted observations.
 """
 
 import datetime
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
 DEFAULT_SCL_WEIGHTS = (0, 0, 0, 10, 50, 50, 50, 10, 5, 1, 1, 1)
 REFLECTANCE_QUANTILE = 0.2
 NDVI_QUANTILE = 0.9
+MAX_SCL_WEIGHT = 1e6
 DN_SCALE = 10000.0   # reflectance = harmonised DN / 10000
 BLOCK_SIZE = 256     # 256 x 256 px x T dates per band keeps memory bounded for any raster size
 
@@ -40,6 +42,9 @@ class PreprocessOptions:
     block_size: int = BLOCK_SIZE
     threads: int = 2
 
+    def __post_init__(self):
+        self.scl_weights = check_scl_weights(self.scl_weights)
+
 
 def pp_band_names(harmonic_order=3, bands=REFLECTANCE_BANDS):
     """Band descriptions of the PP stack, in order (SPEC section 4)."""
@@ -54,10 +59,29 @@ def parse_scl_weights(text):
         weights = tuple(float(part) for part in parts)
     except ValueError:
         raise ImperviousnessError(f"SCL weights must be numbers, got {text!r}.") from None
-    if len(weights) != 12 or any(not np.isfinite(w) or w < 0 for w in weights):
+    return check_scl_weights(weights)
+
+
+def check_scl_weights(weights):
+    """Refuse SCL weights no run can use: wrong count, negative, non-finite, huge, or all zero.
+
+    Weights are relative (ATBD default 0..50). Above MAX_SCL_WEIGHT their sums over a year of
+    acquisitions and the weighted squares of the NDVI fit would lose precision or overflow; with
+    every weight zero no pixel has a valid observation (SPEC section 10).
+    """
+    text = ",".join(f"{w:g}" for w in weights)
+    if len(weights) != 12 or any(not math.isfinite(w) or w < 0 for w in weights):
         raise ImperviousnessError(
-            f"SCL weights must be 12 non-negative numbers (SCL classes 0 to 11), got {text!r}.")
-    return weights
+            f"SCL weights must be 12 non-negative numbers (SCL classes 0 to 11), got {text}.")
+    if max(weights) > MAX_SCL_WEIGHT:
+        raise ImperviousnessError(
+            f"SCL weights must be at most {MAX_SCL_WEIGHT:g} (they are relative: the ATBD uses 0..50), "
+            f"got {text}.")
+    if max(weights) == 0:
+        raise ImperviousnessError(
+            f"SCL weights are all zero ({text}): no observation would be valid. Give at least one "
+            "SCL class a positive weight (ATBD default 0,0,0,10,50,50,50,10,5,1,1,1).")
+    return tuple(float(w) for w in weights)
 
 
 def code_weights(scl_weights):

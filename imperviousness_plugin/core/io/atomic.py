@@ -4,20 +4,26 @@ A file is written under a hidden temporary name beside its final name and moved 
 (os.replace, atomic on one file system) only when it is complete. On any error, cancellation or
 signal the temporary file is removed, so nothing half-written is ever seen under the output name
 and no debris is left. Temporary names still alive in this process are kept in one registry so
-that a signal handler can remove them before the process dies (`remove_pending_files`).
+that a signal handler can remove them before the process dies (`remove_pending_files`); under
+qgis_process the files already moved into place by the current algorithm are recorded too
+(`track_written`), so that a signal leaves none of its outputs (`remove_written_files`).
 """
 
 import contextlib
 import errno
 import json
 import os
+import shutil
 import threading
 import uuid
 
 from ..errors import ImperviousnessError
 
 _pending = set()
-_pending_lock = threading.Lock()
+# Reentrant: a signal handler runs in the main thread between two bytecodes, possibly while that
+# thread holds the lock in atomic_path; a plain Lock would deadlock there.
+_pending_lock = threading.RLock()
+_written = None   # files moved into place since track_written(); None: not recording
 
 
 def _describe_os_error(error):
@@ -26,6 +32,34 @@ def _describe_os_error(error):
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "permission denied (read-only folder?)"
     return error.strerror or str(error)
+
+
+def _folder_state(folder):
+    """'the disk is full', 'the folder is read-only' or None, from the file system itself."""
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return None
+    if stat.f_flag & os.ST_RDONLY:
+        return "the folder is read-only"
+    if stat.f_bavail == 0:
+        return "the disk is full"
+    return None
+
+
+def write_error(path, error):
+    """An ImperviousnessError naming `path` for a failed write, or None when `error` is no
+    write failure (e.g. GDAL's RuntimeError for an unreadable input inside the write block).
+
+    GDAL reports a full disk late and vaguely ("TIFFAppendToStrip: Write error at scanline"),
+    so the output's file system is asked directly.
+    """
+    if isinstance(error, OSError):
+        return ImperviousnessError(f"Cannot write {path}: {_describe_os_error(error)}.")
+    state = _folder_state(os.path.dirname(path))
+    if state is None and ("No space left" in str(error) or "Permission denied" in str(error)):
+        state = str(error)
+    return ImperviousnessError(f"Cannot write {path}: {state}.") if state else None
 
 
 def _temporary_name(path):
@@ -51,6 +85,33 @@ def remove_pending_files():
     remove_quietly(*pending)
 
 
+def track_written(enabled=True):
+    """Start recording the files moved into place anew (each algorithm run), or stop."""
+    global _written
+    with _pending_lock:
+        _written = [] if enabled else None
+
+
+def remove_written_files():
+    """Remove the files moved into place since track_written() (for signal handlers)."""
+    with _pending_lock:
+        written = list(_written or [])
+        if _written:
+            _written.clear()
+    remove_quietly(*written)
+
+
+def _record_written(path, written):
+    """Add (written=True) or drop `path` from the record, when recording."""
+    with _pending_lock:
+        if _written is None:
+            return
+        if written:
+            _written.append(path)
+        elif path in _written:
+            _written.remove(path)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; move it over `path` when the block succeeds.
@@ -71,13 +132,18 @@ def atomic_path(path):
         _pending.add(temporary)
     try:
         yield temporary
-        os.replace(temporary, path)
-    except OSError as error:
-        raise ImperviousnessError(f"Cannot write {path}: {_describe_os_error(error)}.") from None
-    except RuntimeError as error:  # GDAL reports write failures as RuntimeError
-        if "No space left" in str(error) or "Permission denied" in str(error):
-            raise ImperviousnessError(f"Cannot write {path}: {error}") from None
-        raise
+        # Recorded before the move: a signal handler running in between removes both names.
+        _record_written(path, True)
+        try:
+            os.replace(temporary, path)
+        except OSError:
+            _record_written(path, False)
+            raise
+    except (OSError, RuntimeError) as error:  # GDAL reports write failures as RuntimeError
+        failure = write_error(path, error)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         with _pending_lock:
             _pending.discard(temporary)
@@ -90,10 +156,19 @@ def write_bytes(path, data):
             handle.write(data)
 
 
+def copy_file(source, path):
+    """Copy the bytes of `source` to `path` atomically."""
+    with atomic_path(path) as temporary:
+        shutil.copyfile(source, temporary)
+
+
 def write_text(path, text):
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path, data):
-    """JSON with sorted keys and a final newline, so equal data gives equal bytes."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+def write_json(path, data, default=None):
+    """JSON with sorted keys and a final newline, so equal data gives equal bytes.
+
+    `default` is json.dumps's converter for values JSON has no type for (e.g. str).
+    """
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=default) + "\n")

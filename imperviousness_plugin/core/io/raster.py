@@ -9,13 +9,14 @@ only when complete, so a failed or cancelled run leaves nothing under the output
 
 import math
 import os
-import uuid
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 from osgeo import gdal, osr
 
 from ..errors import ImperviousnessError
+from . import atomic
 from .encoding import NODATA
 
 gdal.UseExceptions()
@@ -384,21 +385,31 @@ class RasterInput:
         self.dataset = None
 
 
-def _creation_options(dtype, band_count, width, height):
-    predictor = "3" if np.dtype(dtype).kind == "f" else "2"
-    # BIGTIFF only when the uncompressed size approaches the 4 GB classic TIFF limit.
-    raw_bytes = width * height * band_count * np.dtype(dtype).itemsize
-    return ["TILED=YES", f"BLOCKXSIZE={TILE_SIZE}", f"BLOCKYSIZE={TILE_SIZE}",
-            "COMPRESS=DEFLATE", f"PREDICTOR={predictor}", "NUM_THREADS=2",
-            "BIGTIFF=YES" if raw_bytes > 3_500_000_000 else "BIGTIFF=NO",
-            "INTERLEAVE=BAND" if band_count > 1 else "INTERLEAVE=PIXEL"]
+# The one GeoTIFF creation profile (the idea of rasterio's DefaultGTiffProfile): every raster an
+# algorithm writes or publishes is tiled, DEFLATE-compressed with the predictor of its type.
+GTIFF_PROFILE = {"TILED": "YES", "BLOCKXSIZE": str(TILE_SIZE), "BLOCKYSIZE": str(TILE_SIZE),
+                 "COMPRESS": "DEFLATE", "NUM_THREADS": "2"}
+# BIGTIFF only when the uncompressed size approaches the 4 GB classic TIFF limit.
+BIGTIFF_BYTES = 3_500_000_000
+
+
+def gtiff_creation_options(dtype, band_count, width, height):
+    """GTIFF_PROFILE completed for one raster: predictor, BigTIFF and interleave."""
+    dtype = np.dtype(dtype)
+    raw_bytes = width * height * band_count * dtype.itemsize
+    options = dict(GTIFF_PROFILE, PREDICTOR="3" if dtype.kind == "f" else "2",
+                   BIGTIFF="YES" if raw_bytes > BIGTIFF_BYTES else "NO",
+                   INTERLEAVE="BAND" if band_count > 1 else "PIXEL")
+    return [f"{key}={value}" for key, value in options.items()]
 
 
 class RasterWriter:
     """The one raster writer: a tiled, compressed GeoTIFF written block by block.
 
-    Use as a context manager. Data goes to a hidden temporary file beside the output; on success
-    it is moved over the output name, on any error (or cancellation) it is deleted.
+    Use as a context manager. Data goes to a hidden temporary file beside the output
+    (atomic.atomic_path); on success it is moved over the output name, on any error (or
+    cancellation) it is deleted. Each written window is flushed at once, so the order of the
+    compressed tiles in the file (and hence its bytes) does not depend on GDAL_CACHEMAX.
     """
 
     def __init__(self, path, grid, band_count, dtype, nodata, descriptions=None,
@@ -413,16 +424,22 @@ class RasterWriter:
             raise ValueError("one description per band is required")
         self.color_table = color_table
         self.metadata = metadata or {}
-        folder, name = os.path.split(self.path)
-        self.temp_path = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.partial.tif")
         self.dataset = None
+        self._atomic = None
 
     def __enter__(self):
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        driver = gdal.GetDriverByName("GTiff")
-        options = _creation_options(self.dtype, self.band_count, self.grid.width, self.grid.height)
-        self.dataset = driver.Create(self.temp_path, self.grid.width, self.grid.height,
-                                     self.band_count, _GDAL_TYPES[self.dtype], options)
+        self._atomic = atomic.atomic_path(self.path)
+        temporary = self._atomic.__enter__()
+        try:
+            self.dataset = _create_gtiff(temporary, self.grid, self.band_count, self.dtype, self.path)
+            self._describe()
+        except BaseException:
+            self.dataset = None
+            self._atomic.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def _describe(self):
         self.dataset.SetGeoTransform(self.grid.geotransform)
         if self.grid.crs_wkt:
             self.dataset.SetProjection(self.grid.crs_wkt)
@@ -437,7 +454,6 @@ class RasterWriter:
             if self.color_table:
                 band.SetColorTable(_gdal_color_table(self.color_table))
                 band.SetColorInterpretation(gdal.GCI_PaletteIndex)
-        return self
 
     def write(self, window, array):
         """Write a (bands, h, w) or (h, w) array at `window`."""
@@ -449,19 +465,65 @@ class RasterWriter:
         for index in range(self.band_count):
             self.dataset.GetRasterBand(index + 1).WriteArray(
                 array[index].astype(self.dtype, copy=False), window.col, window.row)
+        flush_written(self.dataset, self.path)
 
     def __exit__(self, exc_type, exc, traceback):
-        dataset, self.dataset = self.dataset, None
         if exc_type is None:
-            dataset.FlushCache()
-            dataset = None
-            os.replace(self.temp_path, self.path)
-            return False
-        dataset = None
-        for leftover in (self.temp_path, self.temp_path + ".aux.xml"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-        return False
+            try:
+                flush_written(self.dataset, self.path)
+                self.dataset = None  # closes the file: GDAL writes its last directory now
+                check_closed(self.path)
+            except ImperviousnessError:
+                self._discard()
+                self._atomic.__exit__(*sys.exc_info())  # removes the temporary file
+                raise
+        self._discard()
+        return self._atomic.__exit__(exc_type, exc, traceback)
+
+    def _discard(self):
+        """Close the dataset of a failed write quietly: its errors were reported already.
+
+        With exceptions on, GDAL 3.6 raises from the dataset's destructor (e.g. the disk is still
+        full), which Python can only print as "Exception ignored in delete_Dataset".
+        """
+        hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+        try:
+            self.dataset = None
+        finally:
+            sys.unraisablehook = hook
+
+
+def flush_written(dataset, path):
+    """Flush a dataset being written (and reset GDAL's error state for check_closed)."""
+    try:
+        dataset.FlushCache()
+    except RuntimeError as error:
+        # The tracebacks keep this frame and GDAL's: drop their hold on the dataset, so that the
+        # caller closes it (quietly) rather than the garbage collector (printing GDAL's error).
+        del dataset
+        error.__traceback__ = None
+        raise atomic.write_error(path, error) or ImperviousnessError(f"Cannot write {path}: {error}") from None
+    gdal.ErrorReset()
+
+
+def check_closed(path):
+    """Raise if closing the dataset written for `path` failed (e.g. the disk filled up).
+
+    GDAL 3.6 has no Dataset.Close(): the last directory is written when the last reference goes,
+    and an error there is only recorded, so it is read back from CPLGetLastErrorType.
+    """
+    if gdal.GetLastErrorType() >= gdal.CE_Failure:
+        error = RuntimeError(gdal.GetLastErrorMsg())
+        raise atomic.write_error(path, error) or ImperviousnessError(f"Cannot write {path}: {error}")
+
+
+def _create_gtiff(temporary, grid, band_count, dtype, path):
+    options = gtiff_creation_options(dtype, band_count, grid.width, grid.height)
+    try:
+        return gdal.GetDriverByName("GTiff").Create(temporary, grid.width, grid.height, band_count,
+                                                    _GDAL_TYPES[dtype], options)
+    except RuntimeError as error:
+        raise ImperviousnessError(f"Cannot create {path}: {error}") from None
 
 
 def _gdal_color_table(colors):

@@ -11,13 +11,13 @@ The products, their HRL names and legends are those of the catalogue (core/produ
 
 import json
 import os
-import shutil
 
 from osgeo import gdal
 
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.raster import open_raster
+from ..io.atomic import atomic_path, copy_file, write_json
+from ..io.raster import check_closed, flush_written, gdal_array_dtype, gtiff_creation_options, open_raster
 from .catalogue import PRODUCTS, SIDE_FILES, hrl_name, pair_code  # noqa: F401 (re-exported)
 from .delivery import check_deliverables, deliverables, input_names, write_delivery
 from .report import write_report
@@ -26,30 +26,61 @@ from .styles import write_style_beside
 gdal.UseExceptions()
 
 
-def copy_raster(source, target):
-    """Copy a GeoTIFF (all bands, colour table, descriptions, metadata) to `target`.
+def copy_raster(source, target, names=None):
+    """Copy a GeoTIFF (all bands, colour table, descriptions, metadata) to `target` atomically.
 
-    The copy goes to a hidden temporary name and is moved into place only when complete, so
-    nothing half-written is left under the product name.
+    The copy uses the one GeoTIFF creation profile (core/io/raster.py). `names` ({path: published
+    file name}) replaces metadata values that name a run's (temporary) file by its published name.
+    Descriptions and metadata are set on an in-memory VRT before the copy, so the GeoTIFF holds
+    only the final values (setting them on the copy afterwards leaves the old bytes in the file).
     """
     dataset = open_raster(source)
-    folder, name = os.path.split(os.path.abspath(target))
-    temporary = os.path.join(folder, f".{name}.partial.tif")
-    options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
-    try:
-        copy = gdal.GetDriverByName("GTiff").CreateCopy(temporary, dataset, strict=0, options=options)
-        # open_raster's OVERVIEW_LEVEL=NONE view does not pass band descriptions on: copy them
-        plain = gdal.Open(str(source))
-        for index in range(1, dataset.RasterCount + 1):
-            copy.GetRasterBand(index).SetDescription(plain.GetRasterBand(index).GetDescription())
-        plain = None
-        copy.FlushCache()
-        copy = None
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    view = gdal.GetDriverByName("VRT").CreateCopy("", dataset)
+    # open_raster's OVERVIEW_LEVEL=NONE view does not pass descriptions and metadata on
+    plain = gdal.Open(str(source))
+    for index in range(1, dataset.RasterCount + 1):
+        view.GetRasterBand(index).SetDescription(plain.GetRasterBand(index).GetDescription())
+    view.SetMetadata({key: published_names(value, names or {})
+                      for key, value in (plain.GetMetadata() or {}).items()})
+    plain = None
+    options = gtiff_creation_options(gdal_array_dtype(view.GetRasterBand(1).DataType),
+                                     view.RasterCount, view.RasterXSize, view.RasterYSize)
+    with atomic_path(target) as temporary:
+        try:
+            copy = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, strict=0, options=options)
+            flush_written(copy, target)
+        finally:
+            copy = None  # closes the file: GDAL writes its last directory now
+        check_closed(target)
     return target
+
+
+def published_names(value, names):
+    """`value` with every path of `names` ({abs path: file name}) replaced by its file name.
+
+    Works through JSON-like values (dicts, lists, strings), so provenance records the published
+    products, never the run's deleted temporary files.
+    """
+    if isinstance(value, str):
+        return names.get(os.path.abspath(value), value) if os.path.isabs(value) else value
+    if isinstance(value, dict):
+        return {key: published_names(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [published_names(item, names) for item in value]
+    return value
+
+
+def copy_side_file(source, target, names):
+    """Copy a JSON side file with published names in place of the run's paths (other files: bytes)."""
+    if not source.lower().endswith(".json"):
+        copy_file(source, target)
+        return
+    try:
+        with open(source, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ImperviousnessError(f"Cannot read {source}: {error}") from None
+    write_json(target, published_names(data, names))
 
 
 def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
@@ -74,10 +105,12 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
     os.makedirs(output_folder, exist_ok=True)
     progress = StepProgress(feedback, len(layers) + len(side_files) + len(delivered)
                             + (1 if report else 0))
+    names = {os.path.abspath(source): hrl_name(product, year_a, year_b)
+             for product, source in {**layers, **side_files}.items()}
     published = {}
     for product, source in layers.items():
         target = os.path.join(output_folder, hrl_name(product, year_a, year_b))
-        copy_raster(source, target)
+        copy_raster(source, target, names)
         legend = PRODUCTS[product][1]
         if legend:
             write_style_beside(target, legend)
@@ -89,7 +122,7 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
             raise ImperviousnessError(f"{key}: the file {source!r} does not exist.")
         target = os.path.join(output_folder, hrl_name(key, year_a, year_b))
         if os.path.abspath(source) != os.path.abspath(target):
-            shutil.copyfile(source, target)
+            copy_side_file(source, target, names)
         published[key] = target
         progress.step()
     zips = []
@@ -104,10 +137,9 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
                                    models=models or {}, parameters=parameters or {},
                                    reference=reference or {})
         progress.step()
-    with open(os.path.join(output_folder, "products.json"), "w", encoding="utf-8") as handle:
-        json.dump({"year_a": int(year_a), "year_b": int(year_b),
-                   "products": {key: os.path.basename(path) for key, path in published.items()},
-                   "report": os.path.basename(report_path) if report_path else None,
-                   "delivery": [os.path.basename(path) for path in zips]},
-                  handle, indent=2)
+    write_json(os.path.join(output_folder, "products.json"),
+               {"year_a": int(year_a), "year_b": int(year_b),
+                "products": {key: os.path.basename(path) for key, path in published.items()},
+                "report": os.path.basename(report_path) if report_path else None,
+                "delivery": [os.path.basename(path) for path in zips]})
     return {"products": published, "report": report_path, "delivery": zips}

@@ -24,6 +24,7 @@ import os
 import numpy as np
 from osgeo import gdal
 
+from ..io.atomic import atomic_path, write_json, write_text
 from ..io.raster import Grid, iter_blocks, open_raster, read_window
 from .catalogue import CHANGE_CLASSES, PRODUCTS
 from .styles import color_table
@@ -86,10 +87,8 @@ def render_png(path, legend, target, max_size=MAP_MAX_SIZE):
     memory = gdal.GetDriverByName("MEM").Create("", rgb.shape[1], rgb.shape[0], 3, gdal.GDT_Byte)
     for band in range(3):
         memory.GetRasterBand(band + 1).WriteArray(rgb[:, :, band])
-    gdal.GetDriverByName("PNG").CreateCopy(str(target), memory)
-    aux = str(target) + ".aux.xml"
-    if os.path.exists(aux):
-        os.remove(aux)
+    with atomic_path(target) as temporary:
+        gdal.GetDriverByName("PNG").CreateCopy(temporary, memory)
     return target
 
 
@@ -97,7 +96,7 @@ def model_provenance(path):
     """File name, size, SHA-256 and the ONNX metadata of one model file."""
     with open(path, "rb") as handle:
         digest = hashlib.sha256(handle.read()).hexdigest()
-    info = {"file": os.path.basename(path), "path": os.path.abspath(path),
+    info = {"file": os.path.basename(path),
             "bytes": os.path.getsize(path), "sha256": digest, "metadata": {}}
     try:
         import onnxruntime
@@ -166,17 +165,33 @@ def write_report(output_folder, products, year_a, year_b, models=None, parameter
                   for target, paths in (models or {}).items()}
     calibration = _json_file(products.get("CALIBRATION"))
     thresholds = _json_file(products.get("THRESHOLDS"))
+    parameters = relative_to_folder(parameters or {}, output_folder)
     summary_html, summary = build_summary(output_folder, products, reference, statistics, year_a, year_b,
-                                          parameters or {}, calibration)
-    with open(os.path.join(output_folder, "report.json"), "w", encoding="utf-8") as handle:
-        json.dump({"year_a": int(year_a), "year_b": int(year_b), "statistics": statistics, "summary": summary,
-                   "calibration": calibration, "thresholds": thresholds, "models": provenance,
-                   "parameters": parameters or {}}, handle, indent=2, default=str)
+                                          parameters, calibration)
+    write_json(os.path.join(output_folder, "report.json"),
+               {"year_a": int(year_a), "year_b": int(year_b), "statistics": statistics, "summary": summary,
+                "calibration": calibration, "thresholds": thresholds, "models": provenance,
+                "parameters": parameters}, default=str)
     path = os.path.join(output_folder, "report.html")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(_html(statistics, maps, calibration, thresholds, provenance,
-                           parameters or {}, products, year_a, year_b, summary_html))
+    write_text(path, _html(statistics, maps, calibration, thresholds, provenance,
+                           parameters, products, year_a, year_b, summary_html))
     return path
+
+
+def relative_to_folder(parameters, folder):
+    """Parameter values that are paths in `folder` (or the folder itself) made relative to it.
+
+    The report lives in the output folder, so the same run into another folder writes the same
+    bytes.
+    """
+    folder = os.path.abspath(folder)
+    relative = {}
+    for key, value in parameters.items():
+        if isinstance(value, str) and os.path.isabs(value) and \
+                (os.path.abspath(value) + os.sep).startswith(folder + os.sep):
+            value = os.path.relpath(value, folder)
+        relative[key] = value
+    return relative
 
 
 def _html(statistics, maps, calibration, thresholds, provenance, parameters, products,

@@ -30,6 +30,7 @@ import numpy as np
 from osgeo import gdal
 
 from .. import PLUGIN_DIR
+from ..io.atomic import atomic_path
 from ..io.raster import DEFAULT_BLOCK_SIZE, RasterInput, iter_blocks, open_raster
 from .catalogue import CHANGE_CLASSES, legend
 from .styles import color_table
@@ -166,7 +167,8 @@ def _figure(width, height):
 
 
 def _save(figure, path):
-    figure.savefig(path, format="png", metadata={"Software": None})
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", metadata={"Software": None})
     return path
 
 

@@ -44,7 +44,6 @@ the composed linear law g = offset + gain x NDVI between its clip points.
 import json
 import math
 import os
-import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +52,7 @@ from scipy import optimize
 from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
+from ..io import atomic
 from ..io.encoding import NODATA
 from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, iter_blocks,
                          require_same_grid)
@@ -60,6 +60,7 @@ from .sealing_mask import DEFAULT_COMBINE, check_density, mask_reading, run_seal
 
 FORMAT = "hrl-imperviousness-imd-calibration"
 FORMAT_VERSION = 1
+COEFFICIENT_KEYS = ("a", "b", "M", "n_hd", "m")
 NDVI_BAND = "NDVI_P0"
 DEFAULT_SAMPLE_SPACING = 60.0
 DEFAULT_HIGH_DENSITY_PERCENTILE = 99.0
@@ -251,20 +252,24 @@ class Calibration:
         if data.get("format_version") != FORMAT_VERSION:
             raise ImperviousnessError(f"{source} has format version {data.get('format_version')}; "
                                       f"this plugin reads version {FORMAT_VERSION}.")
-        try:
-            coefficients = data["coefficients"]
-            calibration = cls(float(coefficients["a"]), float(coefficients["b"]), float(coefficients["M"]),
-                              float(coefficients["n_hd"]), float(coefficients["m"]),
-                              data.get("regression", {}), data.get("high_density", {}),
-                              data.get("rescaling", {}), data.get("inputs", {}),
-                              data.get("sealing_mask", {}))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ImperviousnessError(f"{source} lacks a coefficient or holds a non-number: {error}") from None
-        values = (calibration.intercept, calibration.slope, calibration.high_density_max,
-                  calibration.high_density_ndvi, calibration.new_minimum)
-        if not all(math.isfinite(v) for v in values) or calibration.slope >= 0 \
-                or calibration.high_density_value <= 0 or not 0 < calibration.high_density_max <= 100:
-            raise ImperviousnessError(f"{source} holds coefficients no calibration produces: {values}.")
+        coefficients = data.get("coefficients")
+        if not isinstance(coefficients, dict):
+            raise ImperviousnessError(f"{source} lacks the key coefficients (a, b, M, n_hd, m).")
+        values = {key: _finite_coefficient(coefficients, key, source) for key in COEFFICIENT_KEYS}
+        calibration = cls(values["a"], values["b"], values["M"], values["n_hd"], values["m"],
+                          data.get("regression", {}), data.get("high_density", {}),
+                          data.get("rescaling", {}), data.get("inputs", {}),
+                          data.get("sealing_mask", {}))
+        for key, rule, holds in (
+                ("b", "the NDVI slope must be negative", calibration.slope < 0),
+                ("M", "the high-density maximum must lie in (0, 100] %", 0 < calibration.high_density_max <= 100),
+                ("n_hd", "an NDVI lies in [-1, 1]", -1 <= calibration.high_density_ndvi <= 1),
+                ("a", "f_hd = a + b * n_hd must be positive", calibration.high_density_value > 0),
+                ("m", f"the new minimum must lie in [{MINIMUM_SEARCH_LOW:g}, M = {calibration.high_density_max:g}]",
+                 MINIMUM_SEARCH_LOW <= calibration.new_minimum <= calibration.high_density_max)):
+            if not holds:
+                raise ImperviousnessError(f"{source} holds coefficients no calibration produces: "
+                                          f"coefficients.{key} = {values[key]:g} ({rule}).")
         return calibration
 
     @classmethod
@@ -277,6 +282,19 @@ class Calibration:
         except ValueError as error:
             raise ImperviousnessError(f"The calibration file {path} is not valid JSON: {error}") from None
         return cls.from_json(data, f"The calibration file {path}")
+
+
+def _finite_coefficient(coefficients, key, source):
+    if key not in coefficients:
+        raise ImperviousnessError(f"{source} lacks the key coefficients.{key}.")
+    value = coefficients[key]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ImperviousnessError(f"{source}: coefficients.{key} is {value!r}, not a finite number.")
+    return number
 
 
 # ----------------------------------------------------------------------------- fitting steps
@@ -438,7 +456,7 @@ def run_calibrate(imd_a, sealing_mask_a, pp_a, ibu_a, output,
                           "IBU_A": str(ibu_a), "grid": grid.describe(),
                           "geotransform": list(grid.geotransform), "size": [grid.width, grid.height]}
     calibration.sealing_mask = mask_reading(sealing_mask_a)
-    write_json_atomically(output, calibration.to_json())
+    atomic.write_json(output, calibration.to_json())
     progress.step()
     _report_calibration(progress, calibration)
     return calibration
@@ -457,22 +475,6 @@ def _report_calibration(progress, calibration):
         f"New minimum m = {s['new_minimum']:.4f} (Brent: {s['iterations']} iterations, {s['function_calls']} "
         f"evaluations, converged {s['converged']}); mean density of {s['impervious_pixels']} impervious "
         f"pixels {s['achieved_mean']:.3f} % versus year A {s['target_mean']:.3f} % (residual {s['residual']:+.4f}).")
-
-
-def write_json_atomically(path, data):
-    """Write JSON under a temporary name and move it into place (nothing half-written)."""
-    path = os.path.abspath(str(path))
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        with open(temp, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, sort_keys=False)
-            stream.write("\n")
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
 
 
 # ----------------------------------------------------------------------------- apply

@@ -49,12 +49,12 @@ import json
 import math
 import os
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ..errors import ImperviousnessError
+from ..io import atomic
 from .contract import (DEFAULT_OVERLAP, DEFAULT_TILE_SIZE, INPUT_NAME, OUTPUT_NAME, ModelContract,
                              attach_contract, default_features, load_contract)
 from ..progress import StepProgress
@@ -293,17 +293,11 @@ def build_onnx(spec, weights, contract):
 
 
 def save_onnx(model, path):
-    """Write the ModelProto under a temporary name and move it into place when complete."""
+    """Write the ModelProto atomically (nothing half-written under `path`)."""
     onnx = require_onnx()
     path = os.path.abspath(str(path))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        onnx.save(model, temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    with atomic.atomic_path(path) as temporary:
+        onnx.save(model, temporary)
     return path
 
 
