@@ -30,6 +30,7 @@ temporary or absolute path (the metadata names the inputs by file name only).
 """
 
 import configparser
+import contextlib
 import math
 import os
 import uuid
@@ -174,12 +175,27 @@ def _attribute_table(rows):
     return table
 
 
+@contextlib.contextmanager
+def _pam_side_files():
+    """GDAL's .aux.xml side files on, in this thread, while a tile raster is written.
+
+    qgis_process runs have them off (algorithms/lifecycle.py: nothing written beside inputs), but
+    the attribute table of a GeoTIFF lives in exactly such a side file.
+    """
+    previous = gdal.GetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
+    gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", "YES")
+    try:
+        yield
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", previous)
+
+
 def write_tile_raster(source, grid, window, target, official):
     """Write the tile raster and its GDAL attribute table (<target>.aux.xml); returns the rows."""
     kind = official.legend
     tile = _tile_grid(grid, window)
     histogram = np.zeros(256, dtype=np.int64)
-    with atomic_path(target) as temporary:
+    with atomic_path(target) as temporary, _pam_side_files():
         dataset = gdal.GetDriverByName("GTiff").Create(
             temporary, tile.width, tile.height, 1, gdal.GDT_Byte, list(DELIVERY_CREATION_OPTIONS))
         dataset.SetGeoTransform(tile.geotransform)
