@@ -60,7 +60,7 @@ def acquisition_grids(acquisition, bands):
 
 
 def group_tiles(acquisitions, bands):
-    """Acquisitions grouped by their 10 m grid, in a fixed order (CRS, then origin)."""
+    """Acquisitions grouped by their 10 m grid, in `tile_order`."""
     tiles = []
     for acquisition in acquisitions:
         grid, factors = acquisition_grids(acquisition, bands)
@@ -73,8 +73,14 @@ def group_tiles(acquisitions, bands):
                 f"{tile.acquisitions[0].source} on the same grid.")
         else:
             tile.acquisitions.append(acquisition)
-    return sorted(tiles, key=lambda tile: (tile.grid.crs_wkt, tile.grid.geotransform[0],
-                                           -tile.grid.geotransform[3]))
+    return sorted(tiles, key=tile_order)
+
+
+def tile_order(tile):
+    """The fixed tile order (ties of the overlap rule): EPSG code, then west, then north."""
+    code = tile.grid.srs.GetAuthorityCode(None) if tile.grid.crs_wkt else None
+    return (int(code) if code and code.isdigit() else 0, tile.grid.crs_wkt,
+            tile.grid.geotransform[0], -tile.grid.geotransform[3])
 
 
 def tile_window(tile, output):
