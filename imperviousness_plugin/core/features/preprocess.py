@@ -131,32 +131,29 @@ def reduce_block(arrays, factors, offsets, tau, options):
     `factors`), SCL included; `offsets[band]` the per-observation BOA_ADD_OFFSET (T,); `tau` the
     day fractions (T,). Each band is reduced at its own resolution with the SCL at that
     resolution (nearest: each 20 m SCL pixel repeated over its 2 x 2 10 m pixels), and the
-    result is repeated to 10 m only afterwards. Bands are converted one at a time so memory holds
-    one band's series in 32 bits, not all of them.
+    result is repeated to 10 m only afterwards.
     """
     weights_table = code_weights(options.scl_weights)
     scl = arrays[SCL]
     scl_codes = np.where(scl <= 11, scl, INVALID_CODE).astype(np.uint8)
     scl_factor = factors[SCL]
-
-    def codes_at(factor):
-        return repeat_pixels(scl_codes, scl_factor // factor)
-
-    quantiles, harmonised = [], {}
+    scl_at = {}
+    quantiles, ndvi_inputs = [], {}
     for band in options.bands:
         factor = factors[band]
-        dn = arrays[band].astype(np.int32)
-        codes = np.where(dn == 0, INVALID_CODE, codes_at(factor)).astype(np.uint8)
-        values = dn + np.asarray(offsets[band], dtype=np.int32)[:, None, None]
+        if factor not in scl_at:
+            scl_at[factor] = repeat_pixels(scl_codes, scl_factor // factor)
+        dn = arrays[band]
+        codes = np.where(dn == 0, np.uint8(INVALID_CODE), scl_at[factor])
+        values, shift = harmonised_values(dn, offsets[band])
         quantile = weighted_quantile(values, codes, weights_table, REFLECTANCE_QUANTILE,
-                                     threads=options.threads) / DN_SCALE
-        quantiles.append(repeat_pixels(quantile, factor))
+                                     threads=options.threads)
+        quantiles.append(repeat_pixels((quantile + np.float32(shift)) / np.float32(DN_SCALE), factor))
         if band in ("B04", "B08"):
-            harmonised[band] = (values, codes)
+            ndvi_inputs[band] = (dn, np.asarray(offsets[band]), codes)
     if factors["B04"] != factors["B08"]:
         raise ImperviousnessError("B04 and B08 must have the same resolution to compute NDVI.")
-    (red, red_codes), (nir, nir_codes) = harmonised["B04"], harmonised["B08"]
-    ndvi, ndvi_codes = _ndvi(red, red_codes, nir, nir_codes)
+    ndvi, ndvi_codes = _ndvi(*ndvi_inputs["B04"], *ndvi_inputs["B08"])
     q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE,
                                  threads=options.threads)
     coefficients = fit_ndvi_model(ndvi, weights_table[ndvi_codes], tau, options.harmonic_order,
@@ -169,20 +166,52 @@ def reduce_block(arrays, factors, offsets, tau, options):
             *(repeat_pixels(c, ndvi_factor) for c in coefficients), repeat_pixels(nobs, scl_factor)]
 
 
+def harmonised_values(dn, offsets):
+    """(values, shift) with values + shift = DN + BOA_ADD_OFFSET of each observation (T,).
+
+    A weighted quantile commutes with adding a constant, so when DN + offset - min(offset)
+    fits 16 bits the stored uint16 DN are shifted in place of widening them to 32 bits (half
+    the memory traffic; the kernel's 16-bit path). Values of no-data DN (0) do not matter:
+    their code is invalid.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    low = int(offsets.min()) if offsets.size else 0
+    rise = offsets - low
+    expand = (slice(None),) + (np.newaxis,) * (dn.ndim - 1)
+    if dn.dtype == np.uint16 and (not rise.any() or int(dn.max()) + int(rise.max()) <= 65535):
+        if not rise.any():
+            return dn, low
+        return dn + rise.astype(np.uint16)[expand], low
+    return dn.astype(np.int32) + offsets.astype(np.int32)[expand], 0
+
+
 def repeat_pixels(array, factor):
     """Each pixel of the last two axes repeated factor x factor times (nearest to a finer grid)."""
     if factor == 1:
         return array
-    return np.repeat(np.repeat(array, factor, axis=-2), factor, axis=-1)
+    *lead, height, width = array.shape
+    wide = np.broadcast_to(array[..., :, None, :, None], (*lead, height, factor, width, factor))
+    return wide.reshape(*lead, height * factor, width * factor)
 
 
-def _ndvi(red, red_codes, nir, nir_codes):
-    """NDVI from harmonised DN; undefined observations get the invalid code (weight 0)."""
-    total = (nir + red).astype(np.float32)
+def _ndvi(red_dn, red_offsets, red_codes, nir_dn, nir_offsets, nir_codes):
+    """NDVI from harmonised DN; undefined observations get the invalid code (weight 0).
+
+    In float32: harmonised DN and their sums are exact there (< 2**24), and one float32
+    division rounds like the float64 division rounded to float32 (53 >= 2 * 24 + 2 bits).
+    """
+    expand = (slice(None),) + (np.newaxis,) * (red_dn.ndim - 1)
+    red = red_dn.astype(np.float32)
+    red += red_offsets.astype(np.float32)[expand]
+    nir = nir_dn.astype(np.float32)
+    nir += nir_offsets.astype(np.float32)[expand]
+    total = nir + red
+    np.subtract(nir, red, out=nir)
     valid = (red_codes != INVALID_CODE) & (nir_codes != INVALID_CODE) & (total != 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ndvi = np.where(valid, (nir - red) / total, np.nan).astype(np.float32)
-    return ndvi, np.where(valid, red_codes, INVALID_CODE).astype(np.uint8)
+        np.divide(nir, total, out=nir)
+    nir[~valid] = np.nan
+    return nir, np.where(valid, red_codes, np.uint8(INVALID_CODE))
 
 
 def reduce_tile(tile, window, options, progress, write):
