@@ -39,6 +39,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from imperviousness_plugin.core.kernels.ndvi_model import day_fraction, design_matrix, fit_ndvi_model  # noqa: E402
 from imperviousness_plugin.core.kernels.quantiles import weighted_quantile  # noqa: E402
@@ -250,6 +251,8 @@ def memory_pass(size, tau):
 
 
 def main():
+    from common import machine_line
+    print(machine_line(), flush=True)
     started = time.perf_counter()
     tau = year_tau()
     pixel_obs = SIZE * SIZE * DATES

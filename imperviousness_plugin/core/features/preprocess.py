@@ -251,6 +251,9 @@ class _ScratchRaster:
 
     def write(self, window, array):
         self.dataset.WriteArray(array, window.col, window.row)
+        # Written blocks leave GDAL's cache now: its size (5 % of RAM by default) would otherwise
+        # make the peak memory grow with the raster up to that much.
+        self.dataset.FlushCache()
 
     def close(self):
         self.dataset.FlushCache()
