@@ -37,6 +37,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     cat .venv/pip.log >&2
     exit 1
   fi
-  .venv/bin/python -c "import numpy, onnxruntime, cv2, onnx, torch; assert numpy.__version__ < '2'"
+  .venv/bin/python -c "import numpy, onnxruntime, cv2, onnx, torch, numba; assert numpy.__version__ < '2'"
   echo "$wanted" > "$stamp"
 fi
