@@ -281,8 +281,9 @@ class _Plan:
         # 256-entry lookup tables indexed by the low byte of a key (code in the low 4 bits)
         self.lut_int = np.tile(table.astype(np.int32) if self.int_weights else np.zeros(16, np.int32), 16)
         self.lut_f64 = np.tile(table, 16)
-        self.select = bool(_use_selection() and self.int_weights and (
-            self.kind == "float" or (self.kind == "int" and self.weight_in_key)))
+        # Selection works on float64 copies: exact for these values (integers < 2**28, float32).
+        self.select = bool(_use_selection() and self.int_weights and self.kind in ("int", "float")
+                           and v2.dtype.itemsize <= 4)
 
     # -- weights after the sort, for keys with the code in the low 4 bits ----------------
     def _cumulative_from_codes(self, K, ws):
@@ -333,12 +334,8 @@ class _Plan:
 
     def _run_select(self, vv, cc, qs, out):
         """Selection without a sort (selection.py): exact for the integer weights it gets."""
-        n = vv.shape[1]
-        if self.kind == "int":
-            selection.select_chunk_int(vv, cc, self.table, qs, _REL_EPS, self.offset, self.wbits,
-                                       out, 0, n)
-        else:
-            selection.select_chunk(vv, cc, self.table, qs, _REL_EPS, 0.5 * self.wmin_pos, out, 0, n)
+        selection.select_chunk(vv, cc, self.table, qs, _REL_EPS, 0.5 * self.wmin_pos, out, 0,
+                               vv.shape[1])
 
     def _run_int(self, vv, cc, qs, out, ws):
         T, n = vv.shape

@@ -106,93 +106,12 @@ def _select_chunk(values, codes, table, qs, rel_eps, half_wmin, out, start, stop
                 out[j, first + k] = _weighted_select(vals, wts, n, threshold)
 
 
-def _select_key(keys, n, threshold, mask):
-    """`_weighted_select` for int32 keys ``value << wb | weight`` (weight = key & mask).
-
-    Keys order by value, then weight; the first key whose cumulative weight reaches the
-    threshold carries the answer's value (equal values are adjacent). One array to move.
-    """
-    lo, hi = 0, n
-    below = 0
-    while hi - lo > 1:
-        a, b, c = keys[lo], keys[(lo + hi) // 2], keys[hi - 1]
-        pivot = max(min(a, b), min(max(a, b), c))
-        store = lo
-        w_less = 0
-        w_equal = 0
-        for i in range(lo, hi):
-            x = keys[i]
-            less = x < pivot
-            w = x & mask
-            w_less += w * less
-            w_equal += w * (x == pivot)
-            keys[i] = keys[store]
-            keys[store] = x
-            store += less
-        if below + w_less >= threshold:
-            hi = store
-        elif below + w_less + w_equal >= threshold:
-            return pivot
-        else:
-            below += w_less + w_equal
-            first = store
-            for i in range(first, hi):
-                x = keys[i]
-                keys[i] = keys[store]
-                keys[store] = x
-                store += x > pivot
-            lo, hi = first, store
-    return keys[lo]
-
-
-def _select_chunk_int(values, codes, table, qs, rel_eps, offset, wbits, out, start, stop):
-    """`_select_chunk` for integer values with value - offset < 2**(31 - wbits) and integer
-    weights < 2**wbits: selection on packed int32 keys."""
-    T = values.shape[0]
-    mask = (1 << wbits) - 1
-    itable = np.empty(table.shape[0], np.int32)
-    for c in range(table.shape[0]):
-        itable[c] = np.int32(table[c])
-    tile = np.empty((_TILE, T), np.int32)
-    keep = np.empty(T, np.int32)
-    work = np.empty(T, np.int32)
-    for first in range(start, stop, _TILE):
-        m = min(_TILE, stop - first)
-        for t in range(T):
-            for k in range(m):
-                value = np.int32(np.int64(values[t, first + k]) - offset)
-                tile[k, t] = (value << wbits) | itable[codes[t, first + k]]
-        for k in range(m):
-            n = 0
-            total = 0
-            for t in range(T):
-                key = tile[k, t]
-                w = key & mask
-                keep[n] = key
-                total += w
-                n += w > 0
-            for j in range(qs.shape[0]):
-                if n == 0:
-                    out[j, first + k] = np.nan
-                    continue
-                threshold = max(qs[j] * total - rel_eps * total, 0.5)
-                work[:n] = keep[:n]
-                key = _select_key(work, n, threshold, mask)
-                out[j, first + k] = np.float64(np.int64(key >> wbits) + offset)
-
-
 if AVAILABLE:
     _weighted_select = numba.njit(nogil=True, cache=True)(_weighted_select)
     _select_chunk = numba.njit(nogil=True, cache=True)(_select_chunk)
-    _select_key = numba.njit(nogil=True, cache=True)(_select_key)
-    _select_chunk_int = numba.njit(nogil=True, cache=True)(_select_chunk_int)
 
 
 def select_chunk(values, codes, table, qs, rel_eps, half_wmin, out, start, stop):
     """Compiled `_select_chunk` (callers check AVAILABLE first)."""
     _select_chunk(values, codes, table, qs, rel_eps, half_wmin, out, start, stop)
 
-
-def select_chunk_int(values, codes, table, qs, rel_eps, offset, wbits, out, start, stop):
-    """Compiled `_select_chunk_int` (callers check AVAILABLE first)."""
-    _select_chunk_int(values, codes, table, qs, rel_eps, offset, wbits, out, start, stop)
