@@ -251,9 +251,7 @@ class _ScratchRaster:
 
     def write(self, window, array):
         self.dataset.WriteArray(array, window.col, window.row)
-        # Written blocks leave GDAL's cache now: its size (5 % of RAM by default) would otherwise
-        # make the peak memory grow with the raster up to that much.
-        self.dataset.FlushCache()
+        self.dataset.FlushCache()   # as in write_flushed
 
     def close(self):
         self.dataset.FlushCache()
@@ -281,8 +279,19 @@ def merge_tiles(paths, grid, writer, options, progress):
             merged[:, take] = features[:, take]
             best[take] = nobs[take]
         merged[-1][best < 0] = 0.0
-        writer.write(window, merged)
+        write_flushed(writer, window, merged)
         progress.step()
+
+
+def write_flushed(writer, window, features):
+    """Write a block and let its finished tiles leave GDAL's cache.
+
+    GDAL keeps written blocks in its cache (5 % of RAM by default) until the file is closed, so
+    the peak memory would grow with the output up to that much; blocks here are whole GeoTIFF
+    tiles (multiples of 256 px from the origin), so flushing them costs no re-read.
+    """
+    writer.write(window, features)
+    writer.dataset.FlushCache()
 
 
 def _read_all_bands(dataset, window, name):
@@ -320,9 +329,9 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
                       metadata=metadata) as writer:
         if direct:
             tile, window = plans[0]
-            reduce_tile(tile, window, options, progress, lambda block, features: writer.write(
-                Window(block.col - window.col, block.row - window.row, block.width, block.height),
-                features))
+            reduce_tile(tile, window, options, progress, lambda block, features: write_flushed(
+                writer, Window(block.col - window.col, block.row - window.row, block.width,
+                               block.height), features))
         else:
             _reduce_and_merge(plans, grid, names, output_path, writer, options, progress)
     return {"acquisitions": len(acquisitions), "tiles": len(plans), "grid": grid, "bands": names}
