@@ -9,12 +9,13 @@ import pytest
 from osgeo import gdal, osr
 
 from tools import sampledata
-from imperviousness_plugin.core.errors import ImperviousnessError
+from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.features.preprocess import (DEFAULT_SCL_WEIGHTS, PreprocessOptions,
                                                             pp_band_names, run_preprocess)
 from imperviousness_plugin.core.io.raster import Grid
 from imperviousness_plugin.core.kernels.ndvi_model import day_fraction, fit_ndvi_model
 from imperviousness_plugin.core.kernels.quantiles import INVALID_CODE, weighted_quantile
+from feedback import Feedback
 from rasters import epsg_wkt
 
 YEAR = 2021
@@ -236,3 +237,19 @@ def test_block_size_and_threads_do_not_change_the_result(tile_pair, tmp_path):
         np.testing.assert_array_equal(other, outputs[0])
     # The tiles' intermediate features are removed: only the outputs are left.
     assert sorted(os.listdir(tmp_path)) == ["pp0.tif", "pp1.tif", "pp2.tif"]
+
+
+def test_cancellation_while_merging_tiles_leaves_no_file(tile_pair, tmp_path):
+    """Cancelled after the tiles' reduction (progress steps of the merge pass): neither the
+    output nor a tile's intermediate features are left behind."""
+    both = f"{tile_pair['T33']};{tile_pair['T34']}"
+    options = PreprocessOptions(target_crs_wkt=epsg_wkt(3035), block_size=32)
+    complete = Feedback()
+    run_preprocess(both, str(tmp_path / "done.tif"), options, complete)
+    reduction_steps = 2 * 4   # two 60 x 60 px tiles in blocks of 32 px
+    assert len(complete.progress) > reduction_steps + 1 and complete.progress[-1] == 100.0
+    (tmp_path / "done.tif").unlink()
+    for limit in (2, reduction_steps + 1):
+        with pytest.raises(Cancelled):
+            run_preprocess(both, str(tmp_path / "pp.tif"), options, Feedback(progress=limit))
+        assert os.listdir(tmp_path) == []
