@@ -111,3 +111,34 @@ def _drop_whole_blocks(dataset, window):
              and (window.width % block_w == 0 or edge_w) and (window.height % block_h == 0 or edge_h))
     if whole:
         band.FlushCache()
+
+
+class BackgroundWriter:
+    """Writes blocks on one thread, so compressing a block overlaps the work on the next one.
+
+    write(*args) runs in submission order on the writer thread (GDAL releases the GIL while it
+    compresses); at most `depth` blocks wait, and a write error is raised at the next submit or
+    on exit. On exit every started write has finished, so the dataset can be closed. Use as a
+    context manager inside the writer's own `with`.
+    """
+
+    def __init__(self, write, depth=1):
+        self._write = write
+        self.depth = depth
+        self._pending = collections.deque()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pp-write")
+
+    def __enter__(self):
+        return self
+
+    def submit(self, *args):
+        self._pending.append(self._executor.submit(self._write, *args))
+        while len(self._pending) > self.depth:
+            self._pending.popleft().result()
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._executor.shutdown(wait=True, cancel_futures=exc_type is not None)
+        if exc_type is None:
+            while self._pending:
+                self._pending.popleft().result()
+        return False

@@ -29,7 +29,7 @@ from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
 from ..kernels.ndvi_model import coefficient_names, day_fraction, fit_ndvi_model
 from ..kernels.quantiles import INVALID_CODE, weighted_quantile
 from ..progress import StepProgress
-from .blockreader import BlockStream
+from .blockreader import BackgroundWriter, BlockStream
 from .tiles import count_tile_blocks, group_tiles, tile_blocks, tile_window, window_grid
 
 # ATBD Annex 1, Table 6: weight of each SCL class 0..11.
@@ -258,16 +258,16 @@ class _ScratchRaster:
         self.dataset = None
 
 
-def merge_tiles(paths, grid, writer, options, progress):
+def merge_tiles(paths, grid, bands, write, options, progress):
     """Resample each tile's features onto the output grid (nearest) and pick one tile per pixel.
 
     Rule: the tile with the most observations (NOBS) at that pixel wins; on a tie, the first
     tile in the fixed tile order (CRS, then origin from west and north). Every pixel's features
     therefore come from one tile and one set of acquisitions: a datatake that two overlapping
     tiles share is never counted twice, and a pixel covered by any tile gets its values (no gap).
+    write(window, features) receives each output block of `bands` bands.
     """
     sources = [open_on_grid(path, grid, "nearest", nodata=float("nan")) for path in paths]
-    bands = writer.band_count
     for window in iter_blocks(grid.width, grid.height, options.block_size):
         progress.check_cancelled()
         best = np.full((window.height, window.width), -1.0, dtype=np.float32)
@@ -279,7 +279,7 @@ def merge_tiles(paths, grid, writer, options, progress):
             merged[:, take] = features[:, take]
             best[take] = nobs[take]
         merged[-1][best < 0] = 0.0
-        write_flushed(writer, window, merged)
+        write(window, merged)
         progress.step()
 
 
@@ -327,17 +327,19 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
                 "LAST_DATE": acquisitions[-1].date.isoformat(), "TILES": len(plans)}
     with RasterWriter(output_path, grid, len(names), np.float32, np.nan, names,
                       metadata=metadata) as writer:
-        if direct:
-            tile, window = plans[0]
-            reduce_tile(tile, window, options, progress, lambda block, features: write_flushed(
-                writer, Window(block.col - window.col, block.row - window.row, block.width,
-                               block.height), features))
-        else:
-            _reduce_and_merge(plans, grid, names, output_path, writer, options, progress)
+        with BackgroundWriter(lambda window, features: write_flushed(writer, window, features)) \
+                as output:
+            if direct:
+                tile, window = plans[0]
+                reduce_tile(tile, window, options, progress, lambda block, features: output.submit(
+                    Window(block.col - window.col, block.row - window.row, block.width,
+                           block.height), features))
+            else:
+                _reduce_and_merge(plans, grid, names, output_path, output.submit, options, progress)
     return {"acquisitions": len(acquisitions), "tiles": len(plans), "grid": grid, "bands": names}
 
 
-def _reduce_and_merge(plans, grid, names, output_path, writer, options, progress):
+def _reduce_and_merge(plans, grid, names, output_path, write, options, progress):
     """Each tile's features in its own grid (scratch files), then resampled once and merged."""
     with contextlib.ExitStack() as scratch:
         paths = []
@@ -345,10 +347,12 @@ def _reduce_and_merge(plans, grid, names, output_path, writer, options, progress
             path = scratch.enter_context(scratch_path(output_path, f".tile{index}.tif"))
             native = _ScratchRaster(path, window_grid(tile.grid, window), names)
             try:
-                reduce_tile(tile, window, options, progress, lambda block, features: native.write(
-                    Window(block.col - window.col, block.row - window.row, block.width,
-                           block.height), features))
+                with BackgroundWriter(native.write) as background:
+                    reduce_tile(tile, window, options, progress,
+                                lambda block, features: background.submit(Window(
+                                    block.col - window.col, block.row - window.row, block.width,
+                                    block.height), features))
             finally:
                 native.close()
             paths.append(path)
-        merge_tiles(paths, grid, writer, options, progress)
+        merge_tiles(paths, grid, len(names), write, options, progress)
