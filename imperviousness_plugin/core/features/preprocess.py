@@ -16,6 +16,7 @@ parallel threads, one block ahead of the kernels.
 
 import contextlib
 import datetime
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,18 +241,30 @@ class _ScratchRaster:
 
     def __init__(self, path, grid, names):
         self.path = path
-        self.dataset = gdal.GetDriverByName("GTiff").Create(
-            path, grid.width, grid.height, len(names), gdal.GDT_Float32,
-            ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "INTERLEAVE=BAND",
-             "BIGTIFF=IF_SAFER", "SPARSE_OK=YES"])
+        with self._errors():
+            self.dataset = gdal.GetDriverByName("GTiff").Create(
+                path, grid.width, grid.height, len(names), gdal.GDT_Float32,
+                ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "INTERLEAVE=BAND",
+                 "BIGTIFF=IF_SAFER", "SPARSE_OK=YES"])
         self.dataset.SetGeoTransform(grid.geotransform)
         self.dataset.SetProjection(grid.crs_wkt)
         for index in range(len(names)):
             self.dataset.GetRasterBand(index + 1).SetNoDataValue(float("nan"))
 
+    @contextlib.contextmanager
+    def _errors(self):
+        """GDAL write failures (e.g. a full disk) name the folder, not only the hidden file."""
+        try:
+            yield
+        except RuntimeError as error:
+            raise ImperviousnessError(
+                f"Cannot write the intermediate features of a tile in "
+                f"{os.path.dirname(self.path)} (4 bytes per PP band and 10 m pixel): {error}") from None
+
     def write(self, window, array):
-        self.dataset.WriteArray(array, window.col, window.row)
-        self.dataset.FlushCache()   # as in write_flushed
+        with self._errors():
+            self.dataset.WriteArray(array, window.col, window.row)
+            self.dataset.FlushCache()   # as in write_flushed
 
     def close(self):
         self.dataset.FlushCache()
