@@ -39,8 +39,10 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from imperviousness_plugin.core.kernels.ndvi_model import day_fraction, design_matrix, fit_ndvi_model  # noqa: E402
+from imperviousness_plugin.core.kernels import quantiles as quantiles_module  # noqa: E402
 from imperviousness_plugin.core.kernels.quantiles import weighted_quantile  # noqa: E402
 
 SIZE = 1000
@@ -137,6 +139,8 @@ def block_reference(b04, codes, ndvi, weights, tau, count, seed, names=("q20_dn"
     calls = {
         "q20_dn": lambda p: reference_quantile(dn[p], ws[p], 0.2),
         "q90_ndvi": lambda p: reference_quantile(nd[p], ws[p], 0.9),
+        "q20_dn_select": lambda p: reference_quantile(dn[p], ws[p], 0.2),
+        "q90_ndvi_select": lambda p: reference_quantile(nd[p], ws[p], 0.9),
         "fit": lambda p: reference_fit(A, nd[p].astype(np.float64), wf[p]),
     }
     seconds, results = {}, {}
@@ -150,7 +154,18 @@ def block_reference(b04, codes, ndvi, weights, tau, count, seed, names=("q20_dn"
     return seconds, flat, results
 
 
-def timed_pass(size, tau, threads_list=(THREADS, 1), names=("q20_dn", "q90_ndvi", "fit")):
+def with_strategy(strategy, function, *args, **kwargs):
+    """function(*args, **kwargs) with the weighted quantile's algorithm forced (sort / select)."""
+    saved = quantiles_module.STRATEGY
+    quantiles_module.STRATEGY = strategy
+    try:
+        return function(*args, **kwargs)
+    finally:
+        quantiles_module.STRATEGY = saved
+
+
+def timed_pass(size, tau, threads_list=(THREADS, 1),
+               names=("q20_dn", "q90_ndvi", "fit", "q20_dn_select", "q90_ndvi_select")):
     """Kernels and references block by block, so that both see the same machine load.
 
     Returns ({threads: {kernel: seconds summed over the blocks (best of REPEATS each)}},
@@ -158,7 +173,8 @@ def timed_pass(size, tau, threads_list=(THREADS, 1), names=("q20_dn", "q90_ndvi"
     """
     seconds = {t: dict.fromkeys(names, 0.0) for t in threads_list}
     ref_seconds, ref_pixels = dict.fromkeys(names, 0.0), 0
-    agree = {"q20_dn": True, "q90_ndvi": True, "fit": 0.0}
+    agree = {"q20_dn": True, "q90_ndvi": True, "q20_dn_select": True, "q90_ndvi_select": True,
+             "fit": 0.0}
     block_list = list(blocks(size))
     per_block = max(1, REFERENCE_PIXELS // len(block_list))
     for seed, h, w in block_list:
@@ -169,6 +185,10 @@ def timed_pass(size, tau, threads_list=(THREADS, 1), names=("q20_dn", "q90_ndvi"
                 "q20_dn": lambda: weighted_quantile(b04, codes, SCL_WEIGHTS, 0.2, threads=threads),
                 "q90_ndvi": lambda: weighted_quantile(ndvi, codes, SCL_WEIGHTS, 0.9, threads=threads),
                 "fit": lambda: fit_ndvi_model(ndvi, weights, tau, ORDER, threads=threads),
+                "q20_dn_select": lambda: with_strategy("select", weighted_quantile, b04, codes,
+                                                       SCL_WEIGHTS, 0.2, threads=threads),
+                "q90_ndvi_select": lambda: with_strategy("select", weighted_quantile, ndvi, codes,
+                                                         SCL_WEIGHTS, 0.9, threads=threads),
             }
             for name in names:
                 best = np.inf
@@ -182,7 +202,7 @@ def timed_pass(size, tau, threads_list=(THREADS, 1), names=("q20_dn", "q90_ndvi"
         for name in names:
             ref_seconds[name] += block_seconds[name]
         ref_pixels += per_block
-        for name in set(names) & {"q20_dn", "q90_ndvi"}:
+        for name in set(names) - {"fit"}:
             ours = outputs[name].reshape(-1)[flat]
             agree[name] &= bool(np.array_equal(ours, np.array(results[name], np.float32), equal_nan=True))
         if "fit" in names:
@@ -250,6 +270,8 @@ def memory_pass(size, tau):
 
 
 def main():
+    from common import machine_line
+    print(machine_line(), flush=True)
     started = time.perf_counter()
     tau = year_tau()
     pixel_obs = SIZE * SIZE * DATES
@@ -261,9 +283,14 @@ def main():
           f"timed in the same loop (best of {REFERENCE_REPEATS}); threads={THREADS}.")
     print(f"{'kernel':<28}{'seconds':>8}{'M obs/s':>9}{'ref M obs/s':>12}{'speed-up':>10}{'1 thread':>10}"
           f"{'target':>8}  verdict  agreement with reference")
-    targets = {"q20_dn": TARGET_QUANTILE, "q90_ndvi": TARGET_QUANTILE, "fit": TARGET_FIT}
+    targets = {"q20_dn": TARGET_QUANTILE, "q90_ndvi": TARGET_QUANTILE, "fit": TARGET_FIT,
+               "q20_dn_select": TARGET_QUANTILE, "q90_ndvi_select": TARGET_QUANTILE}
+    chosen = "select" if quantiles_module._use_selection() else "sort"
     labels = {"q20_dn": "quantile q=0.2 DN int16", "q90_ndvi": "quantile q=0.9 NDVI float32",
-              "fit": f"NDVI fit order {ORDER}"}
+              "fit": f"NDVI fit order {ORDER}",
+              "q20_dn_select": "  q=0.2 DN, selection (AVX2)", "q90_ndvi_select": "  q=0.9 NDVI, selection"}
+    print(f"weighted quantile algorithm chosen on this CPU: {chosen} (the rows without a label "
+          "use it; 'selection' rows force the numba selection used without AVX-512)")
     rows = [(name, plain[THREADS][name], ref[name], plain[1][name], agree[name]) for name in labels]
     if child is not None:
         rows.append(("fit_openblas_1", child[0], child[1], None, child[2]))

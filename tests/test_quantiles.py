@@ -60,6 +60,29 @@ def assert_same(actual, expected):
     np.testing.assert_array_equal(actual, np.asarray(expected, dtype=np.float32))
 
 
+@pytest.fixture(autouse=True, params=["sort", "select"])
+def strategy(request):
+    """Every test runs with both exact algorithms: the sort of packed keys (numpy) and the
+    selection without a sort (numba), which "auto" picks on CPUs without AVX-512."""
+    saved = quantiles_module.STRATEGY
+    quantiles_module.STRATEGY = request.param
+    yield request.param
+    quantiles_module.STRATEGY = saved
+
+
+def test_selection_is_installed_and_chosen_without_avx512(strategy, monkeypatch):
+    from numpy.core._multiarray_umath import __cpu_features__
+    from imperviousness_plugin.core.kernels import selection
+    assert selection.AVAILABLE, "numba (requirements.txt) is not installed"
+    monkeypatch.setattr(quantiles_module, "STRATEGY", "auto")
+    values, codes = np.arange(20, dtype=np.int16).reshape(10, 2), np.full((10, 2), 4, np.uint8)
+    for avx512, chosen in ((True, False), (False, True)):
+        monkeypatch.setitem(__cpu_features__, "AVX512_SKX", avx512)
+        plan = quantiles_module._Plan(values, quantiles_module._weight_table(SCL_WEIGHTS), 10)
+        assert plan.select is chosen
+        assert_same(weighted_quantile(values, codes, SCL_WEIGHTS, 0.2), [2, 3])
+
+
 # ---------------------------------------------------------------------------------------------
 # worked examples
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +296,8 @@ def test_non_contiguous_input_and_other_code_dtypes():
     assert_same(got, ref_numpy(view, cview, SCL_WEIGHTS, QS))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     data=st.data(),
     T=st.integers(1, 12),

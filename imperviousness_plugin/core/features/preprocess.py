@@ -1,23 +1,38 @@
 """Sentinel-2 L2A time series of one year to the PP feature stack (ATBD 4.2.1, SPEC section 4).
 
-Per output block: every acquisition's bands are read on the output grid, observations are weighted
-by their SCL class, reflectances are harmonised across processing baselines, and the block is
-reduced to weighted 20 % quantiles of the ten bands, the weighted 90 % quantile of NDVI, the NDVI
-polynomial+harmonic model coefficients and the number of weighted observations.
+Per Sentinel-2 tile (acquisitions on one grid), in the tile's own grid and block by block:
+observations are weighted by their SCL class, reflectances are harmonised across processing
+baselines, and each block is reduced to the weighted 20 % quantiles of the ten bands, the weighted
+90 % quantile of NDVI, the NDVI polynomial+harmonic model coefficients and the number of weighted
+observations. The 10 m bands and NDVI are reduced at 10 m with the SCL brought to 10 m by nearest
+neighbour; B05 B06 B07 B8A B11 B12 at their native 20 m with the native 20 m SCL, repeated to 10 m
+only after the reduction. The finished features of each tile are then resampled once onto the
+output grid by nearest neighbour (every feature: a value, a phase or a count is never
+interpolated), and where tiles overlap the tile with the most observations gives the pixel.
+
+Reading is a streaming pipeline (blockreader.BlockStream): each input block is decoded once, by
+parallel threads, one block ahead of the kernels.
 """
 
+import contextlib
 import datetime
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
+from osgeo import gdal
 
 from ..errors import ImperviousnessError
-from ..kernels.ndvi_model import coefficient_names, day_fraction, fit_ndvi_model
-from ..progress import StepProgress
-from ..kernels.quantiles import INVALID_CODE, weighted_quantile
-from ..io.raster import Grid, RasterWriter, transform_bounds, count_blocks, iter_blocks, open_on_grid, open_raster, read_window
+from ..io.atomic import scratch_path
+from ..io.raster import (Grid, RasterWriter, Window, count_blocks, iter_blocks, open_on_grid,
+                         transform_bounds)
 from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
+from ..kernels.ndvi_model import coefficient_names, day_fraction, fit_ndvi_model
+from ..kernels.quantiles import INVALID_CODE, weighted_quantile
+from ..progress import StepProgress
+from .blockreader import BackgroundWriter, BlockStream
+from .tiles import count_tile_blocks, group_tiles, tile_blocks, tile_window, window_grid
 
 # ATBD Annex 1, Table 6: weight of each SCL class 0..11.
 DEFAULT_SCL_WEIGHTS = (0, 0, 0, 10, 50, 50, 50, 10, 5, 1, 1, 1)
@@ -25,7 +40,9 @@ REFLECTANCE_QUANTILE = 0.2
 NDVI_QUANTILE = 0.9
 MAX_SCL_WEIGHT = 1e6
 DN_SCALE = 10000.0   # reflectance = harmonised DN / 10000
-BLOCK_SIZE = 256     # 256 x 256 px x T dates per band keeps memory bounded for any raster size
+# 512 x 512 px x T dates per band keeps memory bounded for any raster size; a multiple of the
+# 256 or 512 px internal tiles of Sentinel-2 COGs, so each input block is decoded once.
+BLOCK_SIZE = 512
 
 
 @dataclass
@@ -107,32 +124,21 @@ def select_acquisitions(inputs, options):
     return selected
 
 
-def native_grid(acquisitions, bands):
-    """The scenes' common 10 m grid; every band of every acquisition must cover it exactly."""
-    reference = None
-    for acquisition in acquisitions:
-        grids = {band: Grid.of_dataset(open_raster(acquisition.band_paths[band]))
-                 for band in tuple(bands) + (SCL,)}
-        finest = min(grids.values(), key=lambda grid: grid.pixel_size)
-        for band, grid in grids.items():
-            if not grid.covers_same_area(finest):
-                raise ImperviousnessError(
-                    f"Band {band} of {acquisition.source} ({grid.describe()}) does not cover the "
-                    f"same area as its other bands ({finest.describe()}).")
-        if reference is None:
-            reference, reference_source = finest, acquisition.source
-        elif not finest.same_as(reference):
+def output_grid(tiles, options):
+    """Target CRS (default: the scenes' one), aligned to multiples of the pixel size, over the
+    union of the tiles, clipped by the optional extent."""
+    crs_wkt = options.target_crs_wkt
+    if not crs_wkt:
+        crs_wkt = tiles[0].grid.crs_wkt
+        other = next((tile for tile in tiles if not tile.grid.same_crs(tiles[0].grid)), None)
+        if other is not None:
             raise ImperviousnessError(
-                f"The grids of the acquisitions differ: {acquisition.source} is on "
-                f"{finest.describe()} but {reference_source} is on {reference.describe()}. "
-                "Give acquisitions of one Sentinel-2 tile (one CRS and grid).")
-    return reference
-
-
-def output_grid(source_grid, options):
-    """Default EEA-style grid: target CRS, aligned to multiples of the pixel size, optional extent."""
-    crs_wkt = options.target_crs_wkt or source_grid.crs_wkt
-    bounds = transform_bounds(source_grid.bounds, source_grid.crs_wkt, crs_wkt)
+                f"The grids of the acquisitions differ in CRS: {tiles[0].acquisitions[0].source} "
+                f"is on {tiles[0].grid.describe()} but {other.acquisitions[0].source} is on "
+                f"{other.grid.describe()}. Give a target CRS (e.g. EPSG:3035) to combine them.")
+    corners = [transform_bounds(tile.grid.bounds, tile.grid.crs_wkt, crs_wkt) for tile in tiles]
+    bounds = (min(c[0] for c in corners), min(c[1] for c in corners),
+              max(c[2] for c in corners), max(c[3] for c in corners))
     if options.extent is not None:
         xmin, ymin, xmax, ymax = options.extent
         if options.extent_crs_wkt:
@@ -143,102 +149,247 @@ def output_grid(source_grid, options):
     return Grid.aligned(crs_wkt, bounds, options.pixel_size)
 
 
-class _BandReaders:
-    """Each acquisition's bands opened on the output grid (warped lazily per window)."""
+def reduce_block(arrays, factors, offsets, tau, options):
+    """The PP bands (list of 2-D float32 arrays on the 10 m grid) of one block of one tile.
 
-    def __init__(self, acquisitions, grid, bands):
-        self.acquisitions = acquisitions
-        self.datasets = {}
-        for index, acquisition in enumerate(acquisitions):
-            for band in tuple(bands) + (SCL,):
-                path = acquisition.band_paths[band]
-                if band == SCL:
-                    dataset = open_on_grid(path, grid, "nearest", nodata=0)
-                else:
-                    # Same-resolution, same-CRS sources are copied exactly; 20 m bands and
-                    # reprojected ones are interpolated. DN 0 is Sentinel-2's no-data value.
-                    source = Grid.of_dataset(open_raster(path))
-                    exact = source.same_crs(grid) and abs(source.pixel_size - grid.pixel_size) < 1e-9
-                    dataset = open_on_grid(path, grid, "nearest" if exact else "bilinear", nodata=0)
-                self.datasets[index, band] = dataset
-
-    def read(self, band, window):
-        """(T, h, w) stack of one band over the window."""
-        return np.stack([read_window(self.datasets[index, band], window,
-                                     name=self.acquisitions[index].band_paths[band])
-                         for index in range(len(self.acquisitions))])
-
-
-def preprocess_block(readers, acquisitions, window, options, tau):
-    """The PP bands (list of 2-D float32 arrays) for one window of the output grid."""
-    offsets = {band: np.array([acq.offset(band) for acq in acquisitions], dtype=np.int32)
-               for band in options.bands}
-    return pp_features(lambda band: readers.read(band, window), options.bands, offsets,
-                       readers.read(SCL, window), tau, options.harmonic_order,
-                       options.scl_weights, options.threads)
-
-
-def pp_features(read_band, bands, offsets, scl, tau, harmonic_order=3,
-                scl_weights=DEFAULT_SCL_WEIGHTS, threads=2):
-    """PP features of a (T, ...) time series held in memory or read on demand.
-
-    `read_band(band)` returns the band's stored DN (T, ...) (0 = no data); `offsets[band]` the
-    per-observation BOA_ADD_OFFSET (T,); `scl` the SCL classes (T, ...); `tau` the day fractions
-    (T,). Bands are read one at a time so memory holds one band's series, not all of them.
-    Returns float32 arrays in the order of `pp_band_names(harmonic_order, bands)`.
+    `arrays[band]` is the band's stored DN (T, h / f, w / f) at its own resolution (factor f of
+    `factors`), SCL included; `offsets[band]` the per-observation BOA_ADD_OFFSET (T,); `tau` the
+    day fractions (T,). Each band is reduced at its own resolution with the SCL at that
+    resolution (nearest: each 20 m SCL pixel repeated over its 2 x 2 10 m pixels), and the
+    result is repeated to 10 m only afterwards.
     """
-    weights_table = code_weights(scl_weights)
+    weights_table = code_weights(options.scl_weights)
+    scl = arrays[SCL]
     scl_codes = np.where(scl <= 11, scl, INVALID_CODE).astype(np.uint8)
-    expand = (slice(None),) + (np.newaxis,) * (scl.ndim - 1)
-    quantiles, harmonised = [], {}
-    for band in bands:
-        dn = np.asarray(read_band(band)).astype(np.int32)
-        codes = np.where(dn == 0, INVALID_CODE, scl_codes).astype(np.uint8)
-        values = dn + np.asarray(offsets[band], dtype=np.int32)[expand]
-        quantiles.append(weighted_quantile(values, codes, weights_table, REFLECTANCE_QUANTILE,
-                                           threads=threads) / DN_SCALE)
+    scl_factor = factors[SCL]
+    scl_at = {}
+    quantiles, ndvi_inputs = [], {}
+    for band in options.bands:
+        factor = factors[band]
+        if factor not in scl_at:
+            scl_at[factor] = repeat_pixels(scl_codes, scl_factor // factor)
+        dn = arrays[band]
+        codes = np.where(dn == 0, np.uint8(INVALID_CODE), scl_at[factor])
+        values, shift = harmonised_values(dn, offsets[band])
+        quantile = weighted_quantile(values, codes, weights_table, REFLECTANCE_QUANTILE,
+                                     threads=options.threads)
+        quantiles.append(repeat_pixels((quantile + np.float32(shift)) / np.float32(DN_SCALE), factor))
         if band in ("B04", "B08"):
-            harmonised[band] = (values, codes)
-    (red, red_codes), (nir, nir_codes) = harmonised["B04"], harmonised["B08"]
-    ndvi, ndvi_codes = _ndvi(red, red_codes, nir, nir_codes)
-    q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE, threads=threads)
-    coefficients = fit_ndvi_model(ndvi, weights_table[ndvi_codes], tau, harmonic_order,
-                                  threads=threads)
+            ndvi_inputs[band] = (dn, np.asarray(offsets[band]), codes)
+    if factors["B04"] != factors["B08"]:
+        raise ImperviousnessError("B04 and B08 must have the same resolution to compute NDVI.")
+    ndvi, ndvi_codes = _ndvi(*ndvi_inputs["B04"], *ndvi_inputs["B08"])
+    q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE,
+                                 threads=options.threads)
+    coefficients = fit_ndvi_model(ndvi, weights_table[ndvi_codes], tau, options.harmonic_order,
+                                  threads=options.threads)
+    # NOBS counts observations of the 10 m grid: counting at the SCL's resolution and repeating
+    # gives the same numbers for less work.
     nobs = (weights_table[scl_codes] > 0).sum(axis=0).astype(np.float32)
-    return [*quantiles, q90_ndvi, *coefficients, nobs]
+    ndvi_factor = factors["B04"]
+    return [*quantiles, repeat_pixels(q90_ndvi, ndvi_factor),
+            *(repeat_pixels(c, ndvi_factor) for c in coefficients), repeat_pixels(nobs, scl_factor)]
 
 
-def _ndvi(red, red_codes, nir, nir_codes):
-    """NDVI from harmonised DN; undefined observations get the invalid code (weight 0)."""
-    total = (nir + red).astype(np.float32)
+def harmonised_values(dn, offsets):
+    """(values, shift) with values + shift = DN + BOA_ADD_OFFSET of each observation (T,).
+
+    A weighted quantile commutes with adding a constant, so when DN + offset - min(offset)
+    fits 16 bits the stored uint16 DN are shifted in place of widening them to 32 bits (half
+    the memory traffic; the kernel's 16-bit path). Values of no-data DN (0) do not matter:
+    their code is invalid.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    low = int(offsets.min()) if offsets.size else 0
+    rise = offsets - low
+    expand = (slice(None),) + (np.newaxis,) * (dn.ndim - 1)
+    if dn.dtype == np.uint16 and (not rise.any() or int(dn.max()) + int(rise.max()) <= 65535):
+        if not rise.any():
+            return dn, low
+        return dn + rise.astype(np.uint16)[expand], low
+    return dn.astype(np.int32) + offsets.astype(np.int32)[expand], 0
+
+
+def repeat_pixels(array, factor):
+    """Each pixel of the last two axes repeated factor x factor times (nearest to a finer grid)."""
+    if factor == 1:
+        return array
+    *lead, height, width = array.shape
+    wide = np.broadcast_to(array[..., :, None, :, None], (*lead, height, factor, width, factor))
+    return wide.reshape(*lead, height * factor, width * factor)
+
+
+def _ndvi(red_dn, red_offsets, red_codes, nir_dn, nir_offsets, nir_codes):
+    """NDVI from harmonised DN; undefined observations get the invalid code (weight 0).
+
+    In float32: harmonised DN and their sums are exact there (< 2**24), and one float32
+    division rounds like the float64 division rounded to float32 (53 >= 2 * 24 + 2 bits).
+    """
+    expand = (slice(None),) + (np.newaxis,) * (red_dn.ndim - 1)
+    red = red_dn.astype(np.float32)
+    red += red_offsets.astype(np.float32)[expand]
+    nir = nir_dn.astype(np.float32)
+    nir += nir_offsets.astype(np.float32)[expand]
+    total = nir + red
+    np.subtract(nir, red, out=nir)
     valid = (red_codes != INVALID_CODE) & (nir_codes != INVALID_CODE) & (total != 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ndvi = np.where(valid, (nir - red) / total, np.nan).astype(np.float32)
-    return ndvi, np.where(valid, red_codes, INVALID_CODE).astype(np.uint8)
+        np.divide(nir, total, out=nir)
+    nir[~valid] = np.nan
+    return nir, np.where(valid, red_codes, np.uint8(INVALID_CODE))
 
+
+def reduce_tile(tile, window, options, progress, write):
+    """Reduce `window` of a tile block by block; write(block_window, features) for each block.
+
+    Blocks are read by a BlockStream (parallel decoding, one block ahead of the kernels).
+    """
+    acquisitions = tile.acquisitions
+    offsets = {band: np.array([acq.offset(band) for acq in acquisitions], dtype=np.int32)
+               for band in options.bands}
+    tau = day_fraction([acq.date for acq in acquisitions])
+    bands = tuple(options.bands) + (SCL,)
+    with BlockStream(acquisitions, bands, tile.factors, threads=options.threads) as stream:
+        for block, arrays in stream.stream(tile_blocks(window, options.block_size)):
+            progress.check_cancelled()
+            write(block, np.stack(reduce_block(arrays, tile.factors, offsets, tau, options)))
+            progress.step()
+
+
+class _ScratchRaster:
+    """A tile's native features before resampling: a hidden, uncompressed tiled GeoTIFF.
+
+    Uncompressed because it is written and read once, and compressing float features would cost
+    as much as the reduction it follows. It lives beside the output and is always removed.
+    """
+
+    def __init__(self, path, grid, names):
+        self.path = path
+        with self._errors():
+            self.dataset = gdal.GetDriverByName("GTiff").Create(
+                path, grid.width, grid.height, len(names), gdal.GDT_Float32,
+                ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "INTERLEAVE=BAND",
+                 "BIGTIFF=IF_SAFER", "SPARSE_OK=YES"])
+        self.dataset.SetGeoTransform(grid.geotransform)
+        self.dataset.SetProjection(grid.crs_wkt)
+        for index in range(len(names)):
+            self.dataset.GetRasterBand(index + 1).SetNoDataValue(float("nan"))
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """GDAL write failures (e.g. a full disk) name the folder, not only the hidden file."""
+        try:
+            yield
+        except RuntimeError as error:
+            raise ImperviousnessError(
+                f"Cannot write the intermediate features of a tile in "
+                f"{os.path.dirname(self.path)} (4 bytes per PP band and 10 m pixel): {error}") from None
+
+    def write(self, window, array):
+        with self._errors():
+            self.dataset.WriteArray(array, window.col, window.row)
+            self.dataset.FlushCache()   # as in write_flushed
+
+    def close(self):
+        self.dataset.FlushCache()
+        self.dataset = None
+
+
+def merge_tiles(paths, grid, bands, write, options, progress):
+    """Resample each tile's features onto the output grid (nearest) and pick one tile per pixel.
+
+    Rule: the tile with the most observations (NOBS) at that pixel wins; on a tie, the first
+    tile in the fixed tile order (CRS, then origin from west and north). Every pixel's features
+    therefore come from one tile and one set of acquisitions: a datatake that two overlapping
+    tiles share is never counted twice, and a pixel covered by any tile gets its values (no gap).
+    write(window, features) receives each output block of `bands` bands.
+    """
+    sources = [open_on_grid(path, grid, "nearest", nodata=float("nan")) for path in paths]
+    for window in iter_blocks(grid.width, grid.height, options.block_size):
+        progress.check_cancelled()
+        best = np.full((window.height, window.width), -1.0, dtype=np.float32)
+        merged = np.full((bands, window.height, window.width), np.nan, dtype=np.float32)
+        for source, path in zip(sources, paths):
+            features = _read_all_bands(source, window, path)
+            nobs = features[-1]
+            take = nobs > best   # NaN (outside the tile) never wins
+            merged[:, take] = features[:, take]
+            best[take] = nobs[take]
+        merged[-1][best < 0] = 0.0
+        write(window, merged)
+        progress.step()
+
+
+def write_flushed(writer, window, features):
+    """Write a block and let its finished tiles leave GDAL's cache.
+
+    GDAL keeps written blocks in its cache (5 % of RAM by default) until the file is closed, so
+    the peak memory would grow with the output up to that much; blocks here are whole GeoTIFF
+    tiles (multiples of 256 px from the origin), so flushing them costs no re-read.
+    """
+    writer.write(window, features)
+    writer.dataset.FlushCache()
+
+
+def _read_all_bands(dataset, window, name):
+    try:
+        array = dataset.ReadAsArray(window.col, window.row, window.width, window.height)
+    except RuntimeError as error:
+        raise ImperviousnessError(f"Cannot resample {name}: {error}") from None
+    return array.reshape((-1, window.height, window.width))
 
 def run_preprocess(inputs, output_path, options=None, feedback=None):
     """Write the PP stack of `inputs` to `output_path` (GeoTIFF); returns a summary dict."""
     options = options or PreprocessOptions()
     if not 1 <= options.harmonic_order <= 10:
         raise ImperviousnessError(f"HARMONIC_ORDER must be 1 to 10, got {options.harmonic_order}.")
+    if options.block_size < 2 or options.block_size % 2:
+        raise ImperviousnessError(f"The block size must be an even number of pixels, got {options.block_size}.")
     acquisitions = select_acquisitions(inputs, options)
-    grid = output_grid(native_grid(acquisitions, options.bands), options)
-    tau = day_fraction([acq.date for acq in acquisitions])
-    readers = _BandReaders(acquisitions, grid, options.bands)
+    tiles = group_tiles(acquisitions, options.bands)
+    grid = output_grid(tiles, options)
+    plans = [(tile, window) for tile in tiles
+             for window in [tile_window(tile, grid)] if window is not None]
     names = pp_band_names(options.harmonic_order, options.bands)
-    progress = StepProgress(feedback, count_blocks(grid.width, grid.height, options.block_size))
+    direct = len(plans) == 1 and window_grid(plans[0][0].grid, plans[0][1]).same_as(grid)
+    steps = sum(count_tile_blocks(window, options.block_size) for _, window in plans)
+    if not direct:
+        steps += count_blocks(grid.width, grid.height, options.block_size)
+    progress = StepProgress(feedback, steps)
     progress.info(f"{len(acquisitions)} acquisitions from {acquisitions[0].date} to "
-                  f"{acquisitions[-1].date}; output grid {grid.describe()}.")
+                  f"{acquisitions[-1].date} in {len(tiles)} tile(s); output grid {grid.describe()}.")
     metadata = {"ACQUISITIONS": len(acquisitions), "HARMONIC_ORDER": options.harmonic_order,
                 "SCL_WEIGHTS": ",".join(f"{w:g}" for w in options.scl_weights),
                 "FIRST_DATE": acquisitions[0].date.isoformat(),
-                "LAST_DATE": acquisitions[-1].date.isoformat()}
+                "LAST_DATE": acquisitions[-1].date.isoformat(), "TILES": len(plans)}
     with RasterWriter(output_path, grid, len(names), np.float32, np.nan, names,
                       metadata=metadata) as writer:
-        for window in iter_blocks(grid.width, grid.height, options.block_size):
-            progress.check_cancelled()
-            bands = preprocess_block(readers, acquisitions, window, options, tau)
-            writer.write(window, np.stack(bands))
-            progress.step()
-    return {"acquisitions": len(acquisitions), "grid": grid, "bands": names}
+        with BackgroundWriter(lambda window, features: write_flushed(writer, window, features)) \
+                as output:
+            if direct:
+                tile, window = plans[0]
+                reduce_tile(tile, window, options, progress, lambda block, features: output.submit(
+                    Window(block.col - window.col, block.row - window.row, block.width,
+                           block.height), features))
+            else:
+                _reduce_and_merge(plans, grid, names, output_path, output.submit, options, progress)
+    return {"acquisitions": len(acquisitions), "tiles": len(plans), "grid": grid, "bands": names}
+
+
+def _reduce_and_merge(plans, grid, names, output_path, write, options, progress):
+    """Each tile's features in its own grid (scratch files), then resampled once and merged."""
+    with contextlib.ExitStack() as scratch:
+        paths = []
+        for index, (tile, window) in enumerate(plans):
+            path = scratch.enter_context(scratch_path(output_path, f".tile{index}.tif"))
+            native = _ScratchRaster(path, window_grid(tile.grid, window), names)
+            try:
+                with BackgroundWriter(native.write) as background:
+                    reduce_tile(tile, window, options, progress,
+                                lambda block, features: background.submit(Window(
+                                    block.col - window.col, block.row - window.row, block.width,
+                                    block.height), features))
+            finally:
+                native.close()
+            paths.append(path)
+        merge_tiles(paths, grid, len(names), write, options, progress)

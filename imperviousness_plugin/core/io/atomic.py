@@ -150,6 +150,24 @@ def atomic_path(path):
         remove_quietly(temporary)
 
 
+@contextlib.contextmanager
+def scratch_path(beside, suffix=".tif"):
+    """Yield a hidden temporary path beside `beside` for intermediate data; always removed.
+
+    Intermediate files (e.g. a tile's features before they are resampled) are registered like
+    the temporaries of `atomic_path`, so a signal handler removes them too.
+    """
+    temporary = _temporary_name(os.path.splitext(os.path.abspath(str(beside)))[0] + suffix)
+    with _pending_lock:
+        _pending.add(temporary)
+    try:
+        yield temporary
+    finally:
+        with _pending_lock:
+            _pending.discard(temporary)
+        remove_quietly(temporary)
+
+
 def write_bytes(path, data):
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as handle:

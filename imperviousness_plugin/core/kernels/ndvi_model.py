@@ -359,8 +359,12 @@ class _FitPlan:
             wy.reshape(-1)[bad_at] = 0.0
         Mp = ws.get("Mp", np.float64, (self.QQ_T.shape[0], n))
         b = ws.get("b", np.float64, (K, n))
-        np.matmul(self.QQ_T, wv, out=Mp)  # (P, n) distinct entries of the normal matrices
-        np.matmul(self.Q_T, wy, out=b)  # (K, n) right-hand sides
+        # (P, n) distinct entries of the normal matrices and (K, n) right-hand sides. numpy's
+        # own loops, not BLAS: the cblas_dgemm numpy calls is whichever the process loaded first
+        # (qgis_process links GSL's reference CBLAS), and BLAS libraries round differently, so
+        # BLAS products would make the PP depend on the host program (SPEC 10: deterministic).
+        np.einsum("pt,tn->pn", self.QQ_T, wv, out=Mp)
+        np.einsum("kt,tn->kn", self.Q_T, wy, out=b)
         wsum = Mp[0].copy()  # sum of the weights (Q_0 = 1)
         M = ws.get("M", np.float64, (K, K, n))
         M[self.ii, self.jj] = Mp  # lower triangles (the upper one is never read)
@@ -390,7 +394,7 @@ class _FitPlan:
                         Ms[k, k] += lam
                     Ls = _cholesky_batched(Ms, floor[sel])
                     g[:, sel] = _cho_solve_batched(Ls, b[:, sel].copy())
-            lin = self.R_inv @ g
+            lin = np.einsum("ij,jn->in", self.R_inv, g)  # not BLAS, see above
             pub = _linear_to_published(lin, self.n)
         pub[:, ~(wsum > 0)] = np.nan
         out[...] = pub

@@ -73,6 +73,7 @@ import sys
 import numpy as np
 
 from ..errors import ImperviousnessError
+from . import selection
 from .workspace import check_threads, run_chunked
 
 try:  # OpenCV is a dependency of the plugin core; it is only used to go faster.
@@ -95,6 +96,20 @@ _CHUNK_ELEMENTS = 1 << 19
 for two worker threads to rarely contend for the GIL."""
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
+
+STRATEGY = "auto"
+""""sort" (numpy sort of packed keys), "select" (numba selection, selection.py) or "auto":
+select when numba is installed and numpy's 32-bit sort has no AVX-512 code on this CPU
+(measured on AVX2: sorting 4x slower than with AVX-512, selection 2x faster than sorting)."""
+
+
+def _use_selection():
+    if STRATEGY == "sort" or not selection.AVAILABLE:
+        return False
+    if STRATEGY == "select":
+        return True
+    from numpy.core._multiarray_umath import __cpu_features__
+    return not __cpu_features__.get("AVX512_SKX", False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,6 +281,9 @@ class _Plan:
         # 256-entry lookup tables indexed by the low byte of a key (code in the low 4 bits)
         self.lut_int = np.tile(table.astype(np.int32) if self.int_weights else np.zeros(16, np.int32), 16)
         self.lut_f64 = np.tile(table, 16)
+        # Selection works on float64 copies: exact for these values (integers < 2**28, float32).
+        self.select = bool(_use_selection() and self.int_weights and self.kind in ("int", "float")
+                           and v2.dtype.itemsize <= 4)
 
     # -- weights after the sort, for keys with the code in the low 4 bits ----------------
     def _cumulative_from_codes(self, K, ws):
@@ -305,12 +323,19 @@ class _Plan:
     # -- chunk kernels ----------------------------------------------------------------------
     def run(self, vv, cc, qs, out, ws):
         """vv, cc: (T, n) views of one chunk; out: (len(qs), n) float32 view."""
-        if self.kind == "int":
+        if self.select:
+            self._run_select(vv, cc, qs, out)
+        elif self.kind == "int":
             self._run_int(vv, cc, qs, out, ws)
         elif self.kind == "float":
             self._run_float(vv, cc, qs, out, ws)
         else:
             self._run_exact(vv, cc, qs, out)
+
+    def _run_select(self, vv, cc, qs, out):
+        """Selection without a sort (selection.py): exact for the integer weights it gets."""
+        selection.select_chunk(vv, cc, self.table, qs, _REL_EPS, 0.5 * self.wmin_pos, out, 0,
+                               vv.shape[1])
 
     def _run_int(self, vv, cc, qs, out, ws):
         T, n = vv.shape

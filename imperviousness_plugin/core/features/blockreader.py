@@ -1,0 +1,144 @@
+"""Streaming reads of a tile's time series: each input block decoded once, in parallel threads.
+
+Decoding (DEFLATE GeoTIFF, JPEG 2000) is the floor of the pre-processing's run time. GDAL
+releases the GIL while it decodes, so `threads` reader threads decode the acquisitions of a block
+side by side while the kernels reduce the previous block: at most `depth` blocks are read ahead
+(a bounded queue), so memory stays a few blocks whatever the raster size.
+
+GDAL datasets must not be shared between threads: every reader thread opens its own handles
+(once, on first use). After each read the band's blocks are dropped from GDAL's block cache when
+the read covered whole internal blocks of the file (nothing left there would be read again), so
+the cache does not grow to its 5 %-of-RAM default with data that is never reused.
+"""
+
+import collections
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..errors import ImperviousnessError
+from ..io.raster import Window, gdal_array_dtype, open_raster, read_window
+
+
+class _ThreadDatasets(threading.local):
+    def __init__(self):
+        self.datasets = {}
+
+
+class BlockStream:
+    """Iterate (window, {band: (T, h, w) array}) over the windows of one tile, read ahead.
+
+    `acquisitions` share one grid; `factors[band]` is the band's pixel size over the grid's
+    (1 or 2): a 20 m band is read at 20 m over window / 2. Arrays have the data type of the first
+    acquisition's band (numpy converts the others on assignment). Use as a context manager.
+    """
+
+    def __init__(self, acquisitions, bands, factors, threads=2, depth=1):
+        self.acquisitions = acquisitions
+        self.bands = tuple(bands)
+        self.factors = factors
+        self.depth = max(0, int(depth))
+        first = acquisitions[0].band_paths
+        self._dtypes = {band: gdal_array_dtype(open_raster(first[band]).GetRasterBand(1).DataType)
+                        for band in self.bands}
+        self._executor = ThreadPoolExecutor(max_workers=max(1, int(threads)),
+                                            thread_name_prefix="pp-read")
+        self._local = _ThreadDatasets()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        return False
+
+    def stream(self, windows):
+        """Yield (window, arrays) in order; reading runs `depth` windows ahead of the consumer."""
+        pending = collections.deque()
+        windows = iter(windows)
+        for window in windows:
+            pending.append(self._submit(window))
+            if len(pending) > self.depth:
+                yield self._collect(*pending.popleft())
+        while pending:
+            yield self._collect(*pending.popleft())
+
+    def _submit(self, window):
+        arrays = {}
+        for band in self.bands:
+            factor = self.factors[band]
+            shape = (len(self.acquisitions), window.height // factor, window.width // factor)
+            arrays[band] = np.empty(shape, dtype=self._dtypes[band])
+        futures = [self._executor.submit(self._read_acquisition, index, window, arrays)
+                   for index in range(len(self.acquisitions))]
+        return window, arrays, futures
+
+    def _collect(self, window, arrays, futures):
+        for future in futures:
+            future.result()
+        return window, arrays
+
+    def _dataset(self, index, band):
+        key = (index, band)
+        dataset = self._local.datasets.get(key)
+        if dataset is None:
+            dataset = open_raster(self.acquisitions[index].band_paths[band])
+            self._local.datasets[key] = dataset
+        return dataset
+
+    def _read_acquisition(self, index, window, arrays):
+        for band in self.bands:
+            factor = self.factors[band]
+            sub = Window(window.col // factor, window.row // factor,
+                         window.width // factor, window.height // factor)
+            dataset = self._dataset(index, band)
+            name = self.acquisitions[index].band_paths[band]
+            array = read_window(dataset, sub, name=name)
+            if array.shape != arrays[band].shape[1:]:
+                raise ImperviousnessError(f"Cannot read {name}: unexpected block shape {array.shape}.")
+            arrays[band][index] = array
+            _drop_whole_blocks(dataset, sub)
+
+
+def _drop_whole_blocks(dataset, window):
+    """Free GDAL's cached blocks of the band when the window covered whole blocks only."""
+    band = dataset.GetRasterBand(1)
+    block_w, block_h = band.GetBlockSize()
+    edge_w = window.col + window.width == dataset.RasterXSize
+    edge_h = window.row + window.height == dataset.RasterYSize
+    whole = (window.col % block_w == 0 and window.row % block_h == 0
+             and (window.width % block_w == 0 or edge_w) and (window.height % block_h == 0 or edge_h))
+    if whole:
+        band.FlushCache()
+
+
+class BackgroundWriter:
+    """Writes blocks on one thread, so compressing a block overlaps the work on the next one.
+
+    write(*args) runs in submission order on the writer thread (GDAL releases the GIL while it
+    compresses); at most `depth` blocks wait, and a write error is raised at the next submit or
+    on exit. On exit every started write has finished, so the dataset can be closed. Use as a
+    context manager inside the writer's own `with`.
+    """
+
+    def __init__(self, write, depth=1):
+        self._write = write
+        self.depth = depth
+        self._pending = collections.deque()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pp-write")
+
+    def __enter__(self):
+        return self
+
+    def submit(self, *args):
+        self._pending.append(self._executor.submit(self._write, *args))
+        while len(self._pending) > self.depth:
+            self._pending.popleft().result()
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._executor.shutdown(wait=True, cancel_futures=exc_type is not None)
+        if exc_type is None:
+            while self._pending:
+                self._pending.popleft().result()
+        return False
