@@ -23,6 +23,7 @@ products' legends (core/products/styles.py). The PNG files carry no time stamp.
 """
 
 import html
+import math
 import json
 import os
 
@@ -150,8 +151,12 @@ def layer_rgb(path, legend_name, max_size=MAP_MAX_SIZE):
     """A Byte layer drawn through its legend colours: (h, w, 3) uint8, nodata white, subsampled
     to at most max_size pixels a side."""
     dataset = open_raster(path)
-    step = max(1, int(np.ceil(max(dataset.RasterXSize, dataset.RasterYSize) / max_size)))
-    values = dataset.GetRasterBand(1).ReadAsArray()[::step, ::step]   # at most the map size
+    width, height = dataset.RasterXSize, dataset.RasterYSize
+    step = max(1, int(np.ceil(max(width, height) / max_size)))
+    # GDAL decimates while reading (nearest), so memory is the map's size, not the layer's.
+    values = dataset.GetRasterBand(1).ReadAsArray(
+        0, 0, width, height, buf_xsize=math.ceil(width / step), buf_ysize=math.ceil(height / step),
+        resample_alg=gdal.GRIORA_NearestNeighbour)
     table = color_table(legend_name)
     lut = np.array([table[value][:3] if table[value][3] else (255, 255, 255)
                     for value in range(256)], dtype=np.uint8)
