@@ -78,3 +78,19 @@ def test_publish_copies_styles_and_reports_statistics(tmp_path, layers):
     row, col = np.argwhere(arrays["IMD_B"] == 100)[0]
     assert tuple(rgb[:, row, col]) == (113, 12, 2)
     assert tuple(rgb[:, 39, 29]) == (255, 255, 255)
+
+
+def test_a_failure_after_some_outputs_leaves_none_of_them(provider, layers, tmp_path):
+    """publish copies the products, then finds the calibration file missing: the algorithm's
+    error leaves none of the products it had already completed (base.run_core)."""
+    import processing
+    from qgis.core import QgsProcessingException
+
+    _, paths = layers
+    output = tmp_path / "published"
+    with pytest.raises(QgsProcessingException, match="does not exist"):
+        processing.run("imperviousness:publish", {
+            "IMD_B": paths["IMD_B"], "IBU_B": paths["IBU_B"], "YEAR_A": 2018, "YEAR_B": 2021,
+            "CALIBRATION": str(tmp_path / "missing.json"), "OUTPUT_FOLDER": str(output),
+            "DELIVERY": False})
+    assert sorted(path.name for path in output.rglob("*") if path.is_file()) == []

@@ -23,6 +23,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, ImperviousnessError
+from ..core.io import atomic
 from . import lifecycle
 
 ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
@@ -225,9 +226,11 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
         return layer.source()
 
     def run_core(self, function, *args, **kwargs):
-        """Call a core function, turning its errors into QgsProcessingException."""
+        """Call a core function, turning its errors into QgsProcessingException; outputs it had
+        completed before failing are removed (nothing is left under an output name)."""
         try:
-            return function(*args, **kwargs)
+            with atomic.removed_on_error():
+                return function(*args, **kwargs)
         except ImperviousnessError as error:
             raise QgsProcessingException(str(error)) from None
         except Cancelled:

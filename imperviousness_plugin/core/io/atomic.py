@@ -24,6 +24,7 @@ _pending = set()
 # thread holds the lock in atomic_path; a plain Lock would deadlock there.
 _pending_lock = threading.RLock()
 _written = None   # files moved into place since track_written(); None: not recording
+_recorders = []   # one list per active removed_on_error() block
 
 
 def _describe_os_error(error):
@@ -101,15 +102,35 @@ def remove_written_files():
     remove_quietly(*written)
 
 
-def _record_written(path, written):
-    """Add (written=True) or drop `path` from the record, when recording."""
+@contextlib.contextmanager
+def removed_on_error():
+    """Files moved into place inside the block are removed again when the block fails.
+
+    An algorithm with several outputs (publish, changemask with its thresholds file, predict with
+    its SD and confidence) may fail after some of them are complete; the run then leaves none.
+    """
+    record = []
     with _pending_lock:
-        if _written is None:
-            return
-        if written:
-            _written.append(path)
-        elif path in _written:
-            _written.remove(path)
+        _recorders.append(record)
+    try:
+        yield
+    except BaseException:
+        remove_quietly(*record)
+        raise
+    finally:
+        with _pending_lock:
+            _recorders.remove(record)
+
+
+def _record_written(path, written):
+    """Add (written=True) or drop `path` from the records (track_written, removed_on_error)."""
+    with _pending_lock:
+        records = _recorders + ([] if _written is None else [_written])
+        for record in records:
+            if written:
+                record.append(path)
+            elif path in record:
+                record.remove(path)
 
 
 @contextlib.contextmanager
