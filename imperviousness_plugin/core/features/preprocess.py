@@ -7,8 +7,9 @@ baselines, and each block is reduced to the weighted 20 % quantiles of the ten b
 observations. The 10 m bands and NDVI are reduced at 10 m with the SCL brought to 10 m by nearest
 neighbour; B05 B06 B07 B8A B11 B12 at their native 20 m with the native 20 m SCL, repeated to 10 m
 only after the reduction. The finished features of each tile are then resampled once onto the
-output grid by nearest neighbour (every feature: a value, a phase or a count is never
-interpolated), and where tiles overlap the tile with the most observations gives the pixel.
+output grid (`merge_tiles`): the quantiles and the NDVI model bilinearly, the harmonics through
+their linear coefficients (a phase is never interpolated), NOBS by nearest neighbour; where tiles
+overlap the tile with the most observations gives the pixel.
 
 Reading is a streaming pipeline (blockreader.BlockStream): each input block is decoded once, by
 parallel threads, one block ahead of the kernels.
@@ -295,27 +296,63 @@ class _ScratchRaster:
         self.dataset = None
 
 
-def merge_tiles(paths, grid, bands, write, options, progress):
-    """Resample each tile's features onto the output grid (nearest) and pick one tile per pixel.
+def harmonic_bands(names):
+    """[(amplitude band index, phase band index)] of the NDVI model's harmonics."""
+    return [(names.index(name), names.index("NDVI_PHI" + name[len("NDVI_A"):]))
+            for name in names if name.startswith("NDVI_A")]
+
+
+def harmonics_to_linear(features, pairs):
+    """(a_k, phi_k) -> (c_k, s_k) = (a sin phi, a cos phi) in place: the model is linear in them.
+
+    A phase cannot be interpolated (it wraps at +-pi), its linear coefficients can: a weighted
+    mean of (c, s) is the coefficient pair of the weighted mean of the curves.
+    """
+    for amplitude, phase in pairs:
+        a, phi = features[amplitude].copy(), features[phase].copy()
+        features[amplitude], features[phase] = a * np.sin(phi), a * np.cos(phi)
+
+
+def linear_to_harmonics(features, pairs):
+    """The inverse of harmonics_to_linear: a = hypot(c, s), phi = atan2(c, s) (SPEC 4)."""
+    for amplitude, phase in pairs:
+        c, s = features[amplitude].copy(), features[phase].copy()
+        features[amplitude], features[phase] = np.hypot(c, s), np.arctan2(c, s)
+
+
+def merge_tiles(paths, grid, names, write, options, progress, resample=True):
+    """Resample each tile's features onto the output grid and pick one tile per pixel.
+
+    Tiles on the output grid's lattice (resample=False: the output is a window of the tile grids)
+    are copied pixel for pixel. Otherwise (each tile's scratch file then holds the harmonics as
+    linear coefficients) every
+    feature but NOBS bilinearly — quantiles are reflectances and NDVI values, the NDVI model is
+    linear in its coefficients, so an interpolated coefficient vector is the interpolated curve —
+    and NOBS, a count, by nearest neighbour. The phases are recomputed from the interpolated
+    linear coefficients, never interpolated themselves.
 
     Rule: the tile with the most observations (NOBS) at that pixel wins; on a tie, the first
     tile in the fixed tile order (CRS, then origin from west and north). Every pixel's features
     therefore come from one tile and one set of acquisitions: a datatake that two overlapping
     tiles share is never counted twice, and a pixel covered by any tile gets its values (no gap).
-    write(window, features) receives each output block of `bands` bands.
+    write(window, features) receives each output block of len(names) bands.
     """
-    sources = [open_on_grid(path, grid, "nearest", nodata=float("nan")) for path in paths]
+    bands, pairs = len(names), harmonic_bands(names) if resample else []
+    sources = [(open_on_grid(path, grid, "bilinear" if resample else "nearest", nodata=float("nan"), exact=True),
+                open_on_grid(path, grid, "nearest", nodata=float("nan"), exact=True)) for path in paths]
     for window in iter_blocks(grid.width, grid.height, options.block_size):
         progress.check_cancelled()
         best = np.full((window.height, window.width), -1.0, dtype=np.float32)
         merged = np.full((bands, window.height, window.width), np.nan, dtype=np.float32)
-        for source, path in zip(sources, paths):
-            features = _read_all_bands(source, window, path)
-            nobs = features[-1]
+        for (smooth, nearest), path in zip(sources, paths):
+            features = _read_bands(smooth, window, path, bands - 1)
+            nobs = _read_bands(nearest, window, path, 1, first=bands)[0]
             take = nobs > best   # NaN (outside the tile) never wins
-            merged[:, take] = features[:, take]
+            merged[:-1, take] = features[:, take]
+            merged[-1, take] = nobs[take]
             best[take] = nobs[take]
         merged[-1][best < 0] = 0.0
+        linear_to_harmonics(merged, pairs)
         write(window, merged)
         progress.step()
 
@@ -331,12 +368,15 @@ def write_flushed(writer, window, features):
     writer.dataset.FlushCache()
 
 
-def _read_all_bands(dataset, window, name):
+def _read_bands(dataset, window, name, count, first=1):
+    """`count` bands from band `first` of a window, as (count, h, w)."""
     try:
-        array = dataset.ReadAsArray(window.col, window.row, window.width, window.height)
+        array = dataset.ReadAsArray(window.col, window.row, window.width, window.height,
+                                    band_list=list(range(first, first + count)))
     except RuntimeError as error:
         raise ImperviousnessError(f"Cannot resample {name}: {error}") from None
-    return array.reshape((-1, window.height, window.width))
+    return array.reshape((count, window.height, window.width))
+
 
 def run_preprocess(inputs, output_path, options=None, feedback=None):
     """Write the PP stack of `inputs` to `output_path` (GeoTIFF); returns a summary dict."""
@@ -378,6 +418,8 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
 
 def _reduce_and_merge(plans, grid, names, output_path, write, options, progress):
     """Each tile's features in its own grid (scratch files), then resampled once and merged."""
+    resample = not all(window_grid(tile.grid, window).same_lattice(grid) for tile, window in plans)
+    pairs = harmonic_bands(names) if resample else []
     with contextlib.ExitStack() as scratch:
         paths = []
         for index, (tile, window) in enumerate(plans):
@@ -388,8 +430,14 @@ def _reduce_and_merge(plans, grid, names, output_path, write, options, progress)
                     reduce_tile(tile, window, options, progress,
                                 lambda block, features: background.submit(Window(
                                     block.col - window.col, block.row - window.row, block.width,
-                                    block.height), features))
+                                    block.height), _linear(features, pairs)))
             finally:
                 native.close()
             paths.append(path)
-        merge_tiles(paths, grid, len(names), write, options, progress)
+        merge_tiles(paths, grid, names, write, options, progress, resample)
+
+
+def _linear(features, pairs):
+    """A block of native features with its harmonics as linear coefficients (for resampling)."""
+    harmonics_to_linear(features, pairs)
+    return features

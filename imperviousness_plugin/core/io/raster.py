@@ -109,6 +109,19 @@ class Grid:
                 and all(abs(a - b) <= tolerance for a, b in zip(self.geotransform, other.geotransform))
                 and self.same_crs(other))
 
+    def same_lattice(self, other):
+        """True when both grids' pixels coincide where they overlap: same CRS and pixel size,
+        origins a whole number of pixels apart (one may be a window of the other)."""
+        tolerance = 1e-6 * abs(self.pixel_size)
+        x0, px, rx, y0, ry, py = self.geotransform
+        ox0, opx, orx, oy0, ory, opy = other.geotransform
+
+        def whole(offset, size):
+            return abs(offset / size - round(offset / size)) * abs(size) <= tolerance
+
+        return (abs(px - opx) <= tolerance and abs(py - opy) <= tolerance and rx == orx == ry == ory == 0
+                and whole(ox0 - x0, px) and whole(oy0 - y0, py) and self.same_crs(other))
+
     def covers_same_area(self, other):
         """True when both grids span the same bounds in the same CRS (e.g. 10 m and 20 m bands)."""
         tolerance = 1e-6 * max(abs(self.pixel_size), abs(other.pixel_size))
@@ -194,7 +207,7 @@ def band_descriptions(path):
     return [dataset.GetRasterBand(index).GetDescription() for index in range(1, dataset.RasterCount + 1)]
 
 
-def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=False):
+def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=False, exact=False):
     """Open `path` so that reading it yields pixels of `grid`.
 
     Rasters already on the grid are read directly; others go through an in-memory warped VRT
@@ -210,7 +223,10 @@ def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=Fal
         format="VRT", outputBounds=grid.bounds, width=grid.width, height=grid.height,
         dstSRS=grid.crs_wkt, resampleAlg=resampling, overviewLevel="NONE",
         srcNodata=nodata, dstNodata=nodata,
-        outputType=gdal.GDT_Float32 if float_output else gdal.GDT_Unknown)
+        outputType=gdal.GDT_Float32 if float_output else gdal.GDT_Unknown,
+        # exact: every pixel's source position from the exact transformation, so a pixel's value
+        # does not depend on the extent read (GDAL's default interpolates it within 1/8 pixel).
+        errorThreshold=0 if exact else None)
     try:
         return gdal.Warp("", dataset, options=options)
     except RuntimeError as error:
