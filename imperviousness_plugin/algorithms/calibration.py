@@ -172,6 +172,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
 
 class CalibrateAlgorithm(ImperviousnessAlgorithm):
     NAME = "calibrate"
+    REQUIRES = ("scipy",)
     DISPLAY_NAME = "IMD calibration (fit on year A)"
     GROUP = Group.STATUS
     ATBD = "4.3.2"

@@ -10,6 +10,7 @@ from .base import Group, ImperviousnessAlgorithm
 
 class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
     NAME = "changemask"
+    REQUIRES = ("cv2",)
     DISPLAY_NAME = "Change mask (CHM)"
     GROUP = Group.FEATURES
     ATBD = "4.2.5"

@@ -10,6 +10,7 @@ from .base import Group, ImperviousnessAlgorithm
 
 class PredictAlgorithm(ImperviousnessAlgorithm):
     NAME = "predict"
+    REQUIRES = ("onnxruntime",)
     DISPLAY_NAME = "U-Net prediction (RIMD / RIBUD)"
     GROUP = Group.STATUS
     ATBD = "4.2.3"

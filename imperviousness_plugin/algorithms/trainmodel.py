@@ -10,6 +10,7 @@ from .base import Group, ImperviousnessAlgorithm
 
 class TrainModelAlgorithm(ImperviousnessAlgorithm):
     NAME = "trainmodel"
+    REQUIRES = ("torch", "onnx")
     DISPLAY_NAME = "Train a U-Net model (.onnx)"
     GROUP = Group.STATUS
     ATBD = "4.3, 4.4.1"
