@@ -120,6 +120,29 @@ _LEGENDS = {
 }
 LEGENDS = tuple(_LEGENDS)
 
+# Legends drawn as a handful of classes in QGIS (styles.py): (last value of the class, label),
+# the value ranges following one another. The GDAL colour tables keep every value's colour; the
+# QML draws each class in the official colour of its middle value.
+LEGEND_CLASSES = {
+    "change": ((49, "-100 to -51 (strong decrease)"), (99, "-50 to -1 (decrease)"),
+               (100, "0 (no change)"), (150, "+1 to +50 (increase)"),
+               (200, "+51 to +100 (strong increase)"), (201, "no imperviousness in both years")),
+    "confidence": ((69, "50-69 % (low)"), (89, "70-89 % (medium)"), (100, "90-100 % (high)")),
+    "chm_percent": ((0, "0 % flagged"), (25, "1-25 % flagged"), (50, "26-50 % flagged"),
+                    (75, "51-75 % flagged"), (100, "76-100 % flagged")),
+}
+
+
+def legend_classes(kind):
+    """[(first, last, (r, g, b), label)] of a classed legend: each class in the colour of its
+    middle value in the legend."""
+    colours = {value: rgb for value, rgb, _ in legend(kind)}
+    classes, first = [], min(colours)
+    for last, label in LEGEND_CLASSES[kind]:
+        classes.append((first, last, colours[(first + last) // 2], label))
+        first = last + 1
+    return classes
+
 
 def legend(kind):
     """[(value, (r, g, b), label), ...] of a legend kind (LEGENDS), nodata (255) excluded."""
