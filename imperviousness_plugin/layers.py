@@ -6,8 +6,8 @@
   style written beside the file (Processing loads layers without their default style).
 - Models: after a run in the GUI, every published product of the output folder is loaded into a
   layer group named after the run ("HRL 2018-2021"): status layers first, then change layers,
-  confidence, and the float layers (PP, RMSD, ensemble spread); the report is offered in the
-  message bar.
+  confidence, then the intermediate layers (PP, RMSD, change mask, raw predictions, ...); the
+  report is offered in the message bar.
 
 Under qgis_process nothing is loaded (there is no project to load into).
 """
@@ -21,8 +21,15 @@ from .core.products.catalogue import PRODUCTS, hrl_name
 from .core.products.styles import style_path_beside
 
 _IFACE = None
-# Legend kinds in the order of the group: status, change, confidence; float layers last.
-KIND_ORDER = ("imd", "ibu", "sbu", "change", "change_class", "chm", "chm_percent", "confidence", None)
+# The group's order (top first): status layers, change layers (real change, then support),
+# confidence; then the intermediate layers in the catalogue's (workflow) order: PP, RMSD, change
+# mask, raw predictions and their spread, sealing masks.
+GROUP_ORDER = (
+    "IMD_B", "IMD_B_100", "IBU_B", "SBU_B",
+    "IMDC_20", "IMCC_20", "IMDC_100", "IMCC_100", "IBUDC_20", "IBUC_20", "SBUC_100", "SBCC_100",
+    "IMDCS_20", "IMCCS_20", "IMDCS_100", "IMCCS_100", "IBUDCS_20", "IBUCS_20", "SBUCS_100", "SBCCS_100",
+    "IMDCL", "IBUCL",
+)
 
 
 def set_desktop(iface):
@@ -80,12 +87,9 @@ def attach_post_processors(context):
 
 def published_products(folder, year_a, year_b):
     """[(HRL name, path)] of the products published into `folder`, in the group's order."""
-    found = []
-    for product, definition in PRODUCTS.items():
-        path = os.path.join(folder, hrl_name(product, year_a, year_b))
-        if os.path.exists(path):
-            found.append((KIND_ORDER.index(definition.legend), len(found), layer_name(path), path))
-    return [(name, path) for _, _, name, path in sorted(found)]
+    order = list(GROUP_ORDER) + [product for product in PRODUCTS if product not in GROUP_ORDER]
+    paths = [os.path.join(folder, hrl_name(product, year_a, year_b)) for product in order]
+    return [(layer_name(path), path) for path in paths if os.path.exists(path)]
 
 
 def group_name(year_a, year_b):
@@ -108,7 +112,7 @@ def load_run(folder, year_a, year_b, project=None):
             continue
         apply_style_beside(layer)
         project.addMapLayer(layer, False)
-        group.addLayer(layer)
+        group.addLayer(layer).setExpanded(False)  # ~34 legends: the layer names stay in view
     return group
 
 
