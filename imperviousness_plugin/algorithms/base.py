@@ -70,6 +70,7 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     SUMMARY = ""       # one line: the Toolbox tooltip and the README's algorithm table
     DESCRIPTION = ""   # the help text above the per-parameter help
     REQUIRES = ()      # import names of the optional packages it cannot run without (dependencies.py)
+    ADVANCED = ()      # parameter names shown under "Advanced Parameters" in the dialogs
 
     def tr(self, text):
         return QCoreApplication.translate(type(self).__name__, text)
@@ -99,8 +100,11 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     # -- help -------------------------------------------------------------------------------------
 
     def add_parameter(self, definition, help_text):
-        """addParameter with the parameter's one-sentence help (shown in the rendered help)."""
+        """addParameter with the parameter's one-sentence help (shown in the rendered help);
+        parameters named in ADVANCED are flagged advanced (folded away in the dialogs)."""
         definition.setHelp(help_text)
+        if definition.name() in self.ADVANCED:
+            definition.setFlags(definition.flags() | definition.FlagAdvanced)
         self.addParameter(definition)
 
     def shortHelpString(self):  # noqa: N802 (QGIS API)

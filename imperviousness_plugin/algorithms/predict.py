@@ -47,6 +47,7 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
     TTA = "TTA"
     BATCH_SIZE = "BATCH_SIZE"
     THREADS = "THREADS"
+    ADVANCED = (TTA, BATCH_SIZE, THREADS)
     OUTPUT = "OUTPUT"
     OUTPUT_SD = "OUTPUT_SD"
     OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
