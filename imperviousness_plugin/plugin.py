@@ -54,7 +54,20 @@ class ImperviousnessPlugin:
         button.setObjectName("imperviousnessInstallDependencies")
         button.clicked.connect(lambda: self.install_missing(absent))
         self.message.layout().addWidget(button)
+        offline = QPushButton(QgsApplication.translate("ImperviousnessPlugin", "From wheel folder…"))
+        offline.clicked.connect(lambda: self.install_from_folder(absent))
+        self.message.layout().addWidget(offline)
         bar.pushWidget(self.message, Qgis.Warning)
+
+    def install_from_folder(self, absent):
+        """Offline install: ask for a folder of wheels, remember it, install from it."""
+        from qgis.PyQt.QtWidgets import QFileDialog
+        folder = QFileDialog.getExistingDirectory(
+            self.iface.mainWindow(), QgsApplication.translate("ImperviousnessPlugin", "Folder of wheels"),
+            QgsSettings().value(WHEEL_FOLDER_SETTING, ""))
+        if folder:
+            QgsSettings().setValue(WHEEL_FOLDER_SETTING, folder)
+            self.install_missing(absent)
 
     def install_missing(self, absent):
         """pip --target into the profile (from the wheel folder setting when set), then the
