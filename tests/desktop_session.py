@@ -14,7 +14,7 @@ import traceback
 
 from qgis.core import QgsApplication, QgsProject, QgsSettings
 from qgis.PyQt.QtCore import QTimer
-from qgis.PyQt.QtWidgets import QApplication, QPushButton
+from qgis.PyQt.QtWidgets import QApplication, QDockWidget, QPushButton
 from qgis.utils import iface, plugins
 
 RESULT = os.environ["DESKTOP_RESULT"]
@@ -96,12 +96,17 @@ def model_run():
     observed["layers"] = [(node.name(), node.layer().renderer().type()) for node in group.findLayers()]
     observed["messages_after_run"] = message_bar_texts()
     imd = group.findLayers()[0].layer()
-    iface.setActiveLayer(imd)
     iface.mapCanvas().setExtent(imd.extent())
     iface.mapCanvas().refreshAllLayers()
 
 
 def map_shot():
+    group = QgsProject.instance().layerTreeRoot().findGroup("HRL 2018-2021")
+    for node in group.findLayers():  # the current layer's legend opened: keep the names in view
+        node.setExpanded(False)
+    browser = iface.mainWindow().findChild(QDockWidget, "Browser")
+    if browser is not None:
+        browser.hide()  # room for the layer group
     canvas = iface.mapCanvas()
     canvas.waitWhileRendering()
     save(iface.mainWindow(), "desktop_5_map_after_run.png")
