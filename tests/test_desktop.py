@@ -129,7 +129,7 @@ def test_model_dialog_lists_the_inputs_in_workflow_order(session):
 
 
 def test_model_run_loads_every_product_into_its_group(session):
-    from imperviousness_plugin.core.products.catalogue import LEGEND_CLASSES, PRODUCTS, hrl_name
+    from imperviousness_plugin.core.products.catalogue import LEGEND_CLASSES, LEGEND_RAMPS, PRODUCTS, hrl_name
 
     observed, _profile = session
     assert observed["group"] == "HRL 2018-2021" and observed["group_index"] == 0
@@ -140,7 +140,8 @@ def test_model_run_loads_every_product_into_its_group(session):
     for name, kind in expected.items():
         if kind is None:  # float layers: QGIS's default renderer
             continue
-        assert layers[name] == ("singlebandpseudocolor" if kind in LEGEND_CLASSES else "paletted"), name
+        pseudocolour = kind in LEGEND_CLASSES or kind in LEGEND_RAMPS
+        assert layers[name] == ("singlebandpseudocolor" if pseudocolour else "paletted"), name
     names = [name for name, _ in observed["layers"]]
     # status first, then change, then confidence
     assert names[:5] == ["IMD_2021_010m", "IMD_2021_100m", "IBU_2021_010m", "SBU_2021_100m", "IMDC_1821_020m"]

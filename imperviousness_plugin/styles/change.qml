@@ -14,12 +14,14 @@
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <rastershader>
-        <colorrampshader colorRampType="DISCRETE" classificationMode="1" clip="1" minimumValue="0" maximumValue="201" labelPrecision="0">
-          <item value="49" color="#208a00" alpha="255" label="-100 to -51 (strong decrease)"/>
-          <item value="99" color="#5ed800" alpha="255" label="-50 to -1 (decrease)"/>
+        <colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="1" minimumValue="0" maximumValue="201" labelPrecision="0">
+          <item value="0" color="#036600" alpha="255" label="-100 (strong decrease)"/>
+          <item value="50" color="#3fb200" alpha="255" label="-50"/>
+          <item value="99" color="#7fff00" alpha="255" label="-1 (decrease)"/>
           <item value="100" color="#b2b2b2" alpha="255" label="0 (no change)"/>
-          <item value="150" color="#ffe000" alpha="255" label="+1 to +50 (increase)"/>
-          <item value="200" color="#ff6000" alpha="255" label="+51 to +100 (strong increase)"/>
+          <item value="101" color="#ffff00" alpha="255" label="+1 (increase)"/>
+          <item value="150" color="#ffbf00" alpha="255" label="+50"/>
+          <item value="200" color="#ff0000" alpha="255" label="+100 (strong increase)"/>
           <item value="201" color="#f0f0f0" alpha="255" label="no imperviousness in both years"/>
         </colorrampshader>
       </rastershader>

@@ -120,13 +120,34 @@ _LEGENDS = {
 }
 LEGENDS = tuple(_LEGENDS)
 
-# Legends drawn as a handful of classes in QGIS (styles.py): (last value of the class, label),
-# the value ranges following one another. The GDAL colour tables keep every value's colour; the
-# QML draws each class in the official colour of its middle value.
+
+def legend(kind):
+    """[(value, (r, g, b), label), ...] of a legend kind (LEGENDS), nodata (255) excluded."""
+    if kind not in _LEGENDS:
+        raise ValueError(f"unknown product type {kind!r}; use one of {', '.join(LEGENDS)}")
+    return _LEGENDS[kind]()
+
+
+def class_names(kind):
+    """{value: class name} for a raster attribute table: the legend labels plus nodata."""
+    names = {value: label for value, _, label in legend(kind)}
+    names[NODATA] = "outside area / no data"
+    return names
+
+
+# Long legends drawn in QGIS (styles.py) with a handful of legend entries; the GDAL colour tables
+# keep every value's colour.
+# LEGEND_RAMPS: an interpolated ramp through labelled anchors, each in its legend colour. The
+# change encodings' anchors are the official ones (CHANGE_COLOURS), between which the official
+# legend is linear: QGIS draws every value in its official colour (to rounding).
+LEGEND_RAMPS = {
+    "change": ((0, "-100 (strong decrease)"), (50, "-50"), (99, "-1 (decrease)"), (100, "0 (no change)"),
+               (101, "+1 (increase)"), (150, "+50"), (200, "+100 (strong increase)"),
+               (201, "no imperviousness in both years")),
+}
+# LEGEND_CLASSES: classes of values, (last value of the class, label), the ranges following one
+# another; each class is drawn in the legend colour of its middle value (project palettes).
 LEGEND_CLASSES = {
-    "change": ((49, "-100 to -51 (strong decrease)"), (99, "-50 to -1 (decrease)"),
-               (100, "0 (no change)"), (150, "+1 to +50 (increase)"),
-               (200, "+51 to +100 (strong increase)"), (201, "no imperviousness in both years")),
     "confidence": ((69, "50-69 % (low)"), (89, "70-89 % (medium)"), (100, "90-100 % (high)")),
     "chm_percent": ((0, "0 % flagged"), (25, "1-25 % flagged"), (50, "26-50 % flagged"),
                     (75, "51-75 % flagged"), (100, "76-100 % flagged")),
@@ -144,18 +165,10 @@ def legend_classes(kind):
     return classes
 
 
-def legend(kind):
-    """[(value, (r, g, b), label), ...] of a legend kind (LEGENDS), nodata (255) excluded."""
-    if kind not in _LEGENDS:
-        raise ValueError(f"unknown product type {kind!r}; use one of {', '.join(LEGENDS)}")
-    return _LEGENDS[kind]()
-
-
-def class_names(kind):
-    """{value: class name} for a raster attribute table: the legend labels plus nodata."""
-    names = {value: label for value, _, label in legend(kind)}
-    names[NODATA] = "outside area / no data"
-    return names
+def legend_ramp(kind):
+    """[(value, (r, g, b), label)] of the labelled anchors of a ramp legend."""
+    colours = {value: rgb for value, rgb, _ in legend(kind)}
+    return [(value, colours[value], label) for value, label in LEGEND_RAMPS[kind]]
 
 
 # -- analysis products -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from xml.sax.saxutils import quoteattr
 
 from .. import PLUGIN_DIR
 from ..io import atomic
-from .catalogue import LEGEND_CLASSES, LEGENDS, NODATA, legend, legend_classes
+from .catalogue import LEGEND_CLASSES, LEGEND_RAMPS, LEGENDS, NODATA, legend, legend_classes, legend_ramp
 
 STYLES_DIR = os.path.join(PLUGIN_DIR, "styles")
 TRANSPARENT = (0, 0, 0, 0)
@@ -59,7 +59,10 @@ def write_style_beside(raster_path, product):
 
 def render_qml(product):
     """The QML text of a product type: a paletted renderer of its legend on band 1, or for the
-    long legends (change, confidence, CHM in percent) a classed ramp of a handful of classes."""
+    long legends a pseudocolour renderer with a handful of legend entries: the change encodings
+    as a ramp through their official anchors, confidence and CHM in percent as classes."""
+    if product in LEGEND_RAMPS:
+        return _render_ramp_qml(product)
     if product in LEGEND_CLASSES:
         return _render_classed_qml(product)
     entries = "\n".join(
@@ -70,15 +73,26 @@ def render_qml(product):
 
 
 def _render_classed_qml(product):
-    """A pseudocolour renderer with a DISCRETE ramp: a value takes the colour of the first class
-    whose last value is >= it; values above the last class are not drawn (clip)."""
+    """A DISCRETE ramp: a value takes the colour of the first class whose last value is >= it;
+    values above the last class are not drawn (clip)."""
     classes = legend_classes(product)
-    items = "\n".join(
-        f'          <item value="{last}" color="#{r:02x}{g:02x}{b:02x}" alpha="255" '
+    items = [(last, rgb, label) for _first, last, rgb, label in classes]
+    return _pseudocolour_qml("DISCRETE", classes[0][0], classes[-1][1], items)
+
+
+def _render_ramp_qml(product):
+    """An INTERPOLATED ramp through the labelled anchors (linear between them, like the legend)."""
+    anchors = legend_ramp(product)
+    return _pseudocolour_qml("INTERPOLATED", anchors[0][0], anchors[-1][0], anchors)
+
+
+def _pseudocolour_qml(ramp_type, minimum, maximum, items):
+    lines = "\n".join(
+        f'          <item value="{value}" color="#{r:02x}{g:02x}{b:02x}" alpha="255" '
         f"label={quoteattr(label)}/>"
-        for _first, last, (r, g, b), label in classes)
-    return _QML_TEMPLATE.format(renderer=_CLASSED.format(
-        minimum=classes[0][0], maximum=classes[-1][1], items=items))
+        for value, (r, g, b), label in items)
+    return _QML_TEMPLATE.format(renderer=_PSEUDOCOLOUR.format(
+        type=ramp_type, minimum=minimum, maximum=maximum, items=lines))
 
 
 def write_style_files(folder=STYLES_DIR):
@@ -119,10 +133,10 @@ _PALETTED = """    <rasterrenderer type="paletted" band="1" alphaBand="-1" opaci
       </colorPalette>
     </rasterrenderer>"""
 
-_CLASSED = """    <rasterrenderer type="singlebandpseudocolor" band="1" alphaBand="-1" opacity="1" nodataColor="" classificationMin="{minimum}" classificationMax="{maximum}">
+_PSEUDOCOLOUR = """    <rasterrenderer type="singlebandpseudocolor" band="1" alphaBand="-1" opacity="1" nodataColor="" classificationMin="{minimum}" classificationMax="{maximum}">
 """ + _MIN_MAX_ORIGIN + """
       <rastershader>
-        <colorrampshader colorRampType="DISCRETE" classificationMode="1" clip="1" minimumValue="{minimum}" maximumValue="{maximum}" labelPrecision="0">
+        <colorrampshader colorRampType="{type}" classificationMode="1" clip="1" minimumValue="{minimum}" maximumValue="{maximum}" labelPrecision="0">
 {items}
         </colorrampshader>
       </rastershader>
