@@ -12,7 +12,7 @@ from qgis.core import QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingP
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from . import resources  # noqa: F401  (registers :/plugins/imperviousness_plugin/...)
+from . import layers, resources  # noqa: F401  (resources registers :/plugins/imperviousness_plugin/...)
 from .algorithms import all_algorithms
 from .algorithms.base import RASTER_EXTENSIONS, plain_help
 
@@ -22,7 +22,29 @@ MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 
 class ShippedModel(QgsProcessingModelAlgorithm):
     """A shipped model whose help is plain text like the algorithms' (QGIS renders a model's
-    help as HTML, which `qgis_process help` would print raw)."""
+    help as HTML, which `qgis_process help` would print raw), and which, run in QGIS desktop,
+    loads its published products into the group "HRL A-B" (layers.py)."""
+
+    def createInstance(self):  # noqa: N802 (QGIS API)
+        # QgsProcessingModelAlgorithm's own createInstance makes a plain C++ model: the run
+        # would lose this class.
+        model = ShippedModel()
+        model.loadVariant(self.toVariant())
+        model.setSourceFilePath(self.sourceFilePath())
+        return model
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        self._run = {name: parameters.get(name) for name in ("OUTPUT_FOLDER", "YEAR_A", "YEAR_B")}
+        return super().processAlgorithm(parameters, context, feedback)
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 (QGIS API)
+        run = getattr(self, "_run", {})
+        if layers.in_desktop() and run.get("OUTPUT_FOLDER") and run.get("YEAR_A") is not None:
+            group = layers.load_run(str(run["OUTPUT_FOLDER"]), run["YEAR_A"], run["YEAR_B"],
+                                    context.project())
+            feedback.pushInfo(f"Loaded {len(group.children())} products into the group {group.name()}.")
+            layers.offer_report(str(run["OUTPUT_FOLDER"]))
+        return super().postProcessAlgorithm(context, feedback)
 
     def shortHelpString(self):  # noqa: N802 (QGIS API)
         return plain_help(self.helpContent().get("ALG_DESC", ""), self.parameterDefinitions(),

@@ -5,7 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-scipy python3-matplotlib pyqt5-dev-tools zip chromium"
+APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-scipy python3-matplotlib pyqt5-dev-tools zip chromium xvfb xauth"
+# xvfb, xauth: tests/test_desktop.py runs real QGIS desktop on a virtual display
 
 missing=()
 for package in $APT_PACKAGES; do

@@ -531,7 +531,8 @@ def test_legends_cover_their_encodings():
         styles.legend("nonsense")
 
 
-@pytest.mark.parametrize("product", styles.PRODUCTS)
+@pytest.mark.parametrize("product", [p for p in styles.PRODUCTS
+                                     if p not in styles.LEGEND_CLASSES and p not in styles.LEGEND_RAMPS])
 def test_qgis_loads_each_qml_as_a_paletted_legend(qgis_app, tmp_path, product):
     from qgis.core import QgsRasterLayer
     path = write_tif(tmp_path / "x.tif", np.zeros((2, 2), dtype=np.uint8))
@@ -545,6 +546,58 @@ def test_qgis_loads_each_qml_as_a_paletted_legend(qgis_app, tmp_path, product):
     assert [c.value for c in classes] == [v for v, _, _ in expected]
     assert [c.label for c in classes] == [label for _, _, label in expected]
     assert [c.color.getRgb()[:3] for c in classes] == [tuple(rgb) for _, rgb, _ in expected]
+
+
+def render_values(product, values):
+    """The colours QGIS draws for `values` with the product's shipped QML, the renderer's type
+    and its legend labels (read here: the renderer dies with the layer)."""
+    from qgis.core import QgsRasterLayer
+    import tempfile
+    folder = tempfile.mkdtemp()
+    path = write_tif(os.path.join(folder, "x.tif"), np.array([values], dtype=np.uint8))
+    layer = QgsRasterLayer(path, "x")
+    message, ok = layer.loadNamedStyle(styles.qml_path(product))
+    assert ok, message
+    block = layer.renderer().block(1, layer.extent(), len(values), 1)
+    argbs = [block.color(0, column) for column in range(len(values))]  # QRgb: 0xAARRGGBB
+    labels = [label for label, _ in layer.renderer().legendSymbologyItems()]
+    return [((c >> 16) & 255, (c >> 8) & 255, c & 255) for c in argbs], layer.renderer().type(), labels
+
+
+def test_change_legend_is_a_ramp_through_the_official_anchors(qgis_app):
+    """A handful of labelled entries; every value drawn in its official colour (QGIS interpolates
+    between the anchors as the official legend does, to one unit of rounding)."""
+    values = list(range(202))
+    drawn, renderer, legend_labels = render_values("change", values)
+    assert renderer == "singlebandpseudocolor"
+    assert legend_labels == [
+        "-100 (strong decrease)", "-50", "-1 (decrease)", "0 (no change)", "+1 (increase)", "+50",
+        "+100 (strong increase)", "no imperviousness in both years"]
+    official = {value: rgb for value, rgb, _ in styles.legend("change")}
+    for value, rgb in zip(values, drawn):
+        assert max(abs(a - b) for a, b in zip(rgb, official[value])) <= 1, (value, rgb, official[value])
+    for anchor in (0, 50, 99, 100, 101, 150, 200, 201):
+        assert drawn[anchor] == official[anchor]
+
+
+@pytest.mark.parametrize("product, values, labels", [
+    ("confidence", [50, 69, 70, 89, 90, 100], ["50-69 % (low)", "70-89 % (medium)", "90-100 % (high)"]),
+    ("chm_percent", [0, 1, 25, 26, 50, 51, 75, 76, 100],
+     ["0 % flagged", "1-25 % flagged", "26-50 % flagged", "51-75 % flagged", "76-100 % flagged"]),
+])
+def test_percent_legends_are_a_handful_of_classes(qgis_app, product, values, labels):
+    """QGIS draws each value in the legend colour of its class's middle value, and the legend
+    lists the classes only (the GDAL colour table keeps every value's colour)."""
+    drawn, renderer, legend_labels = render_values(product, values)
+    assert renderer == "singlebandpseudocolor"
+    assert legend_labels == labels
+    official = {value: rgb for value, rgb, _ in styles.legend(product)}
+    bounds = [last for last, _ in styles.LEGEND_CLASSES[product]]
+    firsts = [min(official)] + [last + 1 for last in bounds[:-1]]
+    for column, value in enumerate(values):
+        index = next(i for i, last in enumerate(bounds) if value <= last)
+        middle = (firsts[index] + bounds[index]) // 2
+        assert drawn[column] == official[middle], value
 
 
 def test_style_written_beside_is_the_qgis_default_style(qgis_app, tmp_path):

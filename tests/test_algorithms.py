@@ -324,3 +324,24 @@ def test_guard_reads_layer_objects_and_output_definitions(provider, raster):
         {"INPUT": layer, "OUTPUT": QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT")},
         QgsProcessingContext())
     assert ok, message
+
+
+def test_tuning_parameters_are_advanced_and_labels_carry_units(provider):
+    """The dialogs fold the tuning parameters away (FlagAdvanced); what a user sets first stays."""
+    from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+
+    def advanced(algorithm_id):
+        algorithm = QgsApplication.processingRegistry().algorithmById(algorithm_id)
+        return {d.name() for d in algorithm.parameterDefinitions()
+                if d.flags() & QgsProcessingParameterDefinition.FlagAdvanced}
+
+    assert advanced("imperviousness:preprocess") == {"HARMONIC_ORDER", "SCL_WEIGHTS", "CACHE_FOLDER"}
+    assert advanced("imperviousness:changemask") == {
+        "LOWER_PERCENTILE", "UPPER_PERCENTILE", "MIN_SIZE", "LOWER_THRESHOLD", "UPPER_THRESHOLD"}
+    assert advanced("imperviousness:calibrate") == {"SAMPLE_SPACING", "HIGH_DENSITY_PERCENTILE", "MIN_SAMPLES"}
+    assert advanced("imperviousness:sealingmask") == {"THRESHOLD", "OUTLINE_MIN", "SEALED_SHARE"}
+    assert advanced("imperviousness:aggregate") == {"MIN_VALID_FRACTION", "SCALE"}
+    changemask = QgsApplication.processingRegistry().algorithmById("imperviousness:changemask")
+    assert changemask.parameterDefinition("LOWER_PERCENTILE").description().endswith("%)")
+    assert "NDVI units" in changemask.parameterDefinition("LOWER_THRESHOLD").description()
+    assert not advanced("imperviousness:builtup")  # its threshold is the one thing to choose

@@ -31,3 +31,16 @@ def test_readme_algorithm_table_is_generated():
     rows = table.splitlines()[2:]
     from imperviousness_plugin.algorithms import all_algorithms
     assert len(rows) == len(all_algorithms()) == 15 and "| `imperviousness:aggregate` | 3 Aggregation and change | 4.2.4 |" in table
+
+
+def test_models_list_their_inputs_in_workflow_order(provider):
+    """The models store their parameterOrder (QGIS >= 3.14 applies it on loading; without it
+    the dialogs and `qgis_process help` list the inputs alphabetically)."""
+    from qgis.core import QgsApplication
+
+    model = QgsApplication.processingRegistry().algorithmById("imperviousness:hrl_imperviousness")
+    names = [definition.name() for definition in model.parameterDefinitions()]
+    assert names == ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A", "CLCPLUS_A", "CLCPLUS_B",
+                     "MODELS_IMD", "MODELS_IBU", "OUTPUT_FOLDER"]
+    help_lines = [line.split(":")[0] for line in model.shortHelpString().splitlines() if line.startswith("- ")]
+    assert help_lines == [f"- {name}" for name in names]

@@ -143,6 +143,9 @@ def test_a_signal_during_the_model_leaves_nothing(sample_root, qgis_process_env,
             process.kill()
     # The process ended by the signal itself (a shell reports 128 + signal).
     assert process.returncode == -signum, log[-2000:]
+    # One message says what happened (not qgis_process's three: caught, cancelled, failed).
+    assert log.count(f"Stopped by {signal.Signals(signum).name}: this run's files were removed.") == 1
+    assert "Caught signal" not in log and "Traceback" not in log
     assert_no_run_debris(tmpdir)
     assert not output.exists() or files_under(output) == set()
     assert files_under(sample_root / "sample") == inputs

@@ -72,6 +72,7 @@ class ModelBuilder:
         self.description = description
         self.parameter_count = 0
         self.child_count = 0
+        self.parameter_order = []  # workflow order: the order the builders add parameters in
 
     def parameter(self, definition):
         component = QgsProcessingModelParameter(definition.name())
@@ -79,6 +80,7 @@ class ModelBuilder:
                                       60 + 90 * (self.parameter_count // 6)))
         self.parameter_count += 1
         self.model.addModelParameter(definition, component)
+        self.parameter_order.append(definition.name())
 
     def child(self, child_id, algorithm, description, column, row, parameters):
         """A child running `algorithm` (one of the provider's classes) with `parameters`
@@ -102,6 +104,9 @@ class ModelBuilder:
 
     def save(self, folder):
         path = pathlib.Path(folder) / f"{self.model.name()}.model3"
+        # Saved as the model's parameterOrder, which QGIS (3.14+) applies when it loads the file:
+        # without it the dialogs list the inputs alphabetically (parameters are stored in a map).
+        self.model.setParameterOrder(self.parameter_order)
         if not self.model.toFile(str(path)):
             raise RuntimeError(f"could not write {path}")
         return path

@@ -39,6 +39,7 @@ class AggregateAlgorithm(ImperviousnessAlgorithm):
     RESOLUTION = "RESOLUTION"
     MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
     SCALE = "SCALE"
+    ADVANCED = (MIN_VALID_FRACTION, SCALE)
     STYLE = "STYLE"
     OUTPUT = "OUTPUT"
 
@@ -68,7 +69,7 @@ class AggregateAlgorithm(ImperviousnessAlgorithm):
             self.tr("The output cell size in metres, a whole multiple of the input pixel size."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell (mean rules)"),
+                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell (0..1, mean rules)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
             self.tr("The share of valid pixels a cell needs under the mean rules, else it is nodata."))
         self.add_parameter(

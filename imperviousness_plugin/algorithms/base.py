@@ -22,6 +22,7 @@ from qgis.core import (QgsMapLayer, QgsProcessing, QgsProcessingAlgorithm, QgsPr
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
+from .. import dependencies, layers
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic
 from . import lifecycle
@@ -69,6 +70,8 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     ATBD = ""          # the ATBD section(s) the algorithm implements
     SUMMARY = ""       # one line: the Toolbox tooltip and the README's algorithm table
     DESCRIPTION = ""   # the help text above the per-parameter help
+    REQUIRES = ()      # import names of the optional packages it cannot run without (dependencies.py)
+    ADVANCED = ()      # parameter names shown under "Advanced Parameters" in the dialogs
 
     def tr(self, text):
         return QCoreApplication.translate(type(self).__name__, text)
@@ -98,8 +101,11 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     # -- help -------------------------------------------------------------------------------------
 
     def add_parameter(self, definition, help_text):
-        """addParameter with the parameter's one-sentence help (shown in the rendered help)."""
+        """addParameter with the parameter's one-sentence help (shown in the rendered help);
+        parameters named in ADVANCED are flagged advanced (folded away in the dialogs)."""
         definition.setHelp(help_text)
+        if definition.name() in self.ADVANCED:
+            definition.setFlags(definition.flags() | definition.FlagAdvanced)
         self.addParameter(definition)
 
     def shortHelpString(self):  # noqa: N802 (QGIS API)
@@ -148,6 +154,10 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         self._started = time.perf_counter()
         lifecycle.install()  # qgis_process: signals remove this run's files (after its own SIGINT handler)
+        try:
+            dependencies.require(self.REQUIRES)
+        except dependencies.MissingDependency as error:
+            raise QgsProcessingException(str(error)) from None
         # Again here: model children and scripts may run without checkParameterValues.
         problem = self.output_problem(parameters, context)
         if problem:
@@ -215,6 +225,7 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
         """Reports the step's wall time (the demo and users of models read it from the log)."""
         seconds = time.perf_counter() - getattr(self, "_started", time.perf_counter())
         feedback.pushInfo(f"{TIMING_PREFIX} {self.id()} {seconds:.2f} s")
+        layers.attach_post_processors(context)  # in the GUI: HRL names and styles
         return {}
 
     def raster_path(self, parameters, name, context):
@@ -235,6 +246,11 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(error)) from None
         except Cancelled:
             raise QgsProcessingException(self.tr("Cancelled by the user; no output was written.")) from None
+        except ModuleNotFoundError as error:  # an optional package a path of the core imports lazily
+            if error.name is None or dependencies.is_available(error.name):
+                raise
+            raise QgsProcessingException(
+                dependencies.missing_message([dependencies.dependency_of(error.name)])) from None
 
 
 def plain_help(description, definitions, tr):

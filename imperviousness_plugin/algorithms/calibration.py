@@ -103,6 +103,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
     OUTLINE_MIN = "OUTLINE_MIN"
     COMBINE = "COMBINE"
     SEALED_SHARE = "SEALED_SHARE"
+    ADVANCED = (THRESHOLD, OUTLINE_MIN, SEALED_SHARE)
     OUTPUT = "OUTPUT"
     MASK_PIXELS = "MASK_PIXELS"
 
@@ -172,6 +173,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
 
 class CalibrateAlgorithm(ImperviousnessAlgorithm):
     NAME = "calibrate"
+    REQUIRES = ("scipy",)
     DISPLAY_NAME = "IMD calibration (fit on year A)"
     GROUP = Group.STATUS
     ATBD = "4.3.2"
@@ -198,6 +200,7 @@ class CalibrateAlgorithm(ImperviousnessAlgorithm):
     SAMPLE_SPACING = "SAMPLE_SPACING"
     HIGH_DENSITY_PERCENTILE = "HIGH_DENSITY_PERCENTILE"
     MIN_SAMPLES = "MIN_SAMPLES"
+    ADVANCED = (SAMPLE_SPACING, HIGH_DENSITY_PERCENTILE, MIN_SAMPLES)
     OUTPUT = "OUTPUT"
     NUMBERS = (("INTERCEPT", "Regression intercept a"), ("SLOPE", "Regression slope b"),
                ("R_SQUARED", "R squared of the regression"), ("RESIDUAL_SD", "Residual SD (percent)"),
@@ -225,7 +228,7 @@ class CalibrateAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.HIGH_DENSITY_PERCENTILE,
-                self.tr("Percentile of IMD_A in IBU_A giving the high-density maximum"),
+                self.tr("Percentile of IMD_A in IBU_A giving the high-density maximum (%)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_HIGH_DENSITY_PERCENTILE, minValue=0.001,
                 maxValue=100.0),
             self.tr("The percentile P of IMD_A over the built-up pixels giving the maximum M."))

@@ -46,6 +46,7 @@ class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
     BINARY_STATUS = "BINARY_STATUS"
     LOSS_FACTOR = "LOSS_FACTOR"
     MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
+    ADVANCED = (LOSS_FACTOR, MIN_VALID_FRACTION)
     OUTPUT = "OUTPUT"
     OUTPUT_SUPPORT = "OUTPUT_SUPPORT"
     OUTPUT_TOTAL = "OUTPUT_TOTAL"
@@ -76,7 +77,7 @@ class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
             self.tr("The smallest decrease in percentage points that counts as real change."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell"),
+                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell (0..1)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
             self.tr("The share of valid pixels a cell needs, else it is nodata."))
         self.add_parameter(
@@ -138,6 +139,7 @@ class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
     CHANGE = "CHANGE"
     BINARY_STATUS = "BINARY_STATUS"
     MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
+    ADVANCED = (MIN_VALID_FRACTION,)
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
@@ -154,7 +156,7 @@ class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
             self.tr("Whether the status is a 0/1 built-up layer, counted as 0/100 %."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid status pixels per cell"),
+                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid status pixels per cell (0..1)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
             self.tr("The share of valid status pixels a cell needs when STATUS_A is aggregated."))
         self.add_parameter(

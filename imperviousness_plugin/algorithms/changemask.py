@@ -10,6 +10,7 @@ from .base import Group, ImperviousnessAlgorithm
 
 class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
     NAME = "changemask"
+    REQUIRES = ("cv2",)
     DISPLAY_NAME = "Change mask (CHM)"
     GROUP = Group.FEATURES
     ATBD = "4.2.5"
@@ -41,6 +42,7 @@ class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
     MIN_SIZE = "MIN_SIZE"
     LOWER_THRESHOLD = "LOWER_THRESHOLD"
     UPPER_THRESHOLD = "UPPER_THRESHOLD"
+    ADVANCED = (LOWER_PERCENTILE, UPPER_PERCENTILE, MIN_SIZE, LOWER_THRESHOLD, UPPER_THRESHOLD)
     OUTPUT = "OUTPUT"
     OUTPUT_THRESHOLDS = "OUTPUT_THRESHOLDS"
 
@@ -50,12 +52,12 @@ class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
             self.tr("RMSD_A_B written by imperviousness:rmsd."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.LOWER_PERCENTILE, self.tr("Lower threshold percentile"),
+                self.LOWER_PERCENTILE, self.tr("Lower threshold (percentile of the RMSD, %)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_LOWER_PERCENTILE, minValue=0.0, maxValue=100.0),
             self.tr("The percentile of a tile's RMSD that starts a patch."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.UPPER_PERCENTILE, self.tr("Upper threshold percentile"),
+                self.UPPER_PERCENTILE, self.tr("Upper threshold (percentile of the RMSD, %)"),
                 QgsProcessingParameterNumber.Double, DEFAULT_UPPER_PERCENTILE, minValue=0.0, maxValue=100.0),
             self.tr("The percentile of a tile's RMSD that one pixel of a kept patch must reach."))
         self.add_parameter(
@@ -65,12 +67,12 @@ class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
             self.tr("Kept patches smaller than this many pixels are removed."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.LOWER_THRESHOLD, self.tr("Absolute lower threshold (replaces the percentile)"),
+                self.LOWER_THRESHOLD, self.tr("Absolute lower threshold (RMSD, NDVI units; replaces the percentile)"),
                 QgsProcessingParameterNumber.Double, optional=True),
             self.tr("An RMSD value used as the lower threshold in every tile instead of the percentile."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.UPPER_THRESHOLD, self.tr("Absolute upper threshold (replaces the percentile)"),
+                self.UPPER_THRESHOLD, self.tr("Absolute upper threshold (RMSD, NDVI units; replaces the percentile)"),
                 QgsProcessingParameterNumber.Double, optional=True),
             self.tr("An RMSD value used as the upper threshold in every tile instead of the percentile."))
         self.add_parameter(

@@ -33,6 +33,7 @@ class ConfidenceAlgorithm(ImperviousnessAlgorithm):
     PREDICTIONS = "PREDICTIONS"
     INPUT_SD = "INPUT_SD"
     THRESHOLD = "THRESHOLD"
+    ADVANCED = (THRESHOLD,)
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)

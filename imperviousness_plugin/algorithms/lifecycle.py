@@ -65,6 +65,9 @@ def remove_run_files():
 
 def _clean_up_and_die(signum, frame):
     remove_run_files()
+    # The one message of a cancelled run (qgis_process's own handler, replaced here, would print
+    # "Caught signal", then the algorithm's cancellation error, then "Algorithm failed").
+    os.write(2, f"Stopped by {signal.Signals(signum).name}: this run's files were removed.\n".encode())
     # End by the same signal with its default action, so the parent sees the usual status.
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)

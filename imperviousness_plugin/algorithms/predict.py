@@ -10,6 +10,7 @@ from .base import Group, ImperviousnessAlgorithm
 
 class PredictAlgorithm(ImperviousnessAlgorithm):
     NAME = "predict"
+    REQUIRES = ("onnxruntime",)
     DISPLAY_NAME = "U-Net prediction (RIMD / RIBUD)"
     GROUP = Group.STATUS
     ATBD = "4.2.3"
@@ -46,6 +47,7 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
     TTA = "TTA"
     BATCH_SIZE = "BATCH_SIZE"
     THREADS = "THREADS"
+    ADVANCED = (TTA, BATCH_SIZE, THREADS)
     OUTPUT = "OUTPUT"
     OUTPUT_SD = "OUTPUT_SD"
     OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"

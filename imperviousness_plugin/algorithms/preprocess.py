@@ -76,6 +76,7 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
     PIXEL_SIZE = "PIXEL_SIZE"
     HARMONIC_ORDER = "HARMONIC_ORDER"
     SCL_WEIGHTS = "SCL_WEIGHTS"
+    ADVANCED = (HARMONIC_ORDER, SCL_WEIGHTS, CACHE_FOLDER)
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)

@@ -53,6 +53,7 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
     DELIVERY_FOLDER = "DELIVERY_FOLDER"
     DELIVERY_VERSION = "DELIVERY_VERSION"
     DELIVERY_RELEASE = "DELIVERY_RELEASE"
+    ADVANCED = (RUN_PARAMETERS, DELIVERY_VERSION, DELIVERY_RELEASE)
     REPORT = "REPORT"
     # The product parameters are named after the products: the keys of core.products.publish.PRODUCTS.
 

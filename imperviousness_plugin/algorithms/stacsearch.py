@@ -10,6 +10,7 @@ from .preprocess import PreprocessAlgorithm
 
 class StacSearchAlgorithm(PreprocessAlgorithm):
     NAME = "stacsearch"
+    REQUIRES = ("pystac_client",)
     DISPLAY_NAME = "List Sentinel-2 scenes of a STAC search (dry run of preprocess)"
     GROUP = Group.FEATURES
     ATBD = "4.1"

@@ -10,6 +10,7 @@ from .base import Group, ImperviousnessAlgorithm
 
 class TrainModelAlgorithm(ImperviousnessAlgorithm):
     NAME = "trainmodel"
+    REQUIRES = ("torch", "onnx")
     DISPLAY_NAME = "Train a U-Net model (.onnx)"
     GROUP = Group.STATUS
     ATBD = "4.3, 4.4.1"
@@ -49,6 +50,7 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
     BATCH_SIZE = "BATCH_SIZE"
     LEARNING_RATE = "LEARNING_RATE"
     SEED = "SEED"
+    ADVANCED = (BATCH_SIZE, LEARNING_RATE, SEED)
     OUTPUT = "OUTPUT"
     VALIDATION_MAE_PP = "VALIDATION_MAE_PP"
     VALIDATION_F1_AT_10 = "VALIDATION_F1_AT_10"

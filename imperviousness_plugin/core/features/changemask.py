@@ -36,7 +36,6 @@ import io
 import math
 from dataclasses import asdict, dataclass
 
-import cv2
 import numpy as np
 
 from ..products import styles
@@ -197,6 +196,7 @@ def change_mask(rmsd, lower, upper, min_size=DEFAULT_MIN_SIZE):
         candidate &= rmsd > 0
     strong = rmsd >= upper_cut
     strong &= candidate
+    import cv2  # here, not at the top: the plugin loads without OpenCV (dependencies.py)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         candidate.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     del candidate

@@ -135,6 +135,42 @@ def class_names(kind):
     return names
 
 
+# Long legends drawn in QGIS (styles.py) with a handful of legend entries; the GDAL colour tables
+# keep every value's colour.
+# LEGEND_RAMPS: an interpolated ramp through labelled anchors, each in its legend colour. The
+# change encodings' anchors are the official ones (CHANGE_COLOURS), between which the official
+# legend is linear: QGIS draws every value in its official colour (to rounding).
+LEGEND_RAMPS = {
+    "change": ((0, "-100 (strong decrease)"), (50, "-50"), (99, "-1 (decrease)"), (100, "0 (no change)"),
+               (101, "+1 (increase)"), (150, "+50"), (200, "+100 (strong increase)"),
+               (201, "no imperviousness in both years")),
+}
+# LEGEND_CLASSES: classes of values, (last value of the class, label), the ranges following one
+# another; each class is drawn in the legend colour of its middle value (project palettes).
+LEGEND_CLASSES = {
+    "confidence": ((69, "50-69 % (low)"), (89, "70-89 % (medium)"), (100, "90-100 % (high)")),
+    "chm_percent": ((0, "0 % flagged"), (25, "1-25 % flagged"), (50, "26-50 % flagged"),
+                    (75, "51-75 % flagged"), (100, "76-100 % flagged")),
+}
+
+
+def legend_classes(kind):
+    """[(first, last, (r, g, b), label)] of a classed legend: each class in the colour of its
+    middle value in the legend."""
+    colours = {value: rgb for value, rgb, _ in legend(kind)}
+    classes, first = [], min(colours)
+    for last, label in LEGEND_CLASSES[kind]:
+        classes.append((first, last, colours[(first + last) // 2], label))
+        first = last + 1
+    return classes
+
+
+def legend_ramp(kind):
+    """[(value, (r, g, b), label)] of the labelled anchors of a ramp legend."""
+    colours = {value: rgb for value, rgb, _ in legend(kind)}
+    return [(value, colours[value], label) for value, label in LEGEND_RAMPS[kind]]
+
+
 # -- analysis products -------------------------------------------------------------------------
 
 class Product(NamedTuple):

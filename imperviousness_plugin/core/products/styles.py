@@ -18,7 +18,7 @@ from xml.sax.saxutils import quoteattr
 
 from .. import PLUGIN_DIR
 from ..io import atomic
-from .catalogue import LEGENDS, NODATA, legend
+from .catalogue import LEGEND_CLASSES, LEGEND_RAMPS, LEGENDS, NODATA, legend, legend_classes, legend_ramp
 
 STYLES_DIR = os.path.join(PLUGIN_DIR, "styles")
 TRANSPARENT = (0, 0, 0, 0)
@@ -58,12 +58,41 @@ def write_style_beside(raster_path, product):
 
 
 def render_qml(product):
-    """The QML text of a product type: a paletted renderer of its legend on band 1."""
+    """The QML text of a product type: a paletted renderer of its legend on band 1, or for the
+    long legends a pseudocolour renderer with a handful of legend entries: the change encodings
+    as a ramp through their official anchors, confidence and CHM in percent as classes."""
+    if product in LEGEND_RAMPS:
+        return _render_ramp_qml(product)
+    if product in LEGEND_CLASSES:
+        return _render_classed_qml(product)
     entries = "\n".join(
         f'        <paletteEntry value="{value}" color="#{r:02x}{g:02x}{b:02x}" alpha="255" '
         f"label={quoteattr(label)}/>"
         for value, (r, g, b), label in legend(product))
-    return _QML_TEMPLATE.format(entries=entries)
+    return _QML_TEMPLATE.format(renderer=_PALETTED.format(entries=entries))
+
+
+def _render_classed_qml(product):
+    """A DISCRETE ramp: a value takes the colour of the first class whose last value is >= it;
+    values above the last class are not drawn (clip)."""
+    classes = legend_classes(product)
+    items = [(last, rgb, label) for _first, last, rgb, label in classes]
+    return _pseudocolour_qml("DISCRETE", classes[0][0], classes[-1][1], items)
+
+
+def _render_ramp_qml(product):
+    """An INTERPOLATED ramp through the labelled anchors (linear between them, like the legend)."""
+    anchors = legend_ramp(product)
+    return _pseudocolour_qml("INTERPOLATED", anchors[0][0], anchors[-1][0], anchors)
+
+
+def _pseudocolour_qml(ramp_type, minimum, maximum, items):
+    lines = "\n".join(
+        f'          <item value="{value}" color="#{r:02x}{g:02x}{b:02x}" alpha="255" '
+        f"label={quoteattr(label)}/>"
+        for value, (r, g, b), label in items)
+    return _QML_TEMPLATE.format(renderer=_PSEUDOCOLOUR.format(
+        type=ramp_type, minimum=minimum, maximum=maximum, items=lines))
 
 
 def write_style_files(folder=STYLES_DIR):
@@ -78,19 +107,7 @@ _QML_TEMPLATE = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
     <provider>
       <resampling enabled="false" maxOversampling="2" zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour"/>
     </provider>
-    <rasterrenderer type="paletted" band="1" alphaBand="-1" opacity="1" nodataColor="">
-      <minMaxOrigin>
-        <limits>None</limits>
-        <extent>WholeRaster</extent>
-        <statAccuracy>Estimated</statAccuracy>
-        <cumulativeCutLower>0.02</cumulativeCutLower>
-        <cumulativeCutUpper>0.98</cumulativeCutUpper>
-        <stdDevFactor>2</stdDevFactor>
-      </minMaxOrigin>
-      <colorPalette>
-{entries}
-      </colorPalette>
-    </rasterrenderer>
+{renderer}
     <brightnesscontrast brightness="0" contrast="0" gamma="1"/>
     <huesaturation saturation="0" grayscaleMode="0" invertColors="0" colorizeOn="0" colorizeRed="255" colorizeGreen="128" colorizeBlue="128" colorizeStrength="100"/>
     <rasterresampler maxOversampling="2"/>
@@ -99,6 +116,31 @@ _QML_TEMPLATE = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
   <blendMode>0</blendMode>
 </qgis>
 """
+
+_MIN_MAX_ORIGIN = """      <minMaxOrigin>
+        <limits>None</limits>
+        <extent>WholeRaster</extent>
+        <statAccuracy>Estimated</statAccuracy>
+        <cumulativeCutLower>0.02</cumulativeCutLower>
+        <cumulativeCutUpper>0.98</cumulativeCutUpper>
+        <stdDevFactor>2</stdDevFactor>
+      </minMaxOrigin>"""
+
+_PALETTED = """    <rasterrenderer type="paletted" band="1" alphaBand="-1" opacity="1" nodataColor="">
+""" + _MIN_MAX_ORIGIN + """
+      <colorPalette>
+{entries}
+      </colorPalette>
+    </rasterrenderer>"""
+
+_PSEUDOCOLOUR = """    <rasterrenderer type="singlebandpseudocolor" band="1" alphaBand="-1" opacity="1" nodataColor="" classificationMin="{minimum}" classificationMax="{maximum}">
+""" + _MIN_MAX_ORIGIN + """
+      <rastershader>
+        <colorrampshader colorRampType="{type}" classificationMode="1" clip="1" minimumValue="{minimum}" maximumValue="{maximum}" labelPrecision="0">
+{items}
+        </colorrampshader>
+      </rastershader>
+    </rasterrenderer>"""
 
 
 if __name__ == "__main__":

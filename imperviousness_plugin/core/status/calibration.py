@@ -47,7 +47,6 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from ..products import styles
 from ..errors import ImperviousnessError
@@ -375,6 +374,7 @@ def solve_new_minimum(calibration, histogram, target_mean, xtol=1e-6):
     elif at_high == 0:
         root, result = high, None
     else:
+        from scipy import optimize  # here: the plugin loads without SciPy (dependencies.py)
         root, result = optimize.brentq(lambda m: written_mean(m) - target_mean, low, high,
                                        xtol=xtol, full_output=True, disp=False)
     achieved = written_mean(root)

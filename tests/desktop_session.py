@@ -1,0 +1,139 @@
+"""Runs inside real QGIS desktop (`qgis --code tests/desktop_session.py`), driven by test_desktop.py.
+
+Steps, each after the event loop has drawn the window: what the user sees at start (the plugin,
+the missing-dependency message, no Python error dialog), the Install button with the local wheel
+folder, the Toolbox, the full model's dialog, a model run and the map with its layer group.
+Screenshots go to $DESKTOP_SCREENSHOTS, observations to the JSON file $DESKTOP_RESULT; QGIS
+exits at the end (os._exit: no "save the project?" question).
+"""
+
+import json
+import os
+import sys
+import traceback
+
+from qgis.core import QgsApplication, QgsProject, QgsSettings
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QApplication, QDockWidget, QPushButton
+from qgis.utils import iface, plugins
+
+RESULT = os.environ["DESKTOP_RESULT"]
+SCREENSHOTS = os.environ["DESKTOP_SCREENSHOTS"]
+RUN = json.loads(os.environ["DESKTOP_RUN"])  # model parameters
+observed = {"steps": []}
+
+
+def save(widget, name):
+    QApplication.processEvents()
+    path = os.path.join(SCREENSHOTS, name)
+    widget.grab().save(path)
+    observed.setdefault("screenshots", []).append(path)
+
+
+def message_bar_texts():
+    texts = []
+    for item in iface.messageBar().items():
+        texts.append(f"{item.title()} {item.text()}")
+    return texts
+
+
+def visible_windows():
+    return [(type(w).__name__, w.windowTitle()) for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+def at_start():
+    observed["plugin_loaded"] = "imperviousness_plugin" in plugins
+    observed["windows_at_start"] = visible_windows()
+    observed["messages_at_start"] = message_bar_texts()
+    observed["python_path_has_cv2"] = any(os.path.isdir(os.path.join(p, "cv2")) for p in sys.path)
+    iface.mainWindow().resize(1300, 820)
+    save(iface.mainWindow(), "desktop_1_missing_dependencies.png")
+
+
+def install():
+    QgsSettings().setValue("imperviousness/dependency_wheel_folder", os.environ["DESKTOP_WHEELS"])
+    button = iface.mainWindow().findChild(QPushButton, "imperviousnessInstallDependencies")
+    observed["install_button"] = button is not None
+    button.click()
+    from imperviousness_plugin import dependencies
+    observed["missing_after_install"] = [d.module for d in dependencies.missing()]
+    observed["messages_after_install"] = message_bar_texts()
+    provider = QgsApplication.processingRegistry().providerById("imperviousness")
+    observed["provider_algorithms"] = sorted(a.id() for a in provider.algorithms()) if provider else []
+    import cv2  # noqa: F401 (importable from the profile's dependencies folder now)
+    observed["cv2_from"] = cv2.__file__
+    save(iface.mainWindow(), "desktop_2_installed.png")
+
+
+def toolbox():
+    dock = plugins["processing"].toolbox
+    dock.show()
+    dock.searchBox.setText("imperviousness")
+    dock.algorithmTree.expandAll()
+    QApplication.processEvents()
+    observed["toolbox_visible"] = dock.isVisible()
+    save(iface.mainWindow(), "desktop_3_toolbox.png")
+
+
+def model_dialog():
+    import processing
+    dialog = processing.createAlgorithmDialog("imperviousness:hrl_imperviousness")
+    dialog.resize(900, 820)
+    dialog.show()
+    QApplication.processEvents()
+    observed["dialog_parameters"] = [p.name() for p in dialog.algorithm().parameterDefinitions()]
+    save(dialog, "desktop_4_model_dialog.png")
+    dialog.close()
+
+
+def model_run():
+    import processing
+    processing.run("imperviousness:hrl_imperviousness", RUN)
+    root = QgsProject.instance().layerTreeRoot()
+    group = root.findGroup("HRL 2018-2021")
+    observed["group"] = group is not None and group.name()
+    observed["group_index"] = root.children().index(group) if group is not None else None
+    observed["layers"] = [(node.name(), node.layer().renderer().type()) for node in group.findLayers()]
+    observed["messages_after_run"] = message_bar_texts()
+    imd = group.findLayers()[0].layer()
+    iface.mapCanvas().setExtent(imd.extent())
+    iface.mapCanvas().refreshAllLayers()
+
+
+def map_shot():
+    group = QgsProject.instance().layerTreeRoot().findGroup("HRL 2018-2021")
+    for node in group.findLayers():  # the current layer's legend opened: keep the names in view
+        node.setExpanded(False)
+    browser = iface.mainWindow().findChild(QDockWidget, "Browser")
+    if browser is not None:
+        browser.hide()  # room for the layer group
+    canvas = iface.mapCanvas()
+    canvas.waitWhileRendering()
+    save(iface.mainWindow(), "desktop_5_map_after_run.png")
+
+
+STEPS = [at_start, install, toolbox, model_dialog, model_run, map_shot]
+
+
+def run_step(index=0):
+    if index == len(STEPS):
+        finish()
+        return
+    try:
+        STEPS[index]()
+        observed["steps"].append(STEPS[index].__name__)
+    except Exception:  # noqa: BLE001 - reported to the test, which fails with it
+        observed["error"] = traceback.format_exc()
+        finish()
+        return
+    QTimer.singleShot(1500, lambda: run_step(index + 1))
+
+
+def finish():
+    with open(RESULT, "w", encoding="utf-8") as handle:
+        json.dump(observed, handle, indent=1)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+QTimer.singleShot(2500, run_step)
