@@ -29,7 +29,8 @@ from ..io.atomic import scratch_path
 from ..io.raster import (Grid, RasterWriter, Window, count_blocks, iter_blocks, open_on_grid,
                          transform_bounds)
 from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
-from ..kernels.ndvi_model import coefficient_names, day_fraction, fit_ndvi_model
+from ..kernels.ndvi_model import (coefficient_names, day_fraction, fit_ndvi_model, linear_to_published,
+                                 published_to_linear)
 from ..kernels.quantiles import INVALID_CODE, weighted_quantile
 from ..progress import StepProgress
 from .blockreader import BackgroundWriter, BlockStream
@@ -296,28 +297,30 @@ class _ScratchRaster:
         self.dataset = None
 
 
-def harmonic_bands(names):
-    """[(amplitude band index, phase band index)] of the NDVI model's harmonics."""
-    return [(names.index(name), names.index("NDVI_PHI" + name[len("NDVI_A"):]))
-            for name in names if name.startswith("NDVI_A")]
+def model_bands(names):
+    """(index of NDVI_P0, order N) of the NDVI model's 3N+1 coefficient bands in a PP stack."""
+    first = names.index("NDVI_P0")
+    return first, sum(name.startswith("NDVI_PHI") for name in names)
 
 
-def harmonics_to_linear(features, pairs):
-    """(a_k, phi_k) -> (c_k, s_k) = (a sin phi, a cos phi) in place: the model is linear in them.
+def to_linear(features, names):
+    """The NDVI model bands of `features` as linear coefficients (p, c_k, s_k), in place.
 
-    A phase cannot be interpolated (it wraps at +-pi), its linear coefficients can: a weighted
-    mean of (c, s) is the coefficient pair of the weighted mean of the curves.
+    A phase cannot be interpolated (it wraps at +-pi), the linear coefficients can: a weighted
+    mean of coefficient vectors is the coefficient vector of the weighted mean of the curves.
     """
-    for amplitude, phase in pairs:
-        a, phi = features[amplitude].copy(), features[phase].copy()
-        features[amplitude], features[phase] = a * np.sin(phi), a * np.cos(phi)
+    first, order = model_bands(names)
+    coefficients = features[first:first + 3 * order + 1]
+    coefficients[...] = published_to_linear(coefficients, order)
+    return features
 
 
-def linear_to_harmonics(features, pairs):
-    """The inverse of harmonics_to_linear: a = hypot(c, s), phi = atan2(c, s) (SPEC 4)."""
-    for amplitude, phase in pairs:
-        c, s = features[amplitude].copy(), features[phase].copy()
-        features[amplitude], features[phase] = np.hypot(c, s), np.arctan2(c, s)
+def to_published(features, names):
+    """The inverse of to_linear: amplitudes and phases (SPEC 4) again, in place."""
+    first, order = model_bands(names)
+    coefficients = features[first:first + 3 * order + 1]
+    coefficients[...] = linear_to_published(coefficients, order)
+    return features
 
 
 def merge_tiles(paths, grid, names, write, options, progress, resample=True):
@@ -337,7 +340,7 @@ def merge_tiles(paths, grid, names, write, options, progress, resample=True):
     tiles share is never counted twice, and a pixel covered by any tile gets its values (no gap).
     write(window, features) receives each output block of len(names) bands.
     """
-    bands, pairs = len(names), harmonic_bands(names) if resample else []
+    bands = len(names)
     sources = [(open_on_grid(path, grid, "bilinear" if resample else "nearest", nodata=float("nan"), exact=True),
                 open_on_grid(path, grid, "nearest", nodata=float("nan"), exact=True)) for path in paths]
     for window in iter_blocks(grid.width, grid.height, options.block_size):
@@ -352,8 +355,7 @@ def merge_tiles(paths, grid, names, write, options, progress, resample=True):
             merged[-1, take] = nobs[take]
             best[take] = nobs[take]
         merged[-1][best < 0] = 0.0
-        linear_to_harmonics(merged, pairs)
-        write(window, merged)
+        write(window, to_published(merged, names) if resample else merged)
         progress.step()
 
 
@@ -419,7 +421,6 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
 def _reduce_and_merge(plans, grid, names, output_path, write, options, progress):
     """Each tile's features in its own grid (scratch files), then resampled once and merged."""
     resample = not all(window_grid(tile.grid, window).same_lattice(grid) for tile, window in plans)
-    pairs = harmonic_bands(names) if resample else []
     with contextlib.ExitStack() as scratch:
         paths = []
         for index, (tile, window) in enumerate(plans):
@@ -430,14 +431,9 @@ def _reduce_and_merge(plans, grid, names, output_path, write, options, progress)
                     reduce_tile(tile, window, options, progress,
                                 lambda block, features: background.submit(Window(
                                     block.col - window.col, block.row - window.row, block.width,
-                                    block.height), _linear(features, pairs)))
+                                    block.height), to_linear(features, names) if resample else features))
             finally:
                 native.close()
             paths.append(path)
         merge_tiles(paths, grid, names, write, options, progress, resample)
 
-
-def _linear(features, pairs):
-    """A block of native features with its harmonics as linear coefficients (for resampling)."""
-    harmonics_to_linear(features, pairs)
-    return features

@@ -208,7 +208,7 @@ def design_matrix(tau, order):
 # --------------------------------------------------------------------------------------------
 
 
-def _linear_to_published(lin, n):
+def linear_to_published(lin, n):
     """(K, ...) linear (p, c1, s1, ..) -> published (p, a1, phi1, ..)."""
     pub = np.empty_like(lin)
     pub[: n + 1] = lin[: n + 1]
@@ -219,7 +219,8 @@ def _linear_to_published(lin, n):
     return pub
 
 
-def _published_to_linear(pub, n):
+def published_to_linear(pub, n):
+    """(K, ...) published (p, a1, phi1, ..) -> linear (p, c1, s1, ..)."""
     lin = np.empty_like(pub)
     lin[: n + 1] = pub[: n + 1]
     a = pub[n + 1 :: 2]
@@ -242,7 +243,7 @@ def evaluate_ndvi_model(coefficients, tau, order):
             f"An order-{n} NDVI model has {K} coefficients, got an array of shape {coef.shape}."
         )
     A = design_matrix(tau, n)
-    lin = _published_to_linear(coef.reshape(K, -1), n)
+    lin = published_to_linear(coef.reshape(K, -1), n)
     return (A @ lin).reshape((A.shape[0],) + coef.shape[1:])
 
 
@@ -395,7 +396,7 @@ class _FitPlan:
                     Ls = _cholesky_batched(Ms, floor[sel])
                     g[:, sel] = _cho_solve_batched(Ls, b[:, sel].copy())
             lin = np.einsum("ij,jn->in", self.R_inv, g)  # not BLAS, see above
-            pub = _linear_to_published(lin, self.n)
+            pub = linear_to_published(lin, self.n)
         pub[:, ~(wsum > 0)] = np.nan
         out[...] = pub
         bad = ~np.isfinite(out)  # float32 overflow safety net: never inf
