@@ -4,6 +4,8 @@ No QGIS here: workers run the numeric core with Python, GDAL, numpy and ONNX Run
 """
 
 import contextlib
+import os
+import sys
 
 from ..graph import full_graph
 from .engine import RunOptions, RunReport, TileRunner
@@ -23,6 +25,21 @@ def cluster_client(scheduler=None, workers=2):
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         yield client
+
+
+def worker_python():
+    """The Python interpreter for a runner process started from QGIS (whose own executable is
+    qgis.bin / qgis_process.bin): $IMPERVIOUSNESS_PYTHON, else the virtual environment whose
+    site-packages QGIS was given, else python3."""
+    if os.environ.get("IMPERVIOUSNESS_PYTHON"):
+        return os.environ["IMPERVIOUSNESS_PYTHON"]
+    for entry in sys.path:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(entry)))
+        if entry.endswith("site-packages") and os.path.isfile(os.path.join(root, "pyvenv.cfg")):
+            return os.path.join(root, "bin", "python")
+    if "python" in os.path.basename(sys.executable):
+        return sys.executable
+    return "/usr/bin/python3"
 
 
 def run_tiles(inputs, folder, options=None, scheduler=None, workers=2, progress=None, cancelled=None,
