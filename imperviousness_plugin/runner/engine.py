@@ -18,7 +18,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -85,18 +84,32 @@ def is_raster(value):
             and gdal.OpenEx(value, gdal.OF_RASTER) is not None)
 
 
-def crop_to(source, target, bounds, creation_options=TRANSLATE):
-    """`source` cut to `bounds` grown outward to its pixel size, written as GeoTIFF atomically."""
+def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None):
+    """`source` cut to `bounds` grown outward to its pixel size, written as GeoTIFF atomically.
+
+    With `folder`, metadata values naming files under it (e.g. the calibration file that
+    applycalibration records) become relative to it, so that runs into two folders give equal bytes.
+    """
     dataset = gdal.Open(source)
     x0, px, _, y1, _, py = dataset.GetGeoTransform()
     left = max(0, math.floor((bounds[0] - x0) / px + 1e-9))
     right = min(dataset.RasterXSize, math.ceil((bounds[2] - x0) / px - 1e-9))
     top = max(0, math.floor((y1 - bounds[3]) / -py + 1e-9))
     bottom = min(dataset.RasterYSize, math.ceil((y1 - bounds[1]) / -py - 1e-9))
+    window = [left, top, right - left, bottom - top]
     with atomic.atomic_path(target) as temporary:
-        if gdal.Translate(temporary, dataset, srcWin=[left, top, right - left, bottom - top],
-                          creationOptions=creation_options) is None:
+        if folder is None:
+            written = gdal.Translate(temporary, dataset, srcWin=window, creationOptions=creation_options)
+        else:   # metadata set on an in-memory view before the copy: no old bytes left in the file
+            view = gdal.Translate("", dataset, format="VRT", srcWin=window)
+            for item in [view] + [view.GetRasterBand(i) for i in range(1, view.RasterCount + 1)]:
+                for key, value in (item.GetMetadata() or {}).items():
+                    if value.startswith(folder + os.sep):
+                        item.SetMetadataItem(key, os.path.relpath(value, folder))
+            written = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, options=creation_options)
+        if written is None:
             raise ImperviousnessError(f"Cannot write {target}.")
+        written = None
 
 
 def build_mosaic(target, sources):
@@ -129,7 +142,10 @@ def run_task(task):
     started = time.perf_counter()
     gdal.UseExceptions()
     os.makedirs(task["scratch_root"], exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix=f".{task['key'].replace('/', '_')}-", dir=task["scratch_root"])
+    # One name per task (a retry replaces the folder of an attempt that died with its worker).
+    scratch = os.path.join(task["scratch_root"], task["key"].replace("/", "_"))
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
     try:
         produced = {}
         for index, (child_id, algorithm, parameters) in enumerate(task["steps"]):
@@ -154,9 +170,12 @@ def run_task(task):
             target = os.path.join(task["folder"], relative)
             source = produced[(child_id, name)]
             if source.endswith(".tif"):
-                crop_to(source, target, task["core"])
-            else:
-                atomic.copy_file(source, target)
+                crop_to(source, target, task["core"], folder=task["folder"])
+            else:   # JSON: paths under the run folder relative to it (as for the rasters)
+                with open(source, encoding="utf-8") as handle:
+                    text = handle.read()
+                prefix = json.dumps(task["folder"] + os.sep)[1:-1]
+                atomic.write_text(target, text.replace(prefix, ""))
             kept[relative] = sha256(target)
         return {"outputs": kept, "seconds": time.perf_counter() - started,
                 "memory": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
@@ -353,6 +372,7 @@ class TileRunner:
                         raise Cancelled()
             except Cancelled:
                 client.cancel(list(futures))
+                _drain(client)
                 shutil.rmtree(os.path.join(self.folder, ".scratch"), ignore_errors=True)
                 self._save_manifest()
                 raise
@@ -363,6 +383,14 @@ class TileRunner:
             self._register_outputs(tasks)
         shutil.rmtree(os.path.join(self.folder, ".scratch"), ignore_errors=True)
         return report
+
+
+def _drain(client, timeout=120):
+    """Wait until the cluster runs no task: a cancelled task already running finishes (Dask does
+    not stop running Python code) before its scratch folder is removed."""
+    deadline = time.monotonic() + timeout
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _whole(grid):
