@@ -41,7 +41,8 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
 
     S2_A, S2_B = "S2_A", "S2_B"
     YEAR_A, YEAR_B = "YEAR_A", "YEAR_B"
-    LAYERS = ("IMD_A", "IBU_A", "CLCPLUS_A", "CLCPLUS_B")
+    IMD_A, IBU_A, CLCPLUS_A, CLCPLUS_B = "IMD_A", "IBU_A", "CLCPLUS_A", "CLCPLUS_B"
+    LAYERS = (IMD_A, IBU_A, CLCPLUS_A, CLCPLUS_B)
     MODELS_IMD, MODELS_IBU = "MODELS_IMD", "MODELS_IBU"
     TILES = "TILES"
     EXTENT = "EXTENT"
@@ -51,6 +52,7 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
     WORKERS = "WORKERS"
     RETRIES = "RETRIES"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    MOSAIC_FOLDER = "MOSAIC_FOLDER"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         for name, year in ((self.S2_A, "A"), (self.S2_B, "B")):
@@ -84,7 +86,7 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
                                          QgsProcessingParameterNumber.Double, 0.0, minValue=0.0),
             self.tr("Read beyond what the U-Net layout needs (at least one U-Net tile, whole strides)."))
         self.add_parameter(QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler"), optional=True),
-                           self.tr("tcp://host:8786 of a running cluster; empty: a LocalCluster."))
+                           self.tr("The address (tcp://host:8786) of a running scheduler; empty: a LocalCluster."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.WORKERS, self.tr("LocalCluster workers"),
                                          QgsProcessingParameterNumber.Integer, 2, minValue=1),
@@ -95,7 +97,7 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
             self.tr("How often a failing task is retried before it is reported."))
         self.add_parameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")),
                            self.tr("Tiles, mosaics, products, report, delivery and manifest.json."))
-        self.addOutput(QgsProcessingOutputFolder("MOSAIC_FOLDER", self.tr("Mosaics (VRT)")))
+        self.addOutput(QgsProcessingOutputFolder(self.MOSAIC_FOLDER, self.tr("Mosaics (VRT)")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         arguments = [f"--{name.lower().replace('_', '-')}={self.parameterAsFile(parameters, name, context)}"
@@ -124,7 +126,7 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
                                  f"{extent.xMaximum()!r},{extent.yMaximum()!r}")
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         self._run_cli(arguments + [folder], feedback)
-        return {self.OUTPUT_FOLDER: folder, "MOSAIC_FOLDER": os.path.join(folder, "mosaic")}
+        return {self.OUTPUT_FOLDER: folder, self.MOSAIC_FOLDER: os.path.join(folder, "mosaic")}
 
     def _run_cli(self, arguments, feedback):
         """The runner's command line in its own Python process: QGIS's executable cannot start
