@@ -30,7 +30,7 @@ def algorithms(provider):
 ALGORITHM_IDS = {f"imperviousness:{name}" for name in (
     "preprocess", "stacsearch", "rmsd", "changemask", "predict", "trainmodel", "sealingmask", "calibrate",
     "applycalibration", "builtup", "confidence", "aggregate", "changecontinuous", "classifychange",
-    "publish")}
+    "publish", "runtiles")}
 
 
 def digest(path):

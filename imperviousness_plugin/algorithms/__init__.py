@@ -10,6 +10,7 @@ from .predict import PredictAlgorithm
 from .preprocess import PreprocessAlgorithm
 from .publish import PublishAlgorithm
 from .rmsd import RmsdAlgorithm
+from .runtiles import RunTilesAlgorithm
 from .stacsearch import StacSearchAlgorithm
 from .trainmodel import TrainModelAlgorithm
 
@@ -21,4 +22,4 @@ def all_algorithms():
             SealingMaskAlgorithm(), CalibrateAlgorithm(), ApplyCalibrationAlgorithm(),
             BuiltupAlgorithm(), ConfidenceAlgorithm(),
             AggregateAlgorithm(), ChangeContinuousAlgorithm(), ClassifyChangeAlgorithm(),
-            PublishAlgorithm()]
+            PublishAlgorithm(), RunTilesAlgorithm()]

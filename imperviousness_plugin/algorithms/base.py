@@ -40,6 +40,7 @@ class Group(enum.Enum):
     FEATURES = ("features", "1 Features and change mask")
     STATUS = ("status", "2 Status layers")
     AGGREGATION = ("aggregation", "3 Aggregation and change")
+    TILES = ("tiles", "4 Many tiles (Dask)")
 
     @property
     def id(self):

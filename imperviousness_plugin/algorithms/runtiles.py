@@ -1,0 +1,164 @@
+"""imperviousness:runtiles: the whole A-to-B graph over many tiles on a Dask cluster (SPEC 12)."""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
+                       QgsProcessingOutputFolder, QgsProcessingParameterExtent, QgsProcessingParameterFile,
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString)
+
+from ..runner import worker_python
+from ..runner.tiling import check_tile_size
+from .base import Group, ImperviousnessAlgorithm
+
+
+class RunTilesAlgorithm(ImperviousnessAlgorithm):
+    NAME = "runtiles"
+    DISPLAY_NAME = "Run the A-to-B graph over many tiles (Dask)"
+    GROUP = Group.TILES
+    ATBD = "Fig. 2"
+    SUMMARY = "hrl_imperviousness per processing tile on a Dask cluster; manifest, re-runs skip finished tiles"
+    DESCRIPTION = (
+        "Runs the graph of the model imperviousness:hrl_imperviousness (the same steps, parameters "
+        "and results) over an area, one Dask task per processing tile: on a LocalCluster of WORKERS "
+        "processes on this machine, or on the cluster whose scheduler is SCHEDULER "
+        "(tcp://host:8786; its workers need this plugin's Python packages, not QGIS).\n\n"
+        "Area: the EEA 100 km tiles in TILES (e.g. e47n14,e48n14), else EXTENT, else the whole "
+        "IMD_A, always on the grid of IMD_A. Processing tiles are cells of TILE_SIZE metres "
+        "(dividing 100 km), read with a halo so that the results do not depend on the tiling; the "
+        "change mask runs per EEA 100 km cell and the calibration is fitted once over the area.\n\n"
+        "OUTPUT_FOLDER receives tiles/<tile>/ (each tile's outputs), mosaic/ (one VRT per output), "
+        "the published HRL product set, report and EEA delivery (as the model writes them) and "
+        "manifest.json (each task's state, inputs and output checksums). A re-run into the same "
+        "folder skips the tasks whose outputs match the manifest. A failing tile is retried "
+        "RETRIES times, then reported; the others go on.")
+
+    S2_A, S2_B = "S2_A", "S2_B"
+    YEAR_A, YEAR_B = "YEAR_A", "YEAR_B"
+    IMD_A, IBU_A, CLCPLUS_A, CLCPLUS_B = "IMD_A", "IBU_A", "CLCPLUS_A", "CLCPLUS_B"
+    LAYERS = (IMD_A, IBU_A, CLCPLUS_A, CLCPLUS_B)
+    MODELS_IMD, MODELS_IBU = "MODELS_IMD", "MODELS_IBU"
+    TILES = "TILES"
+    EXTENT = "EXTENT"
+    TILE_SIZE = "TILE_SIZE"
+    HALO = "HALO"
+    SCHEDULER = "SCHEDULER"
+    WORKERS = "WORKERS"
+    RETRIES = "RETRIES"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    MOSAIC_FOLDER = "MOSAIC_FOLDER"
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        for name, year in ((self.S2_A, "A"), (self.S2_B, "B")):
+            self.add_parameter(
+                QgsProcessingParameterFile(name, self.tr(f"Sentinel-2 L2A of year {year} (folder)"),
+                                           behavior=QgsProcessingParameterFile.Folder),
+                self.tr("The folder of the year's acquisitions, readable by every worker."))
+        for name, default in ((self.YEAR_A, 2018), (self.YEAR_B, 2021)):
+            self.add_parameter(
+                QgsProcessingParameterNumber(name, self.tr(name.replace("_", " ").title()),
+                                             QgsProcessingParameterNumber.Integer, default),
+                self.tr("The reference year."))
+        for name in self.LAYERS:
+            self.add_parameter(QgsProcessingParameterRasterLayer(name, self.tr(name)),
+                               self.tr("As in the model imperviousness:hrl_imperviousness."))
+        for name in (self.MODELS_IMD, self.MODELS_IBU):
+            self.add_parameter(
+                QgsProcessingParameterMultipleLayers(name, self.tr(f"{name} (.onnx; empty: shipped)"),
+                                                     QgsProcessing.TypeFile, optional=True),
+                self.tr("U-Net models; empty: the shipped ensemble."))
+        self.add_parameter(QgsProcessingParameterString(self.TILES, self.tr("EEA 100 km tiles"), optional=True),
+                           self.tr("Comma-separated EEA tile codes such as e47n14; empty: EXTENT."))
+        self.add_parameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True),
+                           self.tr("The area when TILES is empty; empty: the whole IMD_A."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Processing tile size (m)"),
+                                         QgsProcessingParameterNumber.Double, 100000.0, minValue=100.0),
+            self.tr("A multiple of 100 m that divides 100 km: 100000 (EEA cells), 10000, 1000, ..."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.HALO, self.tr("Extra halo (m)"),
+                                         QgsProcessingParameterNumber.Double, 0.0, minValue=0.0),
+            self.tr("Read beyond what the U-Net layout needs (at least one U-Net tile, whole strides)."))
+        self.add_parameter(QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler"), optional=True),
+                           self.tr("The address (tcp://host:8786) of a running scheduler; empty: a LocalCluster."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.WORKERS, self.tr("LocalCluster workers"),
+                                         QgsProcessingParameterNumber.Integer, 2, minValue=1),
+            self.tr("Worker processes of the LocalCluster (one thread each)."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.RETRIES, self.tr("Retries per task"),
+                                         QgsProcessingParameterNumber.Integer, 2, minValue=0),
+            self.tr("How often a failing task is retried before it is reported."))
+        self.add_parameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")),
+                           self.tr("Tiles, mosaics, products, report, delivery and manifest.json."))
+        self.addOutput(QgsProcessingOutputFolder(self.MOSAIC_FOLDER, self.tr("Mosaics (VRT)")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        arguments = [f"--{name.lower().replace('_', '-')}={self.parameterAsFile(parameters, name, context)}"
+                     for name in (self.S2_A, self.S2_B)]
+        arguments += [f"--{name.lower().replace('_', '-')}={self.parameterAsInt(parameters, name, context)}"
+                      for name in (self.YEAR_A, self.YEAR_B)]
+        arguments += [f"--{name.lower().replace('_', '-')}={self.raster_path(parameters, name, context)}"
+                      for name in self.LAYERS]
+        for name in (self.MODELS_IMD, self.MODELS_IBU):
+            if parameters.get(name):
+                models = ";".join(self.parameterAsFileList(parameters, name, context))
+                arguments.append(f"--{name.lower().replace('_', '-')}={models}")
+        tile_size = self.parameterAsDouble(parameters, self.TILE_SIZE, context)
+        self.run_core(check_tile_size, tile_size)
+        arguments += [f"--tile-size={tile_size:g}",
+                      f"--halo={self.parameterAsDouble(parameters, self.HALO, context):g}",
+                      f"--retries={self.parameterAsInt(parameters, self.RETRIES, context)}",
+                      f"--workers={self.parameterAsInt(parameters, self.WORKERS, context)}",
+                      f"--scheduler={self.parameterAsString(parameters, self.SCHEDULER, context).strip()}",
+                      f"--tiles={self.parameterAsString(parameters, self.TILES, context)}"]
+        if parameters.get(self.EXTENT) and not self.parameterAsString(parameters, self.TILES, context).strip():
+            extent = self.parameterAsExtent(parameters, self.EXTENT, context,
+                                            QgsCoordinateReferenceSystem("EPSG:3035"))
+            if not extent.isNull():
+                arguments.append(f"--extent={extent.xMinimum()!r},{extent.yMinimum()!r},"
+                                 f"{extent.xMaximum()!r},{extent.yMaximum()!r}")
+        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        self._run_cli(arguments + [folder], feedback)
+        return {self.OUTPUT_FOLDER: folder, self.MOSAIC_FOLDER: os.path.join(folder, "mosaic")}
+
+    def _run_cli(self, arguments, feedback):
+        """The runner's command line in its own Python process: QGIS's executable cannot start
+        Dask's worker processes. Its lines are the progress; cancelling interrupts it."""
+        command = [worker_python(), "-m", "imperviousness_plugin.runner", *arguments]
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        feedback.pushInfo(" ".join(command))
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env=env)
+        lines = []
+        watcher = threading.Thread(target=self._cancel_watch, args=(process, feedback), daemon=True)
+        watcher.start()
+        for line in process.stdout:
+            line = line.rstrip()
+            lines.append(line)
+            match = re.match(r"\[(\d+)/(\d+)\] ", line)
+            if match:
+                feedback.setProgress(100.0 * int(match.group(1)) / int(match.group(2)))
+            if match or "dashboard" in line.lower() or line.startswith(("computed", "FAILED", "error")):
+                feedback.pushInfo(line)
+        if process.wait() != 0:
+            if feedback.isCanceled():
+                raise QgsProcessingException(self.tr("Cancelled; finished tiles are kept for a re-run."))
+            raise QgsProcessingException(self.tr("The tile runner failed:\n") + "\n".join(
+                line for line in lines if line.startswith(("FAILED", "error")) or "Error" in line))
+
+    @staticmethod
+    def _cancel_watch(process, feedback):
+        while process.poll() is None:
+            if feedback.isCanceled():
+                process.send_signal(signal.SIGINT)
+                return
+            time.sleep(0.5)

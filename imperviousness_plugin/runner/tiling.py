@@ -1,0 +1,144 @@
+"""Processing tiles of an area: cells of TILE_SIZE metres aligned to multiples of it (EPSG:3035),
+each read with a halo so that every neighbourhood operation sees the pixels of one run.
+
+The area grid is the reference layer's (the model computes its PP stacks on IMD_A's extent),
+cut to the requested extent or EEA 100 km tiles. A tile size dividing 100 km keeps every tile
+inside one EEA cell (the change mask's unit); a multiple of 1 km keeps tiles on the 1 km grid.
+
+Halo. The U-Net predictor lays its tiles (T px, stride S = T - overlap) on a layout anchored at
+the raster's origin. A processing tile's read window therefore starts a whole number of strides
+before its core (or at the area's edge) and ends at least T px after it: every U-Net tile that
+touches the core is then at the same place, with the same blending, as in one run over the area.
+"""
+
+import math
+from dataclasses import dataclass
+
+from osgeo import gdal
+
+from ..core.errors import ImperviousnessError
+from ..core.features.changemask import EEA_TILE_SIZE_M
+from ..core.io.raster import Window
+from ..core.unet.contract import DEFAULT_OVERLAP, DEFAULT_TILE_SIZE
+
+DEFAULT_HALO_M = 0.0   # beyond what the U-Net layout needs
+
+
+@dataclass(frozen=True)
+class AreaGrid:
+    """The reference grid cut to the area: geotransform and size in pixels."""
+
+    geotransform: tuple
+    width: int
+    height: int
+    crs_wkt: str
+
+    def bounds(self, window):
+        x0, px, _, y1, _, py = self.geotransform
+        return (x0 + window.col * px, y1 + (window.row + window.height) * py,
+                x0 + (window.col + window.width) * px, y1 + window.row * py)
+
+
+@dataclass(frozen=True)
+class ProcessingTile:
+    tile_id: str
+    core: Window      # on the area grid
+    halo: Window      # the read window, on the area grid
+
+
+def parse_tile_code(code):
+    """'e47n14' -> the EEA 100 km cell's bounds (xmin, ymin, xmax, ymax) in EPSG:3035."""
+    text = code.strip().lower()
+    try:
+        east, north = text[1:].split("n")
+        if text[0] != "e":
+            raise ValueError
+        col, row = int(east), int(north)
+    except ValueError:
+        raise ImperviousnessError(f"Not an EEA 100 km tile code: {code!r} (expected e.g. 'e47n14').") from None
+    size = EEA_TILE_SIZE_M
+    return (col * size, row * size, (col + 1) * size, (row + 1) * size)
+
+
+def area_bounds(extent=None, tiles=None):
+    """The area from an extent (xmin, ymin, xmax, ymax) or EEA tile codes; None: everything."""
+    if tiles:
+        cells = [parse_tile_code(code) for code in tiles]
+        return (min(c[0] for c in cells), min(c[1] for c in cells),
+                max(c[2] for c in cells), max(c[3] for c in cells))
+    return tuple(extent) if extent else None
+
+
+def area_grid(reference_path, bounds=None):
+    """(AreaGrid, window of the area on the reference grid)."""
+    dataset = gdal.Open(str(reference_path))
+    if dataset is None:
+        raise ImperviousnessError(f"Cannot open the reference layer {reference_path}.")
+    x0, px, rx, y1, ry, py = dataset.GetGeoTransform()
+    if rx or ry or py >= 0:
+        raise ImperviousnessError(f"{reference_path}: the tile runner needs a north-up grid.")
+    col0, row0, col1, row1 = 0, 0, dataset.RasterXSize, dataset.RasterYSize
+    if bounds is not None:
+        xmin, ymin, xmax, ymax = bounds
+        col0 = max(col0, math.floor((xmin - x0) / px + 1e-9))
+        col1 = min(col1, math.ceil((xmax - x0) / px - 1e-9))
+        row0 = max(row0, math.floor((y1 - ymax) / -py + 1e-9))
+        row1 = min(row1, math.ceil((y1 - ymin) / -py - 1e-9))
+    if col0 >= col1 or row0 >= row1:
+        raise ImperviousnessError(f"The area {bounds} does not overlap the reference layer {reference_path}.")
+    window = Window(col0, row0, col1 - col0, row1 - row0)
+    grid = AreaGrid((x0 + col0 * px, px, 0.0, y1 + row0 * py, 0.0, py), window.width, window.height,
+                    dataset.GetProjection())
+    return grid, window
+
+
+def check_tile_size(tile_size):
+    if tile_size <= 0 or tile_size % 100 or EEA_TILE_SIZE_M % tile_size:
+        raise ImperviousnessError(
+            f"TILE_SIZE must be a multiple of 100 m that divides 100 km (e.g. 1000, 10000, 100000), "
+            f"not {tile_size:g}.")
+
+
+def _cell_runs(origin, pixel, count, size):
+    """[(cell index, first pixel, pixel count), ...] of pixels grouped by the cell of their centre."""
+    runs = []
+    for index in range(count):
+        cell = math.floor((origin + (index + 0.5) * pixel) / size)
+        if runs and runs[-1][0] == cell:
+            runs[-1][2] += 1
+        else:
+            runs.append([cell, index, 1])
+    return runs
+
+
+def halo_pixels(halo_m, pixel, unet_tile=DEFAULT_TILE_SIZE, unet_overlap=DEFAULT_OVERLAP):
+    """The halo in pixels: a whole number of U-Net strides, at least one U-Net tile and halo_m."""
+    stride = unet_tile - unet_overlap
+    need = max(unet_tile, math.ceil(halo_m / abs(pixel)))
+    return math.ceil(need / stride) * stride
+
+
+def processing_tiles(grid, tile_size, halo):
+    """The area's processing tiles, north to south, west to east, with halo windows."""
+    check_tile_size(tile_size)
+    x0, px, _, y1, _, py = grid.geotransform
+    tiles = []
+    for north, row, height in _cell_runs(y1, py, grid.height, tile_size):
+        for east, col, width in _cell_runs(x0, px, grid.width, tile_size):
+            core = Window(col, row, width, height)
+            left, top = max(0, col - halo), max(0, row - halo)
+            right, bottom = min(grid.width, col + width + halo), min(grid.height, row + height + halo)
+            tile_id = f"x{int(east * tile_size)}_y{int(north * tile_size)}"
+            tiles.append(ProcessingTile(tile_id, core, Window(left, top, right - left, bottom - top)))
+    return tiles
+
+
+def eea_cells(grid):
+    """The EEA 100 km cells the area touches: [(code, bounds ∩ area)], as the change mask orders them."""
+    from ..core.products.delivery import tile_code
+    x0, px, _, y1, _, py = grid.geotransform
+    cells = []
+    for north, row, height in _cell_runs(y1, py, grid.height, EEA_TILE_SIZE_M):
+        for east, col, width in _cell_runs(x0, px, grid.width, EEA_TILE_SIZE_M):
+            cells.append((tile_code(east, north), grid.bounds(Window(col, row, width, height))))
+    return cells
