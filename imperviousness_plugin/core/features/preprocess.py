@@ -356,6 +356,9 @@ def merge_tiles(paths, grid, names, write, options, progress, resample=True):
             best[take] = nobs[take]
         merged[-1][best < 0] = 0.0
         write(window, to_published(merged, names) if resample else merged)
+        for views in sources:   # read blocks leave GDAL's cache: memory does not grow with the grid
+            for view in views:
+                view.FlushCache()
         progress.step()
 
 
