@@ -195,15 +195,61 @@ def pathlib_root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_halo_is_whole_unet_strides_and_at_least_one_unet_tile():
+def test_read_windows_start_on_the_unet_stride_lattice_a_tile_before_the_core():
     from imperviousness_plugin.core.io.raster import Window
-    from imperviousness_plugin.runner.tiling import AreaGrid, halo_pixels, processing_tiles
-    # U-Net tiles of 256 px with overlap 64: stride 192; one tile needs 2 strides = 384 px.
-    assert halo_pixels(0.0, 10.0) == 384
-    assert halo_pixels(4000.0, 10.0) == 576          # 400 px asked: 3 strides of 192
+    from imperviousness_plugin.runner.tiling import AreaGrid, Halo, halo_pixels, processing_tiles
+    # U-Net tiles of 256 px with overlap 64: stride 192. Reach 256 px before the core (rounded down
+    # to a multiple of 192 from the area's origin) and 256 + 192 px after it.
+    assert halo_pixels(0.0, 10.0) == Halo(before=256, after=448, lattice=192)
+    assert halo_pixels(4000.0, 10.0) == Halo(before=400, after=592, lattice=192)   # 400 px asked
+    assert halo_pixels(0.0, 10.0, [(256, 64), (128, 32)]) == Halo(before=256, after=448, lattice=192)
+    assert halo_pixels(0.0, 10.0, [(256, 64), (160, 32)]) == Halo(before=256, after=448, lattice=384)
     grid = AreaGrid((4_000_000.0, 10.0, 0.0, 3_010_000.0, 0.0, -10.0), 3000, 1000, "")
-    tiles = processing_tiles(grid, 10_000.0, 384)
+    tiles = processing_tiles(grid, 10_000.0, halo_pixels(0.0, 10.0))
     assert [(t.tile_id, t.core, t.halo) for t in tiles] == [
-        ("x4000000_y3000000", Window(0, 0, 1000, 1000), Window(0, 0, 1384, 1000)),
-        ("x4010000_y3000000", Window(1000, 0, 1000, 1000), Window(616, 0, 1768, 1000)),
-        ("x4020000_y3000000", Window(2000, 0, 1000, 1000), Window(1616, 0, 1384, 1000))]
+        ("x4000000_y3000000", Window(0, 0, 1000, 1000), Window(0, 0, 1448, 1000)),
+        # 1000 - 256 = 744 -> 576 (3 strides); 2000 + 448 = 2448
+        ("x4010000_y3000000", Window(1000, 0, 1000, 1000), Window(576, 0, 1872, 1000)),
+        # 2000 - 256 = 1744 -> 1728 (9 strides); the area's edge
+        ("x4020000_y3000000", Window(2000, 0, 1000, 1000), Window(1728, 0, 1272, 1000))]
+
+
+def predict_graph():
+    from imperviousness_plugin.graph import TEMPORARY, Graph, param
+    graph = Graph("predict_only", "U-Net prediction of a PP stack", "")
+    graph.child("predict", "predict", "U-Net", 0, 0,
+                {"INPUT": param("PP"), "MODELS": param("MODELS_IMD"),
+                 "OUTPUT_SD": TEMPORARY, "OUTPUT_CONFIDENCE": TEMPORARY})
+    return graph
+
+
+def test_predictions_over_many_unet_tiles_do_not_depend_on_the_tiling(tmp_path, client):
+    # An area of 600 x 400 px, U-Net tiles of 64 px (overlap 16, read from the models' contracts),
+    # processing tiles of 2 km: 3 x 2 tiles whose read windows are strictly inside the area.
+    from imperviousness_plugin.core.unet.predict import load_ensemble, predict_arrays
+    from imperviousness_plugin.core.unet.predict import run_predict
+    from imperviousness_plugin.runner.engine import TileRunner
+    from toy_unet import BANDS, conv_model, random_bands, write_pp
+    bands = random_bands(400, 600, seed=7)
+    pp = write_pp(tmp_path / "pp.tif", bands)
+    models = [conv_model(tmp_path / f"m{k}.onnx", seed=40 + k, tile=64, overlap=16) for k in range(2)]
+    runner = TileRunner(predict_graph(), {"PP": pp, "MODELS_IMD": models}, tmp_path / "tiled",
+                        RunOptions(tile_size=2000.0, reference="PP"))
+    assert len(runner.tiles) == 6
+    assert any(0 < t.halo.col and t.halo.col + t.halo.width < 600 for t in runner.tiles)
+    report = runner.run(client)
+    assert len(report.computed) == 6 and not report.failed
+    whole = {name: str(tmp_path / f"whole_{name}.tif") for name in ("OUTPUT", "OUTPUT_SD", "OUTPUT_CONFIDENCE")}
+    run_predict(pp, models, whole["OUTPUT"], output_sd_path=whole["OUTPUT_SD"],
+                output_confidence_path=whole["OUTPUT_CONFIDENCE"])
+    for name, path in whole.items():
+        tiled = gdal.Open(str(tmp_path / "tiled" / "mosaic" / f"predict.{name}.vrt"))
+        single = gdal.Open(path)
+        assert tiled.GetGeoTransform() == single.GetGeoTransform()
+        np.testing.assert_array_equal(tiled.ReadAsArray(), single.ReadAsArray(), err_msg=name)
+    # The rule this replaces (a window starting whole strides before the core, 200 - 96 = 104)
+    # lays the U-Net tiles elsewhere: the core's densities differ.
+    members = load_ensemble(models, BANDS)
+    full, _ = predict_arrays(bands, members)
+    shifted, _ = predict_arrays({band: values[:, 104:] for band, values in bands.items()}, members)
+    assert not np.array_equal(shifted[:, :, 96:296], full[:, :, 200:400])

@@ -8,7 +8,8 @@ import threading
 import time
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
-                       QgsProcessingOutputFolder, QgsProcessingParameterExtent, QgsProcessingParameterFile,
+                       QgsProcessingOutputFolder, QgsProcessingParameterBoolean, QgsProcessingParameterExtent,
+                       QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
@@ -32,7 +33,9 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
         "Area: the EEA 100 km tiles in TILES (e.g. e47n14,e48n14), else EXTENT, else the whole "
         "IMD_A, always on the grid of IMD_A. Processing tiles are cells of TILE_SIZE metres "
         "(dividing 100 km), read with a halo so that the results do not depend on the tiling; the "
-        "change mask runs per EEA 100 km cell and the calibration is fitted once over the area.\n\n"
+        "change mask runs per EEA 100 km cell and the calibration is fitted once over the area "
+        "(or, with CALIBRATION_PER_TILE, once per processing tile on the tile's own pixels; the "
+        "calibrations are then listed in area/calibrate.OUTPUT.json and the report has none).\n\n"
         "OUTPUT_FOLDER receives tiles/<tile>/ (each tile's outputs), mosaic/ (one VRT per output), "
         "the published HRL product set, report and EEA delivery (as the model writes them) and "
         "manifest.json (each task's state, inputs and output checksums). A re-run into the same "
@@ -51,6 +54,7 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
     SCHEDULER = "SCHEDULER"
     WORKERS = "WORKERS"
     RETRIES = "RETRIES"
+    CALIBRATION_PER_TILE = "CALIBRATION_PER_TILE"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     MOSAIC_FOLDER = "MOSAIC_FOLDER"
 
@@ -95,6 +99,10 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
             QgsProcessingParameterNumber(self.RETRIES, self.tr("Retries per task"),
                                          QgsProcessingParameterNumber.Integer, 2, minValue=0),
             self.tr("How often a failing task is retried before it is reported."))
+        self.add_parameter(
+            QgsProcessingParameterBoolean(self.CALIBRATION_PER_TILE, self.tr("Calibration per tile"), False),
+            self.tr("Fit the IMD calibration on each processing tile's pixels instead of once over the "
+                    "area (for areas whose land cover differs strongly between tiles)."))
         self.add_parameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")),
                            self.tr("Tiles, mosaics, products, report, delivery and manifest.json."))
         self.addOutput(QgsProcessingOutputFolder(self.MOSAIC_FOLDER, self.tr("Mosaics (VRT)")))
@@ -118,6 +126,8 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
                       f"--workers={self.parameterAsInt(parameters, self.WORKERS, context)}",
                       f"--scheduler={self.parameterAsString(parameters, self.SCHEDULER, context).strip()}",
                       f"--tiles={self.parameterAsString(parameters, self.TILES, context)}"]
+        if self.parameterAsBool(parameters, self.CALIBRATION_PER_TILE, context):
+            arguments.append("--calibration-per-tile")
         if parameters.get(self.EXTENT) and not self.parameterAsString(parameters, self.TILES, context).strip():
             extent = self.parameterAsExtent(parameters, self.EXTENT, context,
                                             QgsCoordinateReferenceSystem("EPSG:3035"))

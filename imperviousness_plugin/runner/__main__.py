@@ -31,6 +31,8 @@ def parse_arguments(argv):
     parser.add_argument("--scheduler", default="", help="tcp://host:8786; empty: a LocalCluster")
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--calibration-per-tile", action="store_true",
+                        help="fit the IMD calibration on each processing tile (default: once over the area)")
     parser.add_argument("output_folder")
     return parser.parse_args(argv)
 
@@ -56,7 +58,7 @@ def options_from(arguments):
             raise ImperviousnessError(f"--extent needs xmin,ymin,xmax,ymax, not {arguments.extent!r}.")
     tiles = tuple(code.strip() for code in arguments.tiles.split(",") if code.strip())
     return RunOptions(tile_size=arguments.tile_size, extent=extent, tiles=tiles, halo_m=arguments.halo,
-                      retries=arguments.retries)
+                      retries=arguments.retries, calibration_per_tile=arguments.calibration_per_tile)
 
 
 def main(argv=None):

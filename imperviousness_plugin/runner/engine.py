@@ -26,7 +26,7 @@ from osgeo import gdal
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic
 from ..graph import Step
-from .steps import step_function
+from .steps import predict_models, step_function
 from .tiling import area_bounds, area_grid, eea_cells, halo_pixels, processing_tiles
 
 MANIFEST = "manifest.json"
@@ -41,6 +41,7 @@ class RunOptions:
     halo_m: float = 0.0
     retries: int = 2
     reference: str = "IMD_A"          # the model input whose grid the products share
+    calibration_per_tile: bool = False   # fit the IMD calibration on each tile's core, not once
 
 
 @dataclass
@@ -52,14 +53,15 @@ class RunReport:
     memory: dict = field(default_factory=dict)
 
 
-def levels(steps):
-    """{child_id: level}: a tile step reading a cell/area step's output is one level later."""
+def levels(steps, scope):
+    """{child_id: level}: a tile step reading a cell/area step's output is one level later.
+    `scope(step)` is the step's scope in this run."""
     level = {}
     by_id = {step.child_id: step for step in steps}
     for step in steps:
         candidates = [0]
         for source in step.sources():
-            bump = step_function(by_id[source].algorithm).scope != "tile"
+            bump = scope(by_id[source]) != "tile"
             candidates.append(level[source] + (1 if bump else 0))
         level[step.child_id] = max(candidates)
     return level
@@ -149,17 +151,25 @@ def run_task(task):
     try:
         produced = {}
         for index, (child_id, algorithm, parameters) in enumerate(task["steps"]):
+            # A step fitted per tile (the calibration) sees the tile's core only, not its halo.
+            on_core = child_id in task.get("on_core", ())
             resolved = {}
             for name, value in parameters.items():
+                source = None
                 if isinstance(value, tuple) and value[0] == "input":
-                    # A GeoTIFF, not a VRT of the (VRT) mosaic: GDAL 3.6 crashes copying such nests.
-                    path = os.path.join(scratch, f"input_{index}_{name}.tif")
-                    crop_to(value[1], path, task["read"], ["TILED=YES", "BIGTIFF=IF_SAFER"])
-                    resolved[name] = path
+                    source = value[1]
                 elif isinstance(value, tuple) and value[0] == "local":
-                    resolved[name] = produced[(value[1], value[2])]
+                    source = produced[(value[1], value[2])]
+                    if not (on_core and source.endswith(".tif")):
+                        resolved[name] = source
+                        continue
                 else:
                     resolved[name] = value
+                    continue
+                # A GeoTIFF, not a VRT of the (VRT) mosaic: GDAL 3.6 crashes copying such nests.
+                path = os.path.join(scratch, f"input_{index}_{name}.tif")
+                crop_to(source, path, task["core"] if on_core else task["read"], ["TILED=YES", "BIGTIFF=IF_SAFER"])
+                resolved[name] = path
             function = step_function(algorithm)
             outputs = {name: os.path.join(scratch, output_name(child_id, name, suffix))
                        for name, suffix in function.outputs.items()}
@@ -197,15 +207,40 @@ class TileRunner:
             raise ImperviousnessError(f"The tile runner needs the model input {self.options.reference}.")
         self.grid, window = area_grid(self.inputs[self.options.reference],
                                       area_bounds(self.options.extent, self.options.tiles))
-        halo = halo_pixels(self.options.halo_m, self.grid.geotransform[1])
+        self.steps = [step for step in graph.steps]
+        halo = halo_pixels(self.options.halo_m, self.grid.geotransform[1], self.unet_layouts())
         self.tiles = processing_tiles(self.grid, self.options.tile_size, halo)
         self.cells = eea_cells(self.grid)
-        self.steps = [step for step in graph.steps]
-        self.level = levels(self.steps)
+        self.level = levels(self.steps, self.scope)
         self.by_id = {step.child_id: step for step in self.steps}
         self.raster_inputs = {name for name, value in self.inputs.items() if is_raster(value)}
         self.files = {}        # (child_id, output) -> mosaic or area file
         self.manifest = self._load_manifest()
+
+    def scope(self, step):
+        """Where `step` runs: its registry scope, or "tile" for a calibration fitted per tile."""
+        if step.algorithm == "calibrate" and self.options.calibration_per_tile:
+            return "tile"
+        return step_function(step.algorithm).scope
+
+    def unet_layouts(self):
+        """[(tile, overlap)] of the U-Net models the graph's predict steps run (their contracts)."""
+        from ..core.unet.contract import DEFAULT_OVERLAP, DEFAULT_TILE_SIZE, load_contract
+        layouts = set()
+        for step in self.steps:
+            if step.algorithm != "predict":
+                continue
+            parameters = resolve_expressions(step, self.inputs)
+            models = parameters.get("MODELS")
+            if isinstance(models, tuple) and models[0] == "param":
+                parameters["MODELS"] = self.inputs.get(models[1])
+            elif isinstance(models, tuple):   # a model trained in the same graph: not known yet
+                layouts.add((DEFAULT_TILE_SIZE, DEFAULT_OVERLAP))
+                continue
+            for path in predict_models(parameters):
+                contract = load_contract(path)
+                layouts.add((contract.tile_size, contract.overlap))
+        return sorted(layouts) or [(DEFAULT_TILE_SIZE, DEFAULT_OVERLAP)]
 
     # manifest ------------------------------------------------------------------------------------
 
@@ -213,7 +248,8 @@ class TileRunner:
         return {"graph": self.graph.name, "inputs": {k: v if not isinstance(v, (list, tuple)) else list(v)
                                                       for k, v in sorted(self.inputs.items())},
                 "tile_size": self.options.tile_size, "extent": list(self.options.extent or []),
-                "tiles": list(self.options.tiles), "halo_m": self.options.halo_m}
+                "tiles": list(self.options.tiles), "halo_m": self.options.halo_m,
+                "calibration_per_tile": self.options.calibration_per_tile}
 
     def _load_manifest(self):
         path = os.path.join(self.folder, MANIFEST)
@@ -241,12 +277,10 @@ class TileRunner:
     # planning ------------------------------------------------------------------------------------
 
     def _tile_steps(self, level):
-        return [step for step in self.steps
-                if self.level[step.child_id] == level and step_function(step.algorithm).scope == "tile"]
+        return [step for step in self.steps if self.level[step.child_id] == level and self.scope(step) == "tile"]
 
     def _reduce_steps(self, level):
-        return [step for step in self.steps
-                if self.level[step.child_id] == level and step_function(step.algorithm).scope != "tile"]
+        return [step for step in self.steps if self.level[step.child_id] == level and self.scope(step) != "tile"]
 
     def _value(self, value, local_ids):
         if isinstance(value, tuple) and value[0] == "param":
@@ -258,7 +292,7 @@ class TileRunner:
             if value[1] in local_ids:
                 return ("local", value[1], value[2])
             path = self.files[(value[1], value[2])]
-            return ("input", path) if path.endswith(".vrt") else path
+            return ("input", path) if path and path.endswith(".vrt") else path
         return value
 
     def _task(self, key, steps, read, core, keep):
@@ -267,7 +301,8 @@ class TileRunner:
                     {name: self._value(value, local_ids)
                      for name, value in resolve_expressions(step, self.inputs).items()})
                    for step in steps]
-        return {"key": key, "steps": planned, "read": read, "core": core, "keep": keep,
+        on_core = [step.child_id for step in steps if step.algorithm == "calibrate" and self.scope(step) == "tile"]
+        return {"key": key, "steps": planned, "read": read, "core": core, "keep": keep, "on_core": on_core,
                 "folder": self.folder, "scratch_root": os.path.join(self.folder, ".scratch")}
 
     def tile_tasks(self, level):
@@ -283,7 +318,7 @@ class TileRunner:
         return tasks
 
     def reduce_tasks(self, step):
-        scope = step_function(step.algorithm).scope
+        scope = self.scope(step)
         outputs = step_function(step.algorithm).outputs
         area = self.grid.bounds(_whole(self.grid))
         if scope == "area":
@@ -307,14 +342,27 @@ class TileRunner:
                 build_mosaic(target, paths)
             elif len(paths) == 1:
                 target = paths[0]
-            else:   # per-cell records ({"tiles": [...]}), in the order of the cells
-                target = os.path.join(self.folder, "area", f"{child_id}.{name}.json")
-                records = []
-                for path in paths:
-                    with open(path, encoding="utf-8") as handle:
-                        records.extend(json.load(handle)["tiles"])
-                atomic.write_json(target, {"tiles": records})
+            else:
+                target = self._merge_records(child_id, name, paths)
             self.files[(child_id, name)] = target
+
+    def _merge_records(self, child_id, name, paths):
+        """One JSON of the per-cell records ({"tiles": [...]}, the change mask's thresholds) or of
+        the per-tile calibrations, in task order. Per-tile calibrations are an index for the user,
+        not one calibration: nothing downstream reads them (returns None)."""
+        target = os.path.join(self.folder, "area", f"{child_id}.{name}.json")
+        records, per_tile = [], False
+        for path in paths:
+            with open(path, encoding="utf-8") as handle:
+                content = json.load(handle)
+            if "tiles" in content:
+                records.extend(content["tiles"])
+            else:
+                per_tile = True
+                relative = os.path.relpath(path, self.folder)
+                records.append({"tile_id": relative.split(os.sep)[1], "file": relative, **content})
+        atomic.write_json(target, {"tiles": records})
+        return None if per_tile else target
 
     # running -------------------------------------------------------------------------------------
 
@@ -327,7 +375,7 @@ class TileRunner:
         for level in range(max(self.level.values()) + 1):
             plan.append(("tile", level, None))
             plan.extend(("reduce", level, step) for step in self._reduce_steps(level))
-        total = sum(len(self.tiles) if kind == "tile" else (len(self.cells) if step_function(step.algorithm).scope == "cell" else 1)
+        total = sum(len(self.tiles) if kind == "tile" else (len(self.cells) if self.scope(step) == "cell" else 1)
                     for kind, level, step in plan if kind != "tile" or self._tile_steps(level))
         done = 0
         for kind, level, step in plan:

@@ -89,11 +89,16 @@ def changemask(parameters, outputs, feedback):
                    feedback)
 
 
-def predict(parameters, outputs, feedback):
+def predict_models(parameters):
+    """The .onnx files a predict step runs: MODELS (a list or ';'-separated), else the shipped ones."""
     models = parameters.get("MODELS") or shipped_models(parameters.get("SHIPPED_TARGET", "IMD"))
     if isinstance(models, str):
         models = [path for path in models.split(";") if path]
-    run_predict(parameters["INPUT"], models, outputs["OUTPUT"], output_sd_path=outputs.get("OUTPUT_SD"),
+    return list(models)
+
+
+def predict(parameters, outputs, feedback):
+    run_predict(parameters["INPUT"], predict_models(parameters), outputs["OUTPUT"], output_sd_path=outputs.get("OUTPUT_SD"),
                 output_confidence_path=outputs.get("OUTPUT_CONFIDENCE"),
                 tta=parameters.get("TTA", "auto"), feedback=feedback)
 

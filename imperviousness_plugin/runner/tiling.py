@@ -6,9 +6,13 @@ cut to the requested extent or EEA 100 km tiles. A tile size dividing 100 km kee
 inside one EEA cell (the change mask's unit); a multiple of 1 km keeps tiles on the 1 km grid.
 
 Halo. The U-Net predictor lays its tiles (T px, stride S = T - overlap) on a layout anchored at
-the raster's origin. A processing tile's read window therefore starts a whole number of strides
-before its core (or at the area's edge) and ends at least T px after it: every U-Net tile that
-touches the core is then at the same place, with the same blending, as in one run over the area.
+the origin of the raster it is given, tapers every tile side but the raster's edges, and moves the
+last tile back onto the far edge (core/unet/predict.py). A processing tile's read window therefore
+starts on the area's stride lattice (a multiple of S from the area's origin) at least T px before
+its core, and ends at least T + S px after it (or at the area's edges): every U-Net tile touching
+the core then sits where it sits in one run over the area, with the same tapers and neighbours,
+and the window's own first and last tiles (untapered, or moved back) do not touch the core. The
+tile size and overlap are read from the contracts of the models the run uses.
 """
 
 import math
@@ -111,25 +115,44 @@ def _cell_runs(origin, pixel, count, size):
     return runs
 
 
-def halo_pixels(halo_m, pixel, unet_tile=DEFAULT_TILE_SIZE, unet_overlap=DEFAULT_OVERLAP):
-    """The halo in pixels: a whole number of U-Net strides, at least one U-Net tile and halo_m."""
-    stride = unet_tile - unet_overlap
-    need = max(unet_tile, math.ceil(halo_m / abs(pixel)))
-    return math.ceil(need / stride) * stride
+@dataclass(frozen=True)
+class Halo:
+    """How far a read window reaches beyond its core, in pixels: `before` rounded down onto a
+    lattice of `lattice` px from the area's origin, `after` as is."""
+
+    before: int
+    after: int
+    lattice: int
+
+
+def halo_pixels(halo_m, pixel, layouts=((DEFAULT_TILE_SIZE, DEFAULT_OVERLAP),)):
+    """The Halo for U-Net `layouts` [(tile, overlap) of each model] and `halo_m` metres at least."""
+    extra = math.ceil(halo_m / abs(pixel))
+    strides = [tile - overlap for tile, overlap in layouts]
+    reach = max([tile for tile, _ in layouts] + [extra])
+    return Halo(before=reach, after=reach + max(strides), lattice=math.lcm(*strides))
+
+
+def read_window(core, halo, width, height):
+    """The core's read window on an area of width x height px (see Halo in the module doc)."""
+    def span(start, length, size):
+        first = max(0, (start - halo.before) // halo.lattice * halo.lattice)
+        return first, min(size, start + length + halo.after)
+    left, right = span(core.col, core.width, width)
+    top, bottom = span(core.row, core.height, height)
+    return Window(left, top, right - left, bottom - top)
 
 
 def processing_tiles(grid, tile_size, halo):
-    """The area's processing tiles, north to south, west to east, with halo windows."""
+    """The area's processing tiles, north to south, west to east, with their read windows."""
     check_tile_size(tile_size)
     x0, px, _, y1, _, py = grid.geotransform
     tiles = []
     for north, row, height in _cell_runs(y1, py, grid.height, tile_size):
         for east, col, width in _cell_runs(x0, px, grid.width, tile_size):
             core = Window(col, row, width, height)
-            left, top = max(0, col - halo), max(0, row - halo)
-            right, bottom = min(grid.width, col + width + halo), min(grid.height, row + height + halo)
             tile_id = f"x{int(east * tile_size)}_y{int(north * tile_size)}"
-            tiles.append(ProcessingTile(tile_id, core, Window(left, top, right - left, bottom - top)))
+            tiles.append(ProcessingTile(tile_id, core, read_window(core, halo, grid.width, grid.height)))
     return tiles
 
 
