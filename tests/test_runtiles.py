@@ -253,3 +253,68 @@ def test_predictions_over_many_unet_tiles_do_not_depend_on_the_tiling(tmp_path, 
     full, _ = predict_arrays(bands, members)
     shifted, _ = predict_arrays({band: values[:, 104:] for band, values in bands.items()}, members)
     assert not np.array_equal(shifted[:, :, 96:296], full[:, :, 200:400])
+
+
+def cut(path, bounds, target):
+    """`path` cut to `bounds` (xmin, ymin, xmax, ymax) as a GeoTIFF: the reference crops."""
+    xmin, ymin, xmax, ymax = bounds
+    gdal.Translate(str(target), str(path), projWin=[xmin, ymax, xmax, ymin])
+    return str(target)
+
+
+def test_calibration_per_tile_is_fitted_on_each_tiles_own_pixels(client, tmp_path):
+    # Two tiles of 1 km (100 x 100 px each, with 101 and 151 sealed samples on the 60 m grid: a fit
+    # each) cut by EXTENT from a larger generated sample.
+    from imperviousness_plugin.core.status.calibration import run_apply_calibration, run_calibrate
+    generate_sample(tmp_path / "sample", size=300)
+    reference = tmp_path / "sample" / "reference"
+    inputs = {"S2_A": str(tmp_path / "sample" / "s2" / str(YEAR_A)),
+              "S2_B": str(tmp_path / "sample" / "s2" / str(YEAR_B)), "YEAR_A": YEAR_A, "YEAR_B": YEAR_B,
+              "IMD_A": str(reference / f"IMD_{YEAR_A}_010m.tif"), "IBU_A": str(reference / f"IBU_{YEAR_A}_010m.tif"),
+              "CLCPLUS_A": str(reference / f"CLCplus_{YEAR_A}_010m.tif"),
+              "CLCPLUS_B": str(reference / f"CLCplus_{YEAR_B}_010m.tif")}
+    output = tmp_path / "per_tile"
+    options = RunOptions(tile_size=TILE_SIZE, extent=(4_729_000, 1_441_000, 4_731_000, 1_442_000),
+                         calibration_per_tile=True)
+    runner, report = run_tiles(inputs, output, options, client=client)
+    # 2 tiles x 2 levels (the calibration now inside level 0), the change mask of the cell, publish
+    assert not report.failed and len(report.computed) == 6
+    assert [(tile.core.width, tile.core.height) for tile in runner.tiles] == [(100, 100)] * 2
+    index = json.loads((output / "area" / "calibrate.OUTPUT.json").read_text())
+    assert [record["tile_id"] for record in index["tiles"]] == [tile.tile_id for tile in runner.tiles]
+    mosaic = output / "mosaic"
+    coefficients = []
+    for tile in runner.tiles:
+        bounds, folder = runner.grid.bounds(tile.core), tmp_path / tile.tile_id
+        folder.mkdir()
+        crops = {name: cut(path, bounds, folder / f"{name}.tif") for name, path in (
+            ("IMD_A", inputs["IMD_A"]), ("IBU_A", inputs["IBU_A"]),
+            ("MSK_A", mosaic / "sealingmask_a.OUTPUT.vrt"), ("PP_A", mosaic / "preprocess_a.OUTPUT.vrt"),
+            ("RIMD", mosaic / "predict_imd.OUTPUT.vrt"), ("MSK_B", mosaic / "sealingmask_b.OUTPUT.vrt"),
+            ("PP_B", mosaic / "preprocess_b.OUTPUT.vrt"))}
+        expected = folder / "calibration.json"
+        run_calibrate(crops["IMD_A"], crops["MSK_A"], crops["PP_A"], crops["IBU_A"], str(expected))
+        actual = output / "tiles" / tile.tile_id / "calibrate.OUTPUT.json"
+        fitted = json.loads(actual.read_text())
+        assert fitted["coefficients"] == json.loads(expected.read_text())["coefficients"], tile.tile_id
+        coefficients.append(fitted["coefficients"])
+        # The tile's IMD_B is its own calibration applied to its pixels.
+        run_apply_calibration(crops["RIMD"], crops["MSK_B"], crops["PP_B"], str(actual), str(folder / "imd_b.tif"))
+        np.testing.assert_array_equal(
+            gdal.Open(str(output / "tiles" / tile.tile_id / "applycalibration.OUTPUT.tif")).ReadAsArray(),
+            gdal.Open(str(folder / "imd_b.tif")).ReadAsArray(), err_msg=tile.tile_id)
+    assert len({json.dumps(c, sort_keys=True) for c in coefficients}) == 2   # two fits
+    # The report has no single calibration to show; the published IMD_B is the tiles' mosaic.
+    assert not (output / hrl_name("CALIBRATION", YEAR_A, YEAR_B)).exists()
+    np.testing.assert_array_equal(gdal.Open(str(output / hrl_name("IMD_B", YEAR_A, YEAR_B))).ReadAsArray(),
+                                  gdal.Open(str(mosaic / "applycalibration.OUTPUT.vrt")).ReadAsArray())
+
+
+def test_command_line_options_reach_the_run_options():
+    from imperviousness_plugin.runner.__main__ import options_from, parse_arguments
+    required = [f"--{name}=x" for name in ("s2-a", "s2-b", "imd-a", "ibu-a", "clcplus-a", "clcplus-b")]
+    options = options_from(parse_arguments(required + ["--calibration-per-tile", "--tile-size=10000",
+                                                       "--extent=1,2,3,4", "--halo=500", "out"]))
+    assert options == RunOptions(tile_size=10000.0, extent=(1.0, 2.0, 3.0, 4.0), halo_m=500.0,
+                                 calibration_per_tile=True)
+    assert not options_from(parse_arguments(required + ["out"])).calibration_per_tile
