@@ -296,6 +296,8 @@ def test_calibration_per_tile_is_fitted_on_each_tiles_own_pixels(client, tmp_pat
         run_calibrate(crops["IMD_A"], crops["MSK_A"], crops["PP_A"], crops["IBU_A"], str(expected))
         actual = output / "tiles" / tile.tile_id / "calibrate.OUTPUT.json"
         fitted = json.loads(actual.read_text())
+        imd_b = gdal.Open(str(output / "tiles" / tile.tile_id / "applycalibration.OUTPUT.tif"))
+        assert imd_b.GetMetadataItem("CALIBRATION") == os.path.join("tiles", tile.tile_id, "calibrate.OUTPUT.json")
         assert fitted["coefficients"] == json.loads(expected.read_text())["coefficients"], tile.tile_id
         coefficients.append(fitted["coefficients"])
         # The tile's IMD_B is its own calibration applied to its pixels.

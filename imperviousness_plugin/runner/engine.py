@@ -86,12 +86,14 @@ def is_raster(value):
             and gdal.OpenEx(value, gdal.OF_RASTER) is not None)
 
 
-def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None):
+def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None, renames=None):
     """`source` cut to `bounds` grown outward to its pixel size, written as GeoTIFF atomically.
 
     With `folder`, metadata values naming files under it (e.g. the calibration file that
-    applycalibration records) become relative to it, so that runs into two folders give equal bytes.
+    applycalibration records) become relative to it, so that runs into two folders give equal bytes;
+    `renames` maps a task's scratch files to where they are kept (relative to `folder`).
     """
+    renames = renames or {}
     dataset = gdal.Open(source)
     x0, px, _, y1, _, py = dataset.GetGeoTransform()
     left = max(0, math.floor((bounds[0] - x0) / px + 1e-9))
@@ -106,7 +108,9 @@ def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None):
             view = gdal.Translate("", dataset, format="VRT", srcWin=window)
             for item in [view] + [view.GetRasterBand(i) for i in range(1, view.RasterCount + 1)]:
                 for key, value in (item.GetMetadata() or {}).items():
-                    if value.startswith(folder + os.sep):
+                    if value in renames:
+                        item.SetMetadataItem(key, renames[value])
+                    elif value.startswith(folder + os.sep):
                         item.SetMetadataItem(key, os.path.relpath(value, folder))
             written = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, options=creation_options)
         if written is None:
@@ -176,11 +180,12 @@ def run_task(task):
             function.run(resolved, outputs, None)
             produced.update({(child_id, name): path for name, path in outputs.items()})
         kept = {}
+        renames = {produced[(child_id, name)]: relative for child_id, name, relative in task["keep"]}
         for child_id, name, relative in task["keep"]:
             target = os.path.join(task["folder"], relative)
             source = produced[(child_id, name)]
             if source.endswith(".tif"):
-                crop_to(source, target, task["core"], folder=task["folder"])
+                crop_to(source, target, task["core"], folder=task["folder"], renames=renames)
             else:   # JSON: paths under the run folder relative to it (as for the rasters)
                 with open(source, encoding="utf-8") as handle:
                     text = handle.read()
