@@ -22,6 +22,7 @@ from ..core.errors import ImperviousnessError
 from ..core.features.changemask import ChangeMaskOptions, run_changemask
 from ..core.features.preprocess import PreprocessOptions, parse_scl_weights, run_preprocess
 from ..core.features.rmsd import run_rmsd
+from ..core.io.align import run_align_grid
 from ..core.io.stac import is_stac_url
 from ..core.products.publish import publish
 from ..core.status.calibration import run_apply_calibration, run_calibrate
@@ -73,6 +74,15 @@ def preprocess(parameters, outputs, feedback):
     if parameters.get("EXTENT"):   # a layer (the model passes IMD_A): its bounds and CRS
         options.extent, options.extent_crs_wkt = raster_bounds(parameters["EXTENT"])
     run_preprocess(parameters["INPUT"], outputs["OUTPUT"], options, feedback)
+
+
+def aligngrid(parameters, outputs, feedback):
+    """imperviousness:aligngrid in a tile task: a copy. The runner reads every input onto the area
+    grid, which tiling.area_grid pads outward to whole kilometres as aligngrid does in the single
+    run, so the input here is already aligned; aligning the tile's read window itself to whole km
+    would move its origin off the area's U-Net layout. Aligning to one pixel pads nothing."""
+    pixel = gdal.Open(str(parameters["INPUT"])).GetGeoTransform()[1]
+    run_align_grid(parameters["INPUT"], outputs["OUTPUT"], alignment=pixel, feedback=feedback)
 
 
 def rmsd(parameters, outputs, feedback):
@@ -162,6 +172,7 @@ def publish_products(parameters, outputs, feedback):
 
 
 STEPS = {
+    "aligngrid": StepFunction(aligngrid),
     "preprocess": StepFunction(preprocess),
     "rmsd": StepFunction(rmsd),
     "changemask": StepFunction(changemask, {"OUTPUT": ".tif", "OUTPUT_THRESHOLDS": ".json"}, "cell"),
