@@ -86,13 +86,22 @@ def add_alignment(graph, names, row=2):
     return aligned
 
 
-def add_preprocess(graph, year, extent, row):
-    """PP of one year; the extent is the (aligned) reference layer's, so products share its grid."""
-    return child(graph.child(
+def add_pp_alignment(graph, year, pp, grid, column, row):
+    """The PP stack padded onto the aligned reference's grid (the models' steps need PP and the
+    reference on one grid)."""
+    return child(graph.child(f"align_pp_{year.lower()}", "aligngrid", f"PP year {year} on the 1 km grid",
+                             column, row, {"INPUT": pp, "GRID": grid}), "OUTPUT")
+
+
+def add_preprocess(graph, year, extent, grid, row):
+    """PP of one year on the extent of the reference layer `extent`, padded onto `grid` (the
+    aligned reference): pixels outside the reference stay nodata, as in every product."""
+    pp = child(graph.child(
         f"preprocess_{year.lower()}", "preprocess", f"Pre-process year {year} (PP)", 0, row,
         {"INPUT": param(f"S2_{year}"), "START_DATE": year_date(year, "01-01"),
-         "END_DATE": year_date(year, "12-31"), "EXTENT": extent,
+         "END_DATE": year_date(year, "12-31"), "EXTENT": param(extent),
          "TARGET_CRS": "EPSG:3035", "OUTPUT": TEMPORARY}), "OUTPUT")
+    return add_pp_alignment(graph, year, pp, grid, 1, 4 + row)
 
 
 def add_change_graph(graph, pp_a, pp_b, imd_a, imd_b, ibu_a, ibu_b):
@@ -235,17 +244,18 @@ def full_graph(train_first=False, from_pp=False):
            else "PP of both years") + ", RMSD, "
         f"change mask, {models_text}, IMD calibration, "
         "IMD_B, IBU_B, SBU_B, the 20 m and 100 m change layers, confidence; published with HRL "
-        "names, QML styles and report.html into OUTPUT_FOLDER. The input layers are first padded "
-        "outward to whole kilometres (imperviousness:aligngrid) and the PP stacks computed on the "
-        "extent of the padded IMD_A, so that every product shares its EEA grid with the origin "
-        "and the extent on the 1 km grid.")
+        "names, QML styles and report.html into OUTPUT_FOLDER. The PP stacks are computed on the "
+        "extent of IMD_A; the input layers and the PP stacks are padded outward with nodata to "
+        "whole kilometres (imperviousness:aligngrid), so that every product shares one EEA grid "
+        "whose origin and extent lie on the 1 km grid.")
     if from_pp:
-        aligned = add_alignment(graph, ("PP_A", "PP_B") + REFERENCE_LAYERS, row=0)
-        pp_a, pp_b = aligned["PP_A"], aligned["PP_B"]
+        aligned = add_alignment(graph, REFERENCE_LAYERS, row=0)
+        pp_a = add_pp_alignment(graph, "A", param("PP_A"), aligned["IMD_A"], 0, 4)
+        pp_b = add_pp_alignment(graph, "B", param("PP_B"), aligned["IMD_A"], 0, 5)
     else:
         aligned = add_alignment(graph, REFERENCE_LAYERS)
-        pp_a = add_preprocess(graph, "A", aligned["IMD_A"], 0)
-        pp_b = add_preprocess(graph, "B", aligned["IMD_A"], 1)
+        pp_a = add_preprocess(graph, "A", "IMD_A", aligned["IMD_A"], 0)
+        pp_b = add_preprocess(graph, "B", "IMD_A", aligned["IMD_A"], 1)
     # publish reads the reference layers for the report only (year-A statistics, the inputs'
     # file names): the user's files, whose pixels the aligned copies hold unchanged.
     sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
@@ -261,12 +271,12 @@ def full_graph(train_first=False, from_pp=False):
 def imd_graph():
     graph = Graph(
         "hrl_imd", "HRL IMD of year B",
-        "IMD of year B: PP of both years on the extent of IMD_A padded to whole kilometres, "
+        "IMD of year B: PP of both years on the extent of IMD_A, padded to whole kilometres, "
         "U-Net RIMD, sealing masks, calibration on year A, "
         "IMD_B at 10 m and 100 m and IMDCL, published with HRL names, styles and a report.")
     aligned = add_alignment(graph, REFERENCE_LAYERS)
-    pp_a = add_preprocess(graph, "A", aligned["IMD_A"], 0)
-    pp_b = add_preprocess(graph, "B", aligned["IMD_A"], 1)
+    pp_a = add_preprocess(graph, "A", "IMD_A", aligned["IMD_A"], 0)
+    pp_b = add_preprocess(graph, "B", "IMD_A", aligned["IMD_A"], 1)
     sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A")}
     sources.update(add_imd_graph(graph, pp_a, pp_b, aligned))
     add_publish(graph, sources, ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A", "CLCPLUS_A",
@@ -277,10 +287,10 @@ def imd_graph():
 def ibu_graph():
     graph = Graph(
         "hrl_ibu", "HRL IBU of year B",
-        "IBU of year B: PP of year B on the extent of IBU_A padded to whole kilometres, U-Net "
+        "IBU of year B: PP of year B on the extent of IBU_A, padded to whole kilometres, U-Net "
         "RIBUD, IBU_B, SBU_B and IBUCL, "
         "published with HRL names, styles and a report (year-A built-up share from IBU_A).")
-    pp_b = add_preprocess(graph, "B", add_alignment(graph, ("IBU_A",))["IBU_A"], 1)
+    pp_b = add_preprocess(graph, "B", "IBU_A", add_alignment(graph, ("IBU_A",))["IBU_A"], 1)
     sources = {"PP_B": pp_b, "IBU_A": param("IBU_A")}
     sources.update(add_ibu_graph(graph, pp_b))
     add_publish(graph, sources, ["S2_B", "YEAR_A", "YEAR_B", "IBU_A", "MODELS_IBU", "OUTPUT_FOLDER"],

@@ -24,10 +24,14 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
         "must declare a nodata value). Band descriptions, the colour table, the metadata and a "
         "QML style beside the input are kept. Refused: a rotated raster, pixels that do not "
         "divide ALIGNMENT, and an origin that is not on whole multiples of the pixel size (such "
-        "a raster cannot be padded without resampling).")
+        "a raster cannot be padded without resampling).\n\n"
+        "With GRID (optional), the output takes the extent of that raster instead, which must be "
+        "on the same pixels and cover the input: the models pad the PP stacks onto the aligned "
+        "IMD_A this way (preprocess keeps only the part of the extent the scenes cover).")
 
     INPUT = "INPUT"
     ALIGNMENT = "ALIGNMENT"
+    GRID = "GRID"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
@@ -41,11 +45,18 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
             self.tr("The edges of the output lie on whole multiples of this distance; the pixel "
                     "size must divide it."))
         self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.GRID, self.tr("Pad onto the extent of (optional)"),
+                                              optional=True),
+            self.tr("A raster on the same pixels that covers the input: the output takes its "
+                    "extent instead of the ALIGNMENT rule."))
+        self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Aligned layer")),
             self.tr("The padded GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        grid = self.raster_path(parameters, self.GRID, context) if parameters.get(self.GRID) else None
         self.run_core(run_align_grid, self.raster_path(parameters, self.INPUT, context), output,
-                      self.parameterAsDouble(parameters, self.ALIGNMENT, context), feedback=feedback)
+                      self.parameterAsDouble(parameters, self.ALIGNMENT, context), grid,
+                      feedback=feedback)
         return {self.OUTPUT: output}

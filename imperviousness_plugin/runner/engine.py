@@ -25,7 +25,6 @@ from osgeo import gdal
 
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic
-from ..core.io.align import padding_value
 from ..graph import Step
 from .steps import step_function
 from .tiling import area_bounds, area_grid, eea_cells, halo_pixels, processing_tiles
@@ -86,29 +85,23 @@ def is_raster(value):
 
 
 def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None):
-    """`source` cut to `bounds` grown outward to its pixel size (padded with its nodata beyond it),
-    written as GeoTIFF atomically.
+    """`source` cut to `bounds` grown outward to its pixel size, written as GeoTIFF atomically.
 
     With `folder`, metadata values naming files under it (e.g. the calibration file that
     applycalibration records) become relative to it, so that runs into two folders give equal bytes.
     """
     dataset = gdal.Open(source)
     x0, px, _, y1, _, py = dataset.GetGeoTransform()
-    left = math.floor((bounds[0] - x0) / px + 1e-9)
-    right = math.ceil((bounds[2] - x0) / px - 1e-9)
-    top = math.floor((y1 - bounds[3]) / -py + 1e-9)
-    bottom = math.ceil((y1 - bounds[1]) / -py - 1e-9)
+    left = max(0, math.floor((bounds[0] - x0) / px + 1e-9))
+    right = min(dataset.RasterXSize, math.ceil((bounds[2] - x0) / px - 1e-9))
+    top = max(0, math.floor((y1 - bounds[3]) / -py + 1e-9))
+    bottom = min(dataset.RasterYSize, math.ceil((y1 - bounds[1]) / -py - 1e-9))
     window = [left, top, right - left, bottom - top]
-    # The area grid is padded to whole km (tiling.area_grid): a window beyond the source (a model
-    # input) is filled with the source's nodata, as imperviousness:aligngrid pads it.
-    beyond = left < 0 or top < 0 or right > dataset.RasterXSize or bottom > dataset.RasterYSize
-    fill = padding_value(dataset.GetRasterBand(1), source) if beyond else None
     with atomic.atomic_path(target) as temporary:
         if folder is None:
-            written = gdal.Translate(temporary, dataset, srcWin=window, noData=fill,
-                                     creationOptions=creation_options)
+            written = gdal.Translate(temporary, dataset, srcWin=window, creationOptions=creation_options)
         else:   # metadata set on an in-memory view before the copy: no old bytes left in the file
-            view = gdal.Translate("", dataset, format="VRT", srcWin=window, noData=fill)
+            view = gdal.Translate("", dataset, format="VRT", srcWin=window)
             for item in [view] + [view.GetRasterBand(i) for i in range(1, view.RasterCount + 1)]:
                 for key, value in (item.GetMetadata() or {}).items():
                     if value.startswith(folder + os.sep):
@@ -170,7 +163,7 @@ def run_task(task):
             function = step_function(algorithm)
             outputs = {name: os.path.join(scratch, output_name(child_id, name, suffix))
                        for name, suffix in function.outputs.items()}
-            function.run(resolved, outputs, None)
+            function.run(resolved, outputs, None, **({"read": task["read"]} if function.window else {}))
             produced.update({(child_id, name): path for name, path in outputs.items()})
         kept = {}
         for child_id, name, relative in task["keep"]:

@@ -35,6 +35,7 @@ class StepFunction:
     run: object                     # run(parameters, outputs, feedback)
     outputs: dict = field(default_factory=lambda: {"OUTPUT": ".tif"})   # name -> file suffix
     scope: str = "tile"
+    window: bool = False            # run(..., read=the task's read bounds)
 
 
 def _number(parameters, name, default):
@@ -76,13 +77,17 @@ def preprocess(parameters, outputs, feedback):
     run_preprocess(parameters["INPUT"], outputs["OUTPUT"], options, feedback)
 
 
-def aligngrid(parameters, outputs, feedback):
-    """imperviousness:aligngrid in a tile task: a copy. The runner reads every input onto the area
-    grid, which tiling.area_grid pads outward to whole kilometres as aligngrid does in the single
-    run, so the input here is already aligned; aligning the tile's read window itself to whole km
-    would move its origin off the area's U-Net layout. Aligning to one pixel pads nothing."""
+def aligngrid(parameters, outputs, feedback, read):
+    """imperviousness:aligngrid in a tile task: onto GRID as in the single run; without GRID onto
+    the tile's read window `read`. That window lies on the area grid, which tiling.area_grid pads
+    outward to whole kilometres as aligngrid pads the input in the single run: padding the input
+    (cut to the window) onto it gives the single run's pixels there. Padding the window itself to
+    whole km would move its origin off the area's U-Net layout."""
+    if parameters.get("GRID"):
+        run_align_grid(parameters["INPUT"], outputs["OUTPUT"], grid_path=parameters["GRID"], feedback=feedback)
+        return
     pixel = gdal.Open(str(parameters["INPUT"])).GetGeoTransform()[1]
-    run_align_grid(parameters["INPUT"], outputs["OUTPUT"], alignment=pixel, feedback=feedback)
+    run_align_grid(parameters["INPUT"], outputs["OUTPUT"], alignment=pixel, bounds=read, feedback=feedback)
 
 
 def rmsd(parameters, outputs, feedback):
@@ -172,7 +177,7 @@ def publish_products(parameters, outputs, feedback):
 
 
 STEPS = {
-    "aligngrid": StepFunction(aligngrid),
+    "aligngrid": StepFunction(aligngrid, window=True),
     "preprocess": StepFunction(preprocess),
     "rmsd": StepFunction(rmsd),
     "changemask": StepFunction(changemask, {"OUTPUT": ".tif", "OUTPUT_THRESHOLDS": ".json"}, "cell"),

@@ -1,8 +1,8 @@
 """Processing tiles of an area: cells of TILE_SIZE metres aligned to multiples of it (EPSG:3035),
 each read with a halo so that every neighbourhood operation sees the pixels of one run.
 
-The area grid is the reference layer's padded outward to whole kilometres (the model computes its
-PP stacks on the extent of IMD_A so padded), cut to the requested extent or EEA 100 km tiles. A tile size dividing 100 km keeps every tile
+The area grid is the reference layer's padded outward to whole kilometres (the models pad IMD_A
+and their PP stacks so, imperviousness:aligngrid), cut to the requested extent or EEA 100 km tiles. A tile size dividing 100 km keeps every tile
 inside one EEA cell (the change mask's unit); a multiple of 1 km keeps tiles on the 1 km grid.
 
 Halo. The U-Net predictor lays its tiles (T px, stride S = T - overlap) on a layout anchored at
@@ -76,8 +76,8 @@ def area_grid(reference_path, bounds=None):
     The area is the reference's overlap with `bounds` grown outward to whole kilometres, on the
     reference's pixels: with no bounds exactly the grid imperviousness:aligngrid pads the
     reference to in the single run, so the products (and the U-Net layout anchored at the area's
-    origin) are the single run's. The window may reach beyond the reference: engine.crop_to pads
-    the inputs there with their nodata, as aligngrid does.
+    origin) are the single run's. The window may reach beyond the reference: the graph's
+    aligngrid steps pad the inputs there with their nodata (runner/steps.py).
     """
     dataset = gdal.Open(str(reference_path))
     if dataset is None:

@@ -1,12 +1,13 @@
 """imperviousness:aligngrid: pad a raster outward onto the kilometre grid, without resampling.
 
-The models start by putting IMD_A, IBU_A and the CLCplus layers through this step, so that the
-PP stacks (computed on IMD_A's extent) and every product after them have their origin and their
-extent on whole kilometres, as the EEA's QC tool wants of a delivered product (origin check).
+The models start by putting IMD_A, IBU_A and the CLCplus layers through this step, and the PP
+stacks (computed on IMD_A's extent) onto the grid of the aligned IMD_A (GRID), so that every
+product has its origin and its extent on whole kilometres, as the EEA's QC tool wants of a
+delivered product (origin check); pixels outside IMD_A stay nodata.
 
 The output is the input's own pixels inside a frame of nodata: the window of the input grid
 that covers it grown outward to whole multiples of ALIGNMENT (raster.aligned_window, the rule
-the EEA delivery cuts its tiles with). The fill is the band's declared nodata, else 255 for Byte
+the EEA delivery cuts its tiles with), or the extent of GRID, a raster on the same pixels. The fill is the band's declared nodata, else 255 for Byte
 (the HRL nodata) and NaN for floats; band descriptions, the colour table, the metadata and a QML
 style beside the input are kept.
 """
@@ -22,7 +23,7 @@ from ..products.styles import style_path_beside
 from ..progress import StepProgress
 from . import atomic
 from .encoding import NODATA
-from .raster import (Grid, RasterWriter, aligned_window, band_descriptions, check_alignable,
+from .raster import (Grid, RasterWriter, Window, aligned_window, band_descriptions, check_alignable,
                      count_blocks, gdal_array_dtype, iter_padded_blocks, open_raster, window_grid)
 
 DEFAULT_ALIGNMENT = float(DELIVERY_GRID)   # metres: the EEA's 1 km grid
@@ -57,18 +58,43 @@ def _described(path):
     return gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY)
 
 
-def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, feedback=None):
+def window_onto(grid, target, name, target_name):
+    """The window of `grid` that is `target`: a grid on the same pixels that covers `grid`."""
+    if not grid.same_lattice(target):
+        raise ImperviousnessError(
+            f"{name} ({grid.describe()}) is not on the pixels of {target_name} ({target.describe()}): "
+            "same CRS, pixel size and an origin a whole number of pixels away are needed.")
+    xmin, ymin, xmax, ymax = grid.bounds
+    txmin, tymin, txmax, tymax = target.bounds
+    tolerance = 1e-6 * grid.pixel_size
+    if txmin > xmin + tolerance or tymin > ymin + tolerance or txmax < xmax - tolerance or tymax < ymax - tolerance:
+        raise ImperviousnessError(
+            f"{target_name} ({target.describe()}) does not cover {name} ({grid.describe()}); "
+            "the output would have to drop pixels.")
+    x0, dx, _, y0, _, dy = grid.geotransform
+    return Window(round((target.geotransform[0] - x0) / dx), round((target.geotransform[3] - y0) / dy),
+                  target.width, target.height)
+
+
+def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_path=None, bounds=None,
+                   feedback=None):
     """Write `input_path` padded outward with nodata so that all four edges lie on whole
-    multiples of `alignment`; returns the output grid. Pixels inside are copied unchanged."""
+    multiples of `alignment` around `bounds` (default: the input's own), or, with `grid_path`,
+    onto the extent of that raster (same pixels, covering the input); returns the output grid.
+    Pixels inside are copied unchanged."""
     name = os.path.basename(str(input_path))
     if not alignment > 0:
         raise ImperviousnessError(f"ALIGNMENT must be a positive distance in metres, not {alignment:g}.")
     source = open_raster(input_path)
     grid = Grid.of_dataset(source)
-    check_alignable(grid, float(alignment), name)
+    if grid_path:
+        window = window_onto(grid, Grid.of_dataset(open_raster(grid_path)), name,
+                             os.path.basename(str(grid_path)))
+    else:
+        check_alignable(grid, float(alignment), name)
+        window = aligned_window(grid, float(alignment), bounds)
     first = source.GetRasterBand(1)
     fill = padding_value(first, name)
-    window = aligned_window(grid, float(alignment))
     target = window_grid(grid, window)
     described = _described(input_path)
     progress = StepProgress(feedback, count_blocks(target.width, target.height, BLOCK))
