@@ -135,6 +135,13 @@ def test_every_product_is_on_the_1km_grid(model_run):
     inside = np.zeros(mask.shape, dtype=bool)
     inside[row0:row0 + reference.RasterYSize, col0:col0 + reference.RasterXSize] = True
     assert (mask[~inside] == 255).all() and (mask[inside] != 255).all()
+    # the sample lies in one EEA tile: each delivered tile is its analysis product's grid, unpadded
+    for stem, product in OFFICIAL_SOURCES.items():
+        name = f"clms_hrlnvlcc_{stem}_e47n14_03035_v01_r00"
+        tile = read(output / "delivery" / name / f"{name}.tif")
+        analysis = read(output / hrl_name(product, YEAR_A, YEAR_B))
+        assert tile.GetGeoTransform() == analysis.GetGeoTransform(), stem
+        assert (tile.RasterXSize, tile.RasterYSize) == (analysis.RasterXSize, analysis.RasterYSize), stem
 
 
 def test_report_is_written(model_run):
