@@ -13,8 +13,10 @@ each EEA 100 km tile the product touches, one folder and one zip:
 with <name> = clms_hrlnvlcc_<product>_<s<B>|c<A>-<B>>_r<res>m_<tile>_03035_v<NN>_r<NN>.
 
 The tile part of a product is its overlap with the 100 km tile, extended outward to whole
-kilometres (the QC tool's origin check wants the upper-left corner on the 1 km grid); pixels the
-product does not cover are 255 (nodata). The pixels are otherwise the published product's, read
+kilometres (the QC tool's origin check wants the upper-left corner on the 1 km grid) by the rule
+imperviousness:aligngrid pads the models' inputs with (raster.aligned_window); pixels the product
+does not cover are 255 (nodata). The models' products are on the 1 km grid already, so there
+only the 100 km tile edges cut them. The pixels are otherwise the published product's, read
 block by block and never resampled, so the product's grid must be EPSG:3035 at the official
 resolution with its origin on whole multiples of the pixel size (the models' grids are).
 
