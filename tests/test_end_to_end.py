@@ -225,6 +225,29 @@ def test_from_existing_pp_stacks_gives_the_same_products(model_run, qgis_process
                                       read(first / name).ReadAsArray(), err_msg=name)
 
 
+def test_sub_models_give_the_full_runs_products(model_run, qgis_process, tmp_path):
+    """hrl_imd, hrl_ibu and hrl_change each pad their layers to whole km first: their products are
+    the full run's, pixel for pixel, on the same 1 km grid."""
+    root, first = model_run
+    reference = root / "sample" / "reference"
+    arguments = {
+        "hrl_imd": [*s2_arguments(root), *reference_arguments(root)],
+        "hrl_ibu": [s2_arguments(root)[1], f"IBU_A={reference / f'IBU_{YEAR_A}_010m.tif'}",
+                    f"YEAR_A={YEAR_A}", f"YEAR_B={YEAR_B}"],
+        "hrl_change": [f"{name}={first / hrl_name(product, YEAR_A, YEAR_B)}" for name, product in
+                       (("PP_A", "PP_A"), ("PP_B", "PP_B"), ("IMD_B", "IMD_B"), ("IBU_B", "IBU_B"))]
+        + reference_arguments(root)[:4]}
+    for model, given in arguments.items():
+        output = tmp_path / model
+        qgis_process("run", f"imperviousness:{model}", "--", *given, f"OUTPUT_FOLDER={output}")
+        names = sorted(path.name for path in output.glob("*.tif"))
+        assert len(names) >= 6, model
+        for name in names:
+            product, full = read(output / name), read(first / name)
+            assert product.GetGeoTransform() == full.GetGeoTransform(), (model, name)
+            np.testing.assert_array_equal(product.ReadAsArray(), full.ReadAsArray(), err_msg=f"{model} {name}")
+
+
 # -- the official EEA delivery the model writes (publish's DELIVERY is on by default) -------------
 
 OFFICIAL_SOURCES = {"imd_s2021_r10m": "IMD_B", "imd_s2021_r100m": "IMD_B_100", "ibu_s2021_r10m": "IBU_B",
