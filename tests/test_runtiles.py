@@ -191,24 +191,6 @@ def test_bad_tile_size_and_tile_code_are_refused(area):
         run_tiles(inputs, "/nonexistent", RunOptions(tiles=("x47n14",)), client=object())
 
 
-def pathlib_root():
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def test_halo_is_whole_unet_strides_and_at_least_one_unet_tile():
-    from imperviousness_plugin.core.io.raster import Window
-    from imperviousness_plugin.runner.tiling import AreaGrid, halo_pixels, processing_tiles
-    # U-Net tiles of 256 px with overlap 64: stride 192; one tile needs 2 strides = 384 px.
-    assert halo_pixels(0.0, 10.0) == 384
-    assert halo_pixels(4000.0, 10.0) == 576          # 400 px asked: 3 strides of 192
-    grid = AreaGrid((4_000_000.0, 10.0, 0.0, 3_010_000.0, 0.0, -10.0), 3000, 1000, "")
-    tiles = processing_tiles(grid, 10_000.0, 384)
-    assert [(t.tile_id, t.core, t.halo) for t in tiles] == [
-        ("x4000000_y3000000", Window(0, 0, 1000, 1000), Window(0, 0, 1384, 1000)),
-        ("x4010000_y3000000", Window(1000, 0, 1000, 1000), Window(616, 0, 1768, 1000)),
-        ("x4020000_y3000000", Window(2000, 0, 1000, 1000), Window(1616, 0, 1384, 1000))]
-
-
 def test_area_grid_is_the_reference_padded_to_whole_km(tmp_path):
     """By hand: the reference 4728890 .. 4730380 x 1442510 .. 1441060 (149 x 145 px of 10 m) pads
     to 4728000 .. 4731000 x 1441000 .. 1443000, the grid aligngrid gives the single run; an extent
@@ -228,3 +210,22 @@ def test_area_grid_is_the_reference_padded_to_whole_km(tmp_path):
     shifted = write_raster(tmp_path / "shifted.tif", np.zeros((5, 5), np.uint8), origin=(4728885.0, 1442510.0))
     with pytest.raises(ImperviousnessError, match="not on whole multiples of its 10 m pixels"):
         area_grid(shifted)
+
+
+def pathlib_root():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_halo_is_whole_unet_strides_and_at_least_one_unet_tile():
+    from imperviousness_plugin.core.io.raster import Window
+    from imperviousness_plugin.runner.tiling import AreaGrid, halo_pixels, processing_tiles
+    # U-Net tiles of 256 px with overlap 64: stride 192; one tile needs 2 strides = 384 px.
+    assert halo_pixels(0.0, 10.0) == 384
+    assert halo_pixels(4000.0, 10.0) == 576          # 400 px asked: 3 strides of 192
+    grid = AreaGrid((4_000_000.0, 10.0, 0.0, 3_010_000.0, 0.0, -10.0), 3000, 1000, "")
+    tiles = processing_tiles(grid, 10_000.0, 384)
+    assert [(t.tile_id, t.core, t.halo) for t in tiles] == [
+        ("x4000000_y3000000", Window(0, 0, 1000, 1000), Window(0, 0, 1384, 1000)),
+        ("x4010000_y3000000", Window(1000, 0, 1000, 1000), Window(616, 0, 1768, 1000)),
+        ("x4020000_y3000000", Window(2000, 0, 1000, 1000), Window(1616, 0, 1384, 1000))]
+
