@@ -228,4 +228,3 @@ def test_halo_is_whole_unet_strides_and_at_least_one_unet_tile():
         ("x4000000_y3000000", Window(0, 0, 1000, 1000), Window(0, 0, 1384, 1000)),
         ("x4010000_y3000000", Window(1000, 0, 1000, 1000), Window(616, 0, 1768, 1000)),
         ("x4020000_y3000000", Window(2000, 0, 1000, 1000), Window(1616, 0, 1384, 1000))]
-
