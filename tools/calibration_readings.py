@@ -66,7 +66,8 @@ def compare_readings(sample_dir, products, year_a, year_b, work_dir):
         run_align_grid(os.path.join(str(sample_dir), *parts), target, grid_path=product("RIMD"))
         return target
 
-    imd_a, ibu_a = on_run_grid("reference", f"IMD_{year_a}_010m.tif"), on_run_grid("reference", f"IBU_{year_a}_010m.tif")
+    imd_a = on_run_grid("reference", f"IMD_{year_a}_010m.tif")
+    ibu_a = on_run_grid("reference", f"IBU_{year_a}_010m.tif")
     clcplus_a = on_run_grid("reference", f"CLCplus_{year_a}_010m.tif")
     clcplus_b = on_run_grid("reference", f"CLCplus_{year_b}_010m.tif")
     truth = on_run_grid("truth", f"IMD_{year_b}_010m.tif")

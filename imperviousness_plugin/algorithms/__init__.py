@@ -18,7 +18,8 @@ from .trainmodel import TrainModelAlgorithm
 
 def all_algorithms():
     """One instance of each algorithm, in workflow order (the README's table follows it)."""
-    return [AlignGridAlgorithm(), PreprocessAlgorithm(), StacSearchAlgorithm(), RmsdAlgorithm(), ChangeMaskAlgorithm(),
+    return [AlignGridAlgorithm(), PreprocessAlgorithm(), StacSearchAlgorithm(), RmsdAlgorithm(),
+            ChangeMaskAlgorithm(),
             PredictAlgorithm(), TrainModelAlgorithm(),
             SealingMaskAlgorithm(), CalibrateAlgorithm(), ApplyCalibrationAlgorithm(),
             BuiltupAlgorithm(), ConfidenceAlgorithm(),

@@ -84,7 +84,8 @@ def aligngrid(parameters, outputs, feedback, read):
     (cut to the window) onto it gives the single run's pixels there. Padding the window itself to
     whole km would move its origin off the area's U-Net layout."""
     if parameters.get("GRID"):
-        run_align_grid(parameters["INPUT"], outputs["OUTPUT"], grid_path=parameters["GRID"], feedback=feedback)
+        run_align_grid(parameters["INPUT"], outputs["OUTPUT"], grid_path=parameters["GRID"],
+                       feedback=feedback)
         return
     pixel = gdal.Open(str(parameters["INPUT"])).GetGeoTransform()[1]
     run_align_grid(parameters["INPUT"], outputs["OUTPUT"], alignment=pixel, bounds=read, feedback=feedback)

@@ -2,8 +2,9 @@
 each read with a halo so that every neighbourhood operation sees the pixels of one run.
 
 The area grid is the reference layer's padded outward to whole kilometres (the models pad IMD_A
-and their PP stacks so, imperviousness:aligngrid), cut to the requested extent or EEA 100 km tiles. A tile size dividing 100 km keeps every tile
-inside one EEA cell (the change mask's unit); a multiple of 1 km keeps tiles on the 1 km grid.
+and their PP stacks so, imperviousness:aligngrid), cut to the requested extent or EEA 100 km
+tiles. A tile size dividing 100 km keeps every tile inside one EEA cell (the change mask's unit);
+a multiple of 1 km keeps tiles on the 1 km grid.
 
 Halo. The U-Net predictor lays its tiles (T px, stride S = T - overlap) on a layout anchored at
 the raster's origin. A processing tile's read window therefore starts a whole number of strides

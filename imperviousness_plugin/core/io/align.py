@@ -7,9 +7,9 @@ delivered product (origin check); pixels outside IMD_A stay nodata.
 
 The output is the input's own pixels inside a frame of nodata: the window of the input grid
 that covers it grown outward to whole multiples of ALIGNMENT (raster.aligned_window, the rule
-the EEA delivery cuts its tiles with), or the extent of GRID, a raster on the same pixels. The fill is the band's declared nodata, else 255 for Byte
-(the HRL nodata) and NaN for floats; band descriptions, the colour table, the metadata and a QML
-style beside the input are kept.
+the EEA delivery cuts its tiles with), or the extent of GRID, a raster on the same pixels. The
+fill is the band's declared nodata, else 255 for Byte (the HRL nodata) and NaN for floats; band
+descriptions, the colour table, the metadata and a QML style beside the input are kept.
 """
 
 import math
@@ -67,7 +67,8 @@ def window_onto(grid, target, name, target_name):
     xmin, ymin, xmax, ymax = grid.bounds
     txmin, tymin, txmax, tymax = target.bounds
     tolerance = 1e-6 * grid.pixel_size
-    if txmin > xmin + tolerance or tymin > ymin + tolerance or txmax < xmax - tolerance or tymax < ymax - tolerance:
+    if (txmin > xmin + tolerance or tymin > ymin + tolerance
+            or txmax < xmax - tolerance or tymax < ymax - tolerance):
         raise ImperviousnessError(
             f"{target_name} ({target.describe()}) does not cover {name} ({grid.describe()}); "
             "the output would have to drop pixels.")
