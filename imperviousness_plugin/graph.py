@@ -73,13 +73,35 @@ class Graph:
 
 # -- graph pieces (ATBD Figure 2) ----------------------------------------------------------------
 
-def add_preprocess(graph, year, extent_layer, row):
-    """PP of one year; the extent is the reference layer's, so products share its EEA grid."""
-    return child(graph.child(
+def add_alignment(graph, names, row=2):
+    """imperviousness:aligngrid on each named model input: {name: the layer padded outward to
+    whole kilometres}. The graph reads these instead of the inputs, so the PP stacks (computed on
+    the aligned reference's extent) and every product have their origin and extent on the 1 km
+    grid (the EEA QC tool's origin check); the pixels inside are the inputs' own."""
+    aligned = {}
+    for offset, name in enumerate(names):
+        child_id = graph.child(f"align_{name.lower()}", "aligngrid", f"{name} on the 1 km grid", 0,
+                               row + offset, {"INPUT": param(name)})
+        aligned[name] = child(child_id, "OUTPUT")
+    return aligned
+
+
+def add_pp_alignment(graph, year, pp, grid, column, row):
+    """The PP stack padded onto the aligned reference's grid (the models' steps need PP and the
+    reference on one grid)."""
+    return child(graph.child(f"align_pp_{year.lower()}", "aligngrid", f"PP year {year} on the 1 km grid",
+                             column, row, {"INPUT": pp, "GRID": grid}), "OUTPUT")
+
+
+def add_preprocess(graph, year, extent, grid, row):
+    """PP of one year on the extent of the reference layer `extent`, padded onto `grid` (the
+    aligned reference): pixels outside the reference stay nodata, as in every product."""
+    pp = child(graph.child(
         f"preprocess_{year.lower()}", "preprocess", f"Pre-process year {year} (PP)", 0, row,
         {"INPUT": param(f"S2_{year}"), "START_DATE": year_date(year, "01-01"),
-         "END_DATE": year_date(year, "12-31"), "EXTENT": param(extent_layer),
+         "END_DATE": year_date(year, "12-31"), "EXTENT": param(extent),
          "TARGET_CRS": "EPSG:3035", "OUTPUT": TEMPORARY}), "OUTPUT")
+    return add_pp_alignment(graph, year, pp, grid, 1, 4 + row)
 
 
 def add_change_graph(graph, pp_a, pp_b, imd_a, imd_b, ibu_a, ibu_b):
@@ -116,19 +138,20 @@ def add_change_graph(graph, pp_a, pp_b, imd_a, imd_b, ibu_a, ibu_b):
     return publish
 
 
-def add_imd_graph(graph, pp_a, pp_b, models=None):
-    """RIMD (+ SD, IMDCL), sealing masks, calibration, IMD_B and IMD_B 100 m."""
+def add_imd_graph(graph, pp_a, pp_b, aligned, models=None):
+    """RIMD (+ SD, IMDCL), sealing masks, calibration, IMD_B and IMD_B 100 m; `aligned`: the
+    aligned IMD_A, IBU_A, CLCPLUS_A and CLCPLUS_B (add_alignment)."""
     graph.child("predict_imd", "predict", "U-Net RIMD (year B)", 2, 0,
                 {"INPUT": pp_b, "MODELS": models or param("MODELS_IMD"), "SHIPPED_TARGET": "IMD",
                  "OUTPUT_SD": TEMPORARY, "OUTPUT_CONFIDENCE": TEMPORARY})
     rimd = child("predict_imd", "OUTPUT")
     graph.child("sealingmask_a", "sealingmask", "Sealing mask year A", 2, 1,
-                {"IMPERVIOUSNESS": param("IMD_A"), "CLCPLUS": param("CLCPLUS_A")})
+                {"IMPERVIOUSNESS": aligned["IMD_A"], "CLCPLUS": aligned["CLCPLUS_A"]})
     graph.child("sealingmask_b", "sealingmask", "Sealing mask year B", 2, 2,
-                {"IMPERVIOUSNESS": rimd, "CLCPLUS": param("CLCPLUS_B")})
+                {"IMPERVIOUSNESS": rimd, "CLCPLUS": aligned["CLCPLUS_B"]})
     graph.child("calibrate", "calibrate", "IMD calibration (year A)", 2, 3,
-                {"IMD_A": param("IMD_A"), "SEALING_MASK_A": child("sealingmask_a", "OUTPUT"),
-                 "PP_A": pp_a, "IBU_A": param("IBU_A")})
+                {"IMD_A": aligned["IMD_A"], "SEALING_MASK_A": child("sealingmask_a", "OUTPUT"),
+                 "PP_A": pp_a, "IBU_A": aligned["IBU_A"]})
     graph.child("applycalibration", "applycalibration", "IMD year B", 2, 4,
                 {"RAW_IMD": rimd, "SEALING_MASK_B": child("sealingmask_b", "OUTPUT"), "PP_B": pp_b,
                  "CALIBRATION": child("calibrate", "OUTPUT")})
@@ -156,14 +179,14 @@ def add_ibu_graph(graph, pp_b, models=None):
             "SBU_B": child("sbu", "OUTPUT")}
 
 
-def add_training(graph, pp_a):
+def add_training(graph, pp_a, aligned):
     """imperviousness:trainmodel for IMD (IMD_A + CLCplus_A) and IBU (IBU_A) on the PP of year A."""
     graph.child("train_imd", "trainmodel", "Train the IMD U-Net on year A", 2, 10,
-                {"INPUT": pp_a, "REFERENCE": param("IMD_A"), "TARGET": "IMD",
-                 "CLCPLUS": param("CLCPLUS_A"), "INIT_MODEL": param("INIT_MODEL_IMD"),
+                {"INPUT": pp_a, "REFERENCE": aligned["IMD_A"], "TARGET": "IMD",
+                 "CLCPLUS": aligned["CLCPLUS_A"], "INIT_MODEL": param("INIT_MODEL_IMD"),
                  "STEPS": param("TRAIN_STEPS"), "PATCH_SIZE": param("TRAIN_PATCH_SIZE")})
     graph.child("train_ibu", "trainmodel", "Train the IBU U-Net on year A", 2, 11,
-                {"INPUT": pp_a, "REFERENCE": param("IBU_A"), "TARGET": "IBU",
+                {"INPUT": pp_a, "REFERENCE": aligned["IBU_A"], "TARGET": "IBU",
                  "INIT_MODEL": param("INIT_MODEL_IBU"), "STEPS": param("TRAIN_STEPS"),
                  "PATCH_SIZE": param("TRAIN_PATCH_SIZE")})
     return {"IMD": child("train_imd", "OUTPUT"), "IBU": child("train_ibu", "OUTPUT")}
@@ -200,6 +223,7 @@ def add_publish(graph, sources, run_parameters, models=()):
 
 # -- the models ----------------------------------------------------------------------------------
 
+REFERENCE_LAYERS = ("IMD_A", "IBU_A", "CLCPLUS_A", "CLCPLUS_B")
 FULL_INPUTS = ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A", "CLCPLUS_A", "CLCPLUS_B",
                "MODELS_IMD", "MODELS_IBU", "OUTPUT_FOLDER"]
 
@@ -221,18 +245,25 @@ def full_graph(train_first=False, from_pp=False):
         f"change mask, {models_text}, IMD calibration, "
         "IMD_B, IBU_B, SBU_B, the 20 m and 100 m change layers, confidence; published with HRL "
         "names, QML styles and report.html into OUTPUT_FOLDER. The PP stacks are computed on the "
-        "extent of IMD_A so that every product shares its EEA grid.")
+        "extent of IMD_A; the input layers and the PP stacks are padded outward with nodata to "
+        "whole kilometres (imperviousness:aligngrid), so that every product shares one EEA grid "
+        "whose origin and extent lie on the 1 km grid.")
     if from_pp:
-        pp_a, pp_b = param("PP_A"), param("PP_B")
+        aligned = add_alignment(graph, REFERENCE_LAYERS, row=0)
+        pp_a = add_pp_alignment(graph, "A", param("PP_A"), aligned["IMD_A"], 0, 4)
+        pp_b = add_pp_alignment(graph, "B", param("PP_B"), aligned["IMD_A"], 0, 5)
     else:
-        pp_a = add_preprocess(graph, "A", "IMD_A", 0)
-        pp_b = add_preprocess(graph, "B", "IMD_A", 1)
+        aligned = add_alignment(graph, REFERENCE_LAYERS)
+        pp_a = add_preprocess(graph, "A", "IMD_A", aligned["IMD_A"], 0)
+        pp_b = add_preprocess(graph, "B", "IMD_A", aligned["IMD_A"], 1)
+    # publish reads the reference layers for the report only (year-A statistics, the inputs'
+    # file names): the user's files, whose pixels the aligned copies hold unchanged.
     sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
-    trained = add_training(graph, pp_a) if train_first else {}
-    sources.update(add_imd_graph(graph, pp_a, pp_b, trained.get("IMD")))
+    trained = add_training(graph, pp_a, aligned) if train_first else {}
+    sources.update(add_imd_graph(graph, pp_a, pp_b, aligned, trained.get("IMD")))
     sources.update(add_ibu_graph(graph, pp_b, trained.get("IBU")))
-    sources.update(add_change_graph(graph, pp_a, pp_b, param("IMD_A"), child("applycalibration", "OUTPUT"),
-                                    param("IBU_A"), child("builtup", "OUTPUT")))
+    sources.update(add_change_graph(graph, pp_a, pp_b, aligned["IMD_A"], child("applycalibration", "OUTPUT"),
+                                    aligned["IBU_A"], child("builtup", "OUTPUT")))
     add_publish(graph, sources, FULL_INPUTS, models=trained or ("IMD", "IBU"))
     return graph
 
@@ -240,12 +271,14 @@ def full_graph(train_first=False, from_pp=False):
 def imd_graph():
     graph = Graph(
         "hrl_imd", "HRL IMD of year B",
-        "IMD of year B: PP of both years, U-Net RIMD, sealing masks, calibration on year A, "
+        "IMD of year B: PP of both years on the extent of IMD_A, padded to whole kilometres, "
+        "U-Net RIMD, sealing masks, calibration on year A, "
         "IMD_B at 10 m and 100 m and IMDCL, published with HRL names, styles and a report.")
-    pp_a = add_preprocess(graph, "A", "IMD_A", 0)
-    pp_b = add_preprocess(graph, "B", "IMD_A", 1)
+    aligned = add_alignment(graph, REFERENCE_LAYERS)
+    pp_a = add_preprocess(graph, "A", "IMD_A", aligned["IMD_A"], 0)
+    pp_b = add_preprocess(graph, "B", "IMD_A", aligned["IMD_A"], 1)
     sources = {"PP_A": pp_a, "PP_B": pp_b, "IMD_A": param("IMD_A")}
-    sources.update(add_imd_graph(graph, pp_a, pp_b))
+    sources.update(add_imd_graph(graph, pp_a, pp_b, aligned))
     add_publish(graph, sources, ["S2_A", "S2_B", "YEAR_A", "YEAR_B", "IMD_A", "IBU_A", "CLCPLUS_A",
                                  "CLCPLUS_B", "MODELS_IMD", "OUTPUT_FOLDER"], models=("IMD",))
     return graph
@@ -254,9 +287,10 @@ def imd_graph():
 def ibu_graph():
     graph = Graph(
         "hrl_ibu", "HRL IBU of year B",
-        "IBU of year B: PP of year B on the extent of IBU_A, U-Net RIBUD, IBU_B, SBU_B and IBUCL, "
+        "IBU of year B: PP of year B on the extent of IBU_A, padded to whole kilometres, U-Net "
+        "RIBUD, IBU_B, SBU_B and IBUCL, "
         "published with HRL names, styles and a report (year-A built-up share from IBU_A).")
-    pp_b = add_preprocess(graph, "B", "IBU_A", 1)
+    pp_b = add_preprocess(graph, "B", "IBU_A", add_alignment(graph, ("IBU_A",))["IBU_A"], 1)
     sources = {"PP_B": pp_b, "IBU_A": param("IBU_A")}
     sources.update(add_ibu_graph(graph, pp_b))
     add_publish(graph, sources, ["S2_B", "YEAR_A", "YEAR_B", "IBU_A", "MODELS_IBU", "OUTPUT_FOLDER"],
@@ -269,10 +303,12 @@ def change_graph():
         "hrl_change", "HRL change layers from existing PP stacks and status layers",
         "The change layers from existing PP stacks of both years and the status layers of both "
         "years: RMSD, CHM (10, 20, 100 m), IMDC(S)/IMCC(S) at 20 and 100 m, IBUDC(S)/IBUC(S) at "
-        "20 m, SBUC(S)/SBCC(S) at 100 m, published with HRL names, styles and a report.")
+        "20 m, SBUC(S)/SBCC(S) at 100 m, published with HRL names, styles and a report. The "
+        "input layers are first padded outward to whole kilometres (imperviousness:aligngrid).")
+    layers = add_alignment(graph, ("PP_A", "PP_B", "IMD_A", "IMD_B", "IBU_A", "IBU_B"), row=0)
     sources = {"IMD_A": param("IMD_A"), "IBU_A": param("IBU_A")}
-    sources.update(add_change_graph(graph, param("PP_A"), param("PP_B"), param("IMD_A"),
-                                    param("IMD_B"), param("IBU_A"), param("IBU_B")))
+    sources.update(add_change_graph(graph, layers["PP_A"], layers["PP_B"], layers["IMD_A"],
+                                    layers["IMD_B"], layers["IBU_A"], layers["IBU_B"]))
     add_publish(graph, sources, ["PP_A", "PP_B", "IMD_A", "IMD_B", "IBU_A", "IBU_B", "YEAR_A",
                                  "YEAR_B", "OUTPUT_FOLDER"])
     return graph

@@ -28,7 +28,8 @@ def algorithms(provider):
 
 
 ALGORITHM_IDS = {f"imperviousness:{name}" for name in (
-    "preprocess", "stacsearch", "rmsd", "changemask", "predict", "trainmodel", "sealingmask", "calibrate",
+    "aligngrid", "preprocess", "stacsearch", "rmsd", "changemask", "predict", "trainmodel", "sealingmask",
+    "calibrate",
     "applycalibration", "builtup", "confidence", "aggregate", "changecontinuous", "classifychange",
     "publish", "runtiles")}
 

@@ -30,7 +30,7 @@ def test_readme_algorithm_table_is_generated():
     # One row per algorithm of the provider, each with its ATBD section and summary.
     rows = table.splitlines()[2:]
     from imperviousness_plugin.algorithms import all_algorithms
-    assert len(rows) == len(all_algorithms()) == 16 and "| `imperviousness:aggregate` | 3 Aggregation and change | 4.2.4 |" in table
+    assert len(rows) == len(all_algorithms()) == 17 and "| `imperviousness:aggregate` | 3 Aggregation and change | 4.2.4 |" in table
 
 
 def test_models_list_their_inputs_in_workflow_order(provider):

@@ -113,6 +113,37 @@ def test_every_product_matches_the_spec(model_run):
         assert json.loads((output / hrl_name(side, YEAR_A, YEAR_B)).read_text())
 
 
+def test_every_product_is_on_the_1km_grid(model_run):
+    """The model pads its inputs outward to whole kilometres first (imperviousness:aligngrid):
+    every product's origin and extent lie on the 1 km grid, though the sample's IMD_A does not."""
+    root, output = model_run
+    reference = read(root / "sample" / "reference" / f"IMD_{YEAR_A}_010m.tif")
+    x0, px, _, y1, _, py = reference.GetGeoTransform()
+    xmin, ymax = x0, y1
+    xmax, ymin = x0 + px * reference.RasterXSize, y1 + py * reference.RasterYSize
+    assert [value % 1000 for value in (xmin, ymin, xmax, ymax)] != [0, 0, 0, 0]
+    hull = (np.floor(xmin / 1000) * 1000, np.floor(ymin / 1000) * 1000,
+            np.ceil(xmax / 1000) * 1000, np.ceil(ymax / 1000) * 1000)
+    for product in PRODUCTS:
+        dataset = read(output / hrl_name(product, YEAR_A, YEAR_B))
+        left, pixel, _, top, _, _ = dataset.GetGeoTransform()
+        bounds = (left, top - pixel * dataset.RasterYSize, left + pixel * dataset.RasterXSize, top)
+        assert bounds == hull, product
+    # the reference's pixels are unchanged inside the padding: IMD_MSK_A is 255 exactly there
+    mask = read(output / hrl_name("IMD_MSK_A", YEAR_A, YEAR_B)).ReadAsArray()
+    col0, row0 = round((xmin - hull[0]) / 10), round((hull[3] - ymax) / 10)
+    inside = np.zeros(mask.shape, dtype=bool)
+    inside[row0:row0 + reference.RasterYSize, col0:col0 + reference.RasterXSize] = True
+    assert (mask[~inside] == 255).all() and (mask[inside] != 255).all()
+    # the sample lies in one EEA tile: each delivered tile is its analysis product's grid, unpadded
+    for stem, product in OFFICIAL_SOURCES.items():
+        name = f"clms_hrlnvlcc_{stem}_e47n14_03035_v01_r00"
+        tile = read(output / "delivery" / name / f"{name}.tif")
+        analysis = read(output / hrl_name(product, YEAR_A, YEAR_B))
+        assert tile.GetGeoTransform() == analysis.GetGeoTransform(), stem
+        assert (tile.RasterXSize, tile.RasterYSize) == (analysis.RasterXSize, analysis.RasterYSize), stem
+
+
 def test_report_is_written(model_run):
     _, output = model_run
     html = (output / "report.html").read_text()
@@ -192,6 +223,29 @@ def test_from_existing_pp_stacks_gives_the_same_products(model_run, qgis_process
         name = hrl_name(product, YEAR_A, YEAR_B)
         np.testing.assert_array_equal(read(output / name).ReadAsArray(),
                                       read(first / name).ReadAsArray(), err_msg=name)
+
+
+def test_sub_models_give_the_full_runs_products(model_run, qgis_process, tmp_path):
+    """hrl_imd, hrl_ibu and hrl_change each pad their layers to whole km first: their products are
+    the full run's, pixel for pixel, on the same 1 km grid."""
+    root, first = model_run
+    reference = root / "sample" / "reference"
+    arguments = {
+        "hrl_imd": [*s2_arguments(root), *reference_arguments(root)],
+        "hrl_ibu": [s2_arguments(root)[1], f"IBU_A={reference / f'IBU_{YEAR_A}_010m.tif'}",
+                    f"YEAR_A={YEAR_A}", f"YEAR_B={YEAR_B}"],
+        "hrl_change": [f"{name}={first / hrl_name(product, YEAR_A, YEAR_B)}" for name, product in
+                       (("PP_A", "PP_A"), ("PP_B", "PP_B"), ("IMD_B", "IMD_B"), ("IBU_B", "IBU_B"))]
+        + reference_arguments(root)[:4]}
+    for model, given in arguments.items():
+        output = tmp_path / model
+        qgis_process("run", f"imperviousness:{model}", "--", *given, f"OUTPUT_FOLDER={output}")
+        names = sorted(path.name for path in output.glob("*.tif"))
+        assert len(names) >= 6, model
+        for name in names:
+            product, full = read(output / name), read(first / name)
+            assert product.GetGeoTransform() == full.GetGeoTransform(), (model, name)
+            np.testing.assert_array_equal(product.ReadAsArray(), full.ReadAsArray(), err_msg=f"{model} {name}")
 
 
 # -- the official EEA delivery the model writes (publish's DELIVERY is on by default) -------------
@@ -293,8 +347,13 @@ def test_report_summary_numbers_match_numpy_on_the_products(model_run):
     pp = read(output / hrl_name("PP_A", YEAR_A, YEAR_B))
     ndvi_band = [pp.GetRasterBand(i + 1).GetDescription() for i in range(pp.RasterCount)].index("NDVI_P0") + 1
     ndvi = pp.GetRasterBand(ndvi_band).ReadAsArray()
-    imd_a = read(root / "sample" / "reference" / f"IMD_{YEAR_A}_010m.tif").ReadAsArray()
     gt = mask.GetGeoTransform()
+    # IMD_A placed on the products' grid (the model pads it to whole km): 255 around it
+    reference = read(root / "sample" / "reference" / f"IMD_{YEAR_A}_010m.tif")
+    imd_a = np.full(ndvi.shape, 255, dtype=np.uint8)
+    col0 = round((reference.GetGeoTransform()[0] - gt[0]) / gt[1])
+    row0 = round((reference.GetGeoTransform()[3] - gt[3]) / gt[5])
+    imd_a[row0:row0 + reference.RasterYSize, col0:col0 + reference.RasterXSize] = reference.ReadAsArray()
     rows, cols = np.indices(ndvi.shape)
     centre = (np.isclose(np.mod(gt[0] + cols * gt[1] - 30, 60), 0) & np.isclose(np.mod(gt[3] + rows * gt[5] - 30, 60), 0))
     samples = centre & (mask.ReadAsArray() == 1) & np.isfinite(ndvi) & (imd_a != 255)

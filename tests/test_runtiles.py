@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from imperviousness_plugin.core.errors import Cancelled
+from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from imperviousness_plugin.core.products.publish import PRODUCTS, hrl_name
 from imperviousness_plugin.runner import RunOptions, run_tiles
 from imperviousness_plugin.runner.engine import MANIFEST
@@ -189,6 +189,27 @@ def test_bad_tile_size_and_tile_code_are_refused(area):
         run_tiles(inputs, "/nonexistent", RunOptions(tile_size=1500), client=object())
     with pytest.raises(ImperviousnessError, match="Not an EEA 100 km tile code: 'x47n14'"):
         run_tiles(inputs, "/nonexistent", RunOptions(tiles=("x47n14",)), client=object())
+
+
+def test_area_grid_is_the_reference_padded_to_whole_km(tmp_path):
+    """By hand: the reference 4728890 .. 4730380 x 1442510 .. 1441060 (149 x 145 px of 10 m) pads
+    to 4728000 .. 4731000 x 1441000 .. 1443000, the grid aligngrid gives the single run; an extent
+    is cut from it and grown to whole km again."""
+    from rasters import write_raster
+    from imperviousness_plugin.core.io.raster import Window
+    from imperviousness_plugin.runner.tiling import area_grid
+    reference = write_raster(tmp_path / "imd.tif", np.zeros((145, 149), np.uint8), nodata=255,
+                             origin=(4728890.0, 1442510.0))
+    grid, window = area_grid(reference)
+    assert grid.geotransform == (4728000.0, 10.0, 0.0, 1443000.0, 0.0, -10.0)
+    assert (grid.width, grid.height) == (300, 200) and window == Window(-89, -49, 300, 200)
+    assert area_grid(reference, (4700000.0, 1400000.0, 4800000.0, 1500000.0))[0] == grid  # e47n14
+    grid, window = area_grid(reference, (4729100.0, 1441500.0, 4729500.0, 1441900.0))
+    assert grid.geotransform == (4729000.0, 10.0, 0.0, 1442000.0, 0.0, -10.0)
+    assert (grid.width, grid.height) == (100, 100) and window == Window(11, 51, 100, 100)
+    shifted = write_raster(tmp_path / "shifted.tif", np.zeros((5, 5), np.uint8), origin=(4728885.0, 1442510.0))
+    with pytest.raises(ImperviousnessError, match="not on whole multiples of its 10 m pixels"):
+        area_grid(shifted)
 
 
 def pathlib_root():

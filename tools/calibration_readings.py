@@ -3,7 +3,8 @@
 The demo (scripts/demo.py) and tests/test_end_to_end.py run the model with the default reading
 (COMBINE = union: sealed class OR density >= 90 %). This tool re-runs the IMD calibration chain
 of that run (sealing masks of both years, calibration on year A, IMD_B) from the run's own
-RIMD_B and PP stacks and the sample's reference layers, once per reading, and compares each IMD_B
+RIMD_B and PP stacks and the sample's reference layers (padded onto the run's grid as the model
+pads them), once per reading, and compares each IMD_B
 with the sample's truth IMD of year B:
 
 * impervious area (IMD > 0) and sealed area (density-weighted) in ha, next to the truth's;
@@ -19,6 +20,7 @@ import os
 import numpy as np
 from osgeo import gdal
 
+from imperviousness_plugin.core.io.align import run_align_grid
 from imperviousness_plugin.core.products.publish import hrl_name
 from imperviousness_plugin.core.status.calibration import run_imd_calibration
 
@@ -54,20 +56,26 @@ def score(imd_path, truth_path):
 
 def compare_readings(sample_dir, products, year_a, year_b, work_dir):
     """{reading: score} for every reading in READINGS (see the module docstring)."""
-    reference = os.path.join(str(sample_dir), "reference")
-    truth = os.path.join(str(sample_dir), "truth", f"IMD_{year_b}_010m.tif")
-
     def product(name):
         return os.path.join(str(products), hrl_name(name, year_a, year_b))
 
+    def on_run_grid(*parts):
+        """A sample layer padded onto the run's grid, as the model pads its inputs (aligngrid)."""
+        target = os.path.join(str(work_dir), "aligned", parts[-1])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        run_align_grid(os.path.join(str(sample_dir), *parts), target, grid_path=product("RIMD"))
+        return target
+
+    imd_a = on_run_grid("reference", f"IMD_{year_a}_010m.tif")
+    ibu_a = on_run_grid("reference", f"IBU_{year_a}_010m.tif")
+    clcplus_a = on_run_grid("reference", f"CLCplus_{year_a}_010m.tif")
+    clcplus_b = on_run_grid("reference", f"CLCplus_{year_b}_010m.tif")
+    truth = on_run_grid("truth", f"IMD_{year_b}_010m.tif")
     results = {}
     for label, options in READINGS.items():
         out = os.path.join(str(work_dir), options["combine"])
-        chain = run_imd_calibration(
-            os.path.join(reference, f"IMD_{year_a}_010m.tif"), os.path.join(reference, f"IBU_{year_a}_010m.tif"),
-            product("PP_A"), os.path.join(reference, f"CLCplus_{year_a}_010m.tif"), product("RIMD"),
-            product("PP_B"), os.path.join(reference, f"CLCplus_{year_b}_010m.tif"), out, year_a, year_b,
-            **options)
+        chain = run_imd_calibration(imd_a, ibu_a, product("PP_A"), clcplus_a, product("RIMD"), product("PP_B"),
+                                    clcplus_b, out, year_a, year_b, **options)
         results[label] = score(chain["imd_b"], truth)
         results[label]["new_minimum"] = chain["calibration_result"].new_minimum
         results[label]["mask_b_pixels"] = chain["mask_b_stats"]["mask"]

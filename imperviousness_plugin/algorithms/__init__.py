@@ -1,6 +1,7 @@
 """The provider's Processing algorithms (SPEC section 3)."""
 
 from .aggregate import AggregateAlgorithm
+from .aligngrid import AlignGridAlgorithm
 from .builtup import BuiltupAlgorithm
 from .calibration import ApplyCalibrationAlgorithm, CalibrateAlgorithm, SealingMaskAlgorithm
 from .change import ChangeContinuousAlgorithm, ClassifyChangeAlgorithm
@@ -17,7 +18,8 @@ from .trainmodel import TrainModelAlgorithm
 
 def all_algorithms():
     """One instance of each algorithm, in workflow order (the README's table follows it)."""
-    return [PreprocessAlgorithm(), StacSearchAlgorithm(), RmsdAlgorithm(), ChangeMaskAlgorithm(),
+    return [AlignGridAlgorithm(), PreprocessAlgorithm(), StacSearchAlgorithm(), RmsdAlgorithm(),
+            ChangeMaskAlgorithm(),
             PredictAlgorithm(), TrainModelAlgorithm(),
             SealingMaskAlgorithm(), CalibrateAlgorithm(), ApplyCalibrationAlgorithm(),
             BuiltupAlgorithm(), ConfidenceAlgorithm(),

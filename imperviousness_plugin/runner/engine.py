@@ -177,7 +177,7 @@ def run_task(task):
             function = step_function(algorithm)
             outputs = {name: os.path.join(scratch, output_name(child_id, name, suffix))
                        for name, suffix in function.outputs.items()}
-            function.run(resolved, outputs, None)
+            function.run(resolved, outputs, None, **({"read": task["read"]} if function.window else {}))
             produced.update({(child_id, name): path for name, path in outputs.items()})
         kept = {}
         renames = {produced[(child_id, name)]: relative for child_id, name, relative in task["keep"]}

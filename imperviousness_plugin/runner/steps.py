@@ -22,6 +22,7 @@ from ..core.errors import ImperviousnessError
 from ..core.features.changemask import ChangeMaskOptions, run_changemask
 from ..core.features.preprocess import PreprocessOptions, parse_scl_weights, run_preprocess
 from ..core.features.rmsd import run_rmsd
+from ..core.io.align import run_align_grid
 from ..core.io.stac import is_stac_url
 from ..core.products.publish import publish
 from ..core.status.calibration import run_apply_calibration, run_calibrate
@@ -34,6 +35,7 @@ class StepFunction:
     run: object                     # run(parameters, outputs, feedback)
     outputs: dict = field(default_factory=lambda: {"OUTPUT": ".tif"})   # name -> file suffix
     scope: str = "tile"
+    window: bool = False            # run(..., read=the task's read bounds)
 
 
 def _number(parameters, name, default):
@@ -73,6 +75,20 @@ def preprocess(parameters, outputs, feedback):
     if parameters.get("EXTENT"):   # a layer (the model passes IMD_A): its bounds and CRS
         options.extent, options.extent_crs_wkt = raster_bounds(parameters["EXTENT"])
     run_preprocess(parameters["INPUT"], outputs["OUTPUT"], options, feedback)
+
+
+def aligngrid(parameters, outputs, feedback, read):
+    """imperviousness:aligngrid in a tile task: onto GRID as in the single run; without GRID onto
+    the tile's read window `read`. That window lies on the area grid, which tiling.area_grid pads
+    outward to whole kilometres as aligngrid pads the input in the single run: padding the input
+    (cut to the window) onto it gives the single run's pixels there. Padding the window itself to
+    whole km would move its origin off the area's U-Net layout."""
+    if parameters.get("GRID"):
+        run_align_grid(parameters["INPUT"], outputs["OUTPUT"], grid_path=parameters["GRID"],
+                       feedback=feedback)
+        return
+    pixel = gdal.Open(str(parameters["INPUT"])).GetGeoTransform()[1]
+    run_align_grid(parameters["INPUT"], outputs["OUTPUT"], alignment=pixel, bounds=read, feedback=feedback)
 
 
 def rmsd(parameters, outputs, feedback):
@@ -167,6 +183,7 @@ def publish_products(parameters, outputs, feedback):
 
 
 STEPS = {
+    "aligngrid": StepFunction(aligngrid, window=True),
     "preprocess": StepFunction(preprocess),
     "rmsd": StepFunction(rmsd),
     "changemask": StepFunction(changemask, {"OUTPUT": ".tif", "OUTPUT_THRESHOLDS": ".json"}, "cell"),

@@ -1,9 +1,10 @@
 """Processing tiles of an area: cells of TILE_SIZE metres aligned to multiples of it (EPSG:3035),
 each read with a halo so that every neighbourhood operation sees the pixels of one run.
 
-The area grid is the reference layer's (the model computes its PP stacks on IMD_A's extent),
-cut to the requested extent or EEA 100 km tiles. A tile size dividing 100 km keeps every tile
-inside one EEA cell (the change mask's unit); a multiple of 1 km keeps tiles on the 1 km grid.
+The area grid is the reference layer's padded outward to whole kilometres (the models pad IMD_A
+and their PP stacks so, imperviousness:aligngrid), cut to the requested extent or EEA 100 km
+tiles. A tile size dividing 100 km keeps every tile inside one EEA cell (the change mask's unit);
+a multiple of 1 km keeps tiles on the 1 km grid.
 
 Halo. The U-Net predictor lays its tiles (T px, stride S = T - overlap) on a layout anchored at
 the origin of the raster it is given, tapers every tile side but the raster's edges, and moves the
@@ -22,7 +23,8 @@ from osgeo import gdal
 
 from ..core.errors import ImperviousnessError
 from ..core.features.changemask import EEA_TILE_SIZE_M
-from ..core.io.raster import Window
+from ..core.io.align import DEFAULT_ALIGNMENT
+from ..core.io.raster import Grid, Window, aligned_window, check_alignable, window_grid
 from ..core.unet.contract import DEFAULT_OVERLAP, DEFAULT_TILE_SIZE
 
 DEFAULT_HALO_M = 0.0   # beyond what the U-Net layout needs
@@ -74,26 +76,28 @@ def area_bounds(extent=None, tiles=None):
 
 
 def area_grid(reference_path, bounds=None):
-    """(AreaGrid, window of the area on the reference grid)."""
+    """(AreaGrid, window of the area on the reference grid).
+
+    The area is the reference's overlap with `bounds` grown outward to whole kilometres, on the
+    reference's pixels: with no bounds exactly the grid imperviousness:aligngrid pads the
+    reference to in the single run, so the products (and the U-Net layout anchored at the area's
+    origin) are the single run's. The window may reach beyond the reference: the graph's
+    aligngrid steps pad the inputs there with their nodata (runner/steps.py).
+    """
     dataset = gdal.Open(str(reference_path))
     if dataset is None:
         raise ImperviousnessError(f"Cannot open the reference layer {reference_path}.")
-    x0, px, rx, y1, ry, py = dataset.GetGeoTransform()
-    if rx or ry or py >= 0:
-        raise ImperviousnessError(f"{reference_path}: the tile runner needs a north-up grid.")
-    col0, row0, col1, row1 = 0, 0, dataset.RasterXSize, dataset.RasterYSize
+    reference = Grid.of_dataset(dataset)
+    check_alignable(reference, DEFAULT_ALIGNMENT, f"The reference layer {reference_path}")
+    xmin, ymin, xmax, ymax = reference.bounds
     if bounds is not None:
-        xmin, ymin, xmax, ymax = bounds
-        col0 = max(col0, math.floor((xmin - x0) / px + 1e-9))
-        col1 = min(col1, math.ceil((xmax - x0) / px - 1e-9))
-        row0 = max(row0, math.floor((y1 - ymax) / -py + 1e-9))
-        row1 = min(row1, math.ceil((y1 - ymin) / -py - 1e-9))
-    if col0 >= col1 or row0 >= row1:
+        xmin, ymin = max(xmin, bounds[0]), max(ymin, bounds[1])
+        xmax, ymax = min(xmax, bounds[2]), min(ymax, bounds[3])
+    if xmin >= xmax or ymin >= ymax:
         raise ImperviousnessError(f"The area {bounds} does not overlap the reference layer {reference_path}.")
-    window = Window(col0, row0, col1 - col0, row1 - row0)
-    grid = AreaGrid((x0 + col0 * px, px, 0.0, y1 + row0 * py, 0.0, py), window.width, window.height,
-                    dataset.GetProjection())
-    return grid, window
+    window = aligned_window(reference, DEFAULT_ALIGNMENT, (xmin, ymin, xmax, ymax))
+    grid = window_grid(reference, window)
+    return AreaGrid(grid.geotransform, window.width, window.height, dataset.GetProjection()), window
 
 
 def check_tile_size(tile_size):

@@ -136,6 +136,55 @@ class Grid:
 
 
 
+def _whole_multiple(value, unit):
+    """True when `value` is a whole multiple of `unit` (up to float noise)."""
+    ratio = value / unit
+    return abs(ratio - round(ratio)) <= 1e-6
+
+
+def check_alignable(grid, alignment, name, hint=""):
+    """Refuse a grid that cannot be padded onto the `alignment` grid without resampling: rotated,
+    pixels that do not divide `alignment`, or an origin off whole multiples of the pixel size.
+    `hint` is appended to the message (what the user can do instead)."""
+    x0, dx, rx, y0, ry, dy = grid.geotransform
+    if rx or ry or dx <= 0 or dy >= 0:
+        raise ImperviousnessError(
+            f"{name}: the raster is rotated or not north-up (geotransform {tuple(grid.geotransform)}), "
+            f"so it cannot be put on the {alignment:g} m grid without resampling.{hint}")
+    if not (_whole_multiple(alignment, dx) and _whole_multiple(alignment, -dy)):
+        raise ImperviousnessError(
+            f"{name}: its {dx:g} x {-dy:g} m pixels do not divide {alignment:g} m, so it cannot be "
+            f"put on the {alignment:g} m grid without resampling.{hint}")
+    if not (_whole_multiple(x0, dx) and _whole_multiple(y0, dy)):
+        raise ImperviousnessError(
+            f"{name}: its origin ({x0}, {y0}) is not on whole multiples of its {dx:g} m pixels, so "
+            f"it cannot be put on the {alignment:g} m grid without resampling.{hint}")
+
+
+def aligned_window(grid, alignment, bounds=None):
+    """The window of `grid` that covers `bounds` (default: the whole grid) grown outward to whole
+    multiples of `alignment` (CRS units, e.g. 1000 m): the one rule that puts products on the
+    1 km grid. The window may reach beyond the grid; its pixels there are padding. The grid must
+    pass check_alignable."""
+    x0, dx, _, y0, _, dy = grid.geotransform
+    xmin, ymin, xmax, ymax = grid.bounds if bounds is None else bounds
+    # The tolerance keeps edges that sit on the alignment grid (up to float noise) from growing.
+    eps = 1e-6
+    left = math.floor(xmin / alignment + eps) * alignment
+    right = math.ceil(xmax / alignment - eps) * alignment
+    bottom = math.floor(ymin / alignment + eps) * alignment
+    top = math.ceil(ymax / alignment - eps) * alignment
+    return Window(round((left - x0) / dx), round((top - y0) / dy),
+                  round((right - left) / dx), round((top - bottom) / -dy))
+
+
+def window_grid(grid, window):
+    """The grid of a window of `grid` (same CRS and pixels; the window may reach beyond it)."""
+    x0, dx, _, y0, _, dy = grid.geotransform
+    return Grid(grid.crs_wkt, (x0 + window.col * dx, dx, 0.0, y0 + window.row * dy, 0.0, dy),
+                window.width, window.height)
+
+
 def check_output_size(width, height, pixel_size):
     """Refuse an output grid over MAX_OUTPUT_PIXELS, naming its size and the pixel size."""
     pixels = width * height
@@ -264,6 +313,15 @@ def read_window_padded(dataset, window, fill, band=1, name=None):
         inside = read_window(dataset, Window(col0, row0, col1 - col0, row1 - row0), band, name)
         array[row0 - window.row:row1 - window.row, col0 - window.col:col1 - window.col] = inside
     return array
+
+
+def iter_padded_blocks(dataset, window, fill, block_size=DEFAULT_BLOCK_SIZE, bands=(1,)):
+    """(block, array) over `window` of `dataset` in row-major blocks of at most block_size
+    pixels: `block` relative to the window, `array` (len(bands), h, w), pixels beyond the raster
+    `fill`. The one padded copy: the EEA delivery's tiles and imperviousness:aligngrid."""
+    for block in iter_blocks(window.width, window.height, block_size):
+        inside = Window(window.col + block.col, window.row + block.row, block.width, block.height)
+        yield block, np.stack([read_window_padded(dataset, inside, fill, band) for band in bands])
 
 
 def gdal_array_dtype(gdal_type):

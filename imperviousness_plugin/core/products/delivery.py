@@ -13,8 +13,10 @@ each EEA 100 km tile the product touches, one folder and one zip:
 with <name> = clms_hrlnvlcc_<product>_<s<B>|c<A>-<B>>_r<res>m_<tile>_03035_v<NN>_r<NN>.
 
 The tile part of a product is its overlap with the 100 km tile, extended outward to whole
-kilometres (the QC tool's origin check wants the upper-left corner on the 1 km grid); pixels the
-product does not cover are 255 (nodata). The pixels are otherwise the published product's, read
+kilometres (the QC tool's origin check wants the upper-left corner on the 1 km grid) by the rule
+imperviousness:aligngrid pads the models' inputs with (raster.aligned_window); pixels the product
+does not cover are 255 (nodata). The models' products are on the 1 km grid already, so there
+only the 100 km tile edges cut them. The pixels are otherwise the published product's, read
 block by block and never resampled, so the product's grid must be EPSG:3035 at the official
 resolution with its origin on whole multiples of the pixel size (the models' grids are).
 
@@ -31,6 +33,7 @@ temporary or absolute path (the metadata names the inputs by file name only).
 
 import configparser
 import contextlib
+import dataclasses
 import math
 import os
 import uuid
@@ -43,7 +46,8 @@ from osgeo import gdal, ogr, osr
 from .. import PLUGIN_DIR
 from ..errors import ImperviousnessError
 from ..io.atomic import atomic_path, write_bytes, write_text
-from ..io.raster import Grid, Window, iter_blocks, open_raster, read_window_padded, same_crs
+from ..io.raster import (Grid, aligned_window, check_alignable, iter_padded_blocks, open_raster,
+                         same_crs, window_grid)
 from .catalogue import (DELIVERY_CREATION_OPTIONS, DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE,
                         NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS, class_names)
 from .styles import color_table, render_qml
@@ -89,22 +93,15 @@ def delivery_tiles(grid):
     Each window is the product's overlap with one 100 km tile extended outward to whole
     kilometres; it may reach beyond the product (those pixels are delivered as nodata).
     """
-    x0, dx, _, y0, _, dy = grid.geotransform
     xmin, ymin, xmax, ymax = grid.bounds
     tiles = []
     for row in reversed(range(math.floor(ymin / DELIVERY_TILE), math.ceil(ymax / DELIVERY_TILE))):
         for col in range(math.floor(xmin / DELIVERY_TILE), math.ceil(xmax / DELIVERY_TILE)):
             left, right = max(xmin, col * DELIVERY_TILE), min(xmax, (col + 1) * DELIVERY_TILE)
             bottom, top = max(ymin, row * DELIVERY_TILE), min(ymax, (row + 1) * DELIVERY_TILE)
-            if right <= left or top <= bottom:
-                continue
-            left = math.floor(left / DELIVERY_GRID) * DELIVERY_GRID
-            right = math.ceil(right / DELIVERY_GRID) * DELIVERY_GRID
-            bottom = math.floor(bottom / DELIVERY_GRID) * DELIVERY_GRID
-            top = math.ceil(top / DELIVERY_GRID) * DELIVERY_GRID
-            window = Window(round((left - x0) / dx), round((top - y0) / dy),
-                            round((right - left) / dx), round((top - bottom) / -dy))
-            tiles.append((tile_code(col, row), window))
+            if right > left and top > bottom:
+                tiles.append((tile_code(col, row),
+                              aligned_window(grid, DELIVERY_GRID, (left, bottom, right, top))))
     return tiles
 
 
@@ -119,9 +116,7 @@ def check_grid(official, path, grid, data_type):
     if dx != official.resolution or -dy != official.resolution:
         raise ImperviousnessError(f"{name}: the official {official.code} product has "
                                   f"{official.resolution} m pixels; this one has {dx:g} x {-dy:g} m.{hint}")
-    if x0 % dx or y0 % dy:
-        raise ImperviousnessError(f"{name}: its origin ({x0}, {y0}) is not on whole multiples of its "
-                                  f"{dx:g} m pixels, so it cannot be cut on the 1 km grid.{hint}")
+    check_alignable(grid, DELIVERY_GRID, name, hint)
     if data_type != gdal.GDT_Byte:
         raise ImperviousnessError(f"{name}: the official {official.code} product is Byte; this one is "
                                   f"{gdal.GetDataTypeName(data_type)}.{hint}")
@@ -130,9 +125,7 @@ def check_grid(official, path, grid, data_type):
 # -- one delivered tile ----------------------------------------------------------------------------
 
 def _tile_grid(grid, window):
-    x0, dx, _, y0, _, dy = grid.geotransform
-    return Grid(epsg_wkt(), (x0 + window.col * dx, dx, 0.0, y0 + window.row * dy, 0.0, dy),
-                window.width, window.height)
+    return dataclasses.replace(window_grid(grid, window), crs_wkt=epsg_wkt())
 
 
 def _gdal_colour_table(kind):
@@ -206,9 +199,7 @@ def write_tile_raster(source, grid, window, target, official):
         band.SetColorTable(_gdal_colour_table(kind))
         band.SetColorInterpretation(gdal.GCI_PaletteIndex)
         # Whole rows of blocks in order, so the file's layout does not depend on GDAL's cache.
-        for block in iter_blocks(tile.width, tile.height, BLOCK):
-            data = read_window_padded(source, Window(window.col + block.col, window.row + block.row,
-                                                     block.width, block.height), NODATA)
+        for block, (data,) in iter_padded_blocks(source, window, NODATA, BLOCK):
             histogram += np.bincount(data.ravel(), minlength=256)
             band.WriteArray(data, block.col, block.row)
         rows = attribute_rows(histogram, grid.pixel_size, kind)

@@ -130,10 +130,11 @@ def change_rows(change_classes):
 def calibration_samples(imd_a, pp_a, mask_a, spacing):
     """(NDVI_P0, IMD_A) of the regression's samples: one pixel per `spacing` cell inside mask A."""
     from ..status.calibration import NDVI_BAND, sample_offsets, sample_selector
-    imd = RasterInput(imd_a, "IMD_A")
     mask = RasterInput(mask_a, "IMD_MSK_A")
+    # The user's IMD_A, read on the products' grid (the models pad it to whole km, aligngrid).
+    imd = RasterInput(imd_a, "IMD_A", grid=mask.grid)
     ndvi = RasterInput(pp_a, "PP_A", band=NDVI_BAND)
-    grid = imd.grid
+    grid = mask.grid
     sampling = sample_offsets(grid, spacing)
     xs, ys = [], []
     for window in iter_blocks(grid.width, grid.height, DEFAULT_BLOCK_SIZE):

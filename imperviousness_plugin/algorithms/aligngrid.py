@@ -1,0 +1,62 @@
+"""imperviousness:aligngrid: pad a raster outward onto the kilometre grid (SPEC 11, EEA origin check)."""
+
+from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer)
+
+from ..core.io.align import DEFAULT_ALIGNMENT, run_align_grid
+from .base import Group, ImperviousnessAlgorithm
+
+
+class AlignGridAlgorithm(ImperviousnessAlgorithm):
+    NAME = "aligngrid"
+    DISPLAY_NAME = "Align to the kilometre grid"
+    GROUP = Group.FEATURES
+    ATBD = "-"
+    SUMMARY = "pads a raster outward with nodata so that its edges lie on whole kilometres (no resampling)"
+    DESCRIPTION = (
+        "Pads a raster outward with nodata so that all four of its edges lie on whole multiples "
+        "of ALIGNMENT metres (default 1000: the EEA's 1 km grid, whose corners the QC tool's "
+        "origin check wants). The shipped models start with this step on IMD_A, IBU_A and the "
+        "CLCplus layers, so that the PP stacks and every product share a grid whose origin and "
+        "extent are on whole kilometres.\n\n"
+        "The pixels inside are copied unchanged (no resampling); the padding is the band's "
+        "declared nodata, else 255 for Byte and NaN for floating-point rasters (other types "
+        "must declare a nodata value). Band descriptions, the colour table, the metadata and a "
+        "QML style beside the input are kept. Refused: a rotated raster, pixels that do not "
+        "divide ALIGNMENT, and an origin that is not on whole multiples of the pixel size (such "
+        "a raster cannot be padded without resampling).\n\n"
+        "With GRID (optional), the output takes the extent of that raster instead, which must be "
+        "on the same pixels and cover the input: the models pad the PP stacks onto the aligned "
+        "IMD_A this way (preprocess keeps only the part of the extent the scenes cover).")
+
+    INPUT = "INPUT"
+    ALIGNMENT = "ALIGNMENT"
+    GRID = "GRID"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input layer")),
+            self.tr("The raster to pad, on a north-up grid whose origin is on whole pixels."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(
+                self.ALIGNMENT, self.tr("Alignment (metres)"), QgsProcessingParameterNumber.Double,
+                DEFAULT_ALIGNMENT, minValue=0.001),
+            self.tr("The edges of the output lie on whole multiples of this distance; the pixel "
+                    "size must divide it."))
+        self.add_parameter(
+            QgsProcessingParameterRasterLayer(self.GRID, self.tr("Pad onto the extent of (optional)"),
+                                              optional=True),
+            self.tr("A raster on the same pixels that covers the input: the output takes its "
+                    "extent instead of the ALIGNMENT rule."))
+        self.add_parameter(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Aligned layer")),
+            self.tr("The padded GeoTIFF."))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        grid = self.raster_path(parameters, self.GRID, context) if parameters.get(self.GRID) else None
+        self.run_core(run_align_grid, self.raster_path(parameters, self.INPUT, context), output,
+                      self.parameterAsDouble(parameters, self.ALIGNMENT, context), grid,
+                      feedback=feedback)
+        return {self.OUTPUT: output}

@@ -1,0 +1,120 @@
+"""imperviousness:aligngrid: pad a raster outward onto the kilometre grid, without resampling.
+
+The models start by putting IMD_A, IBU_A and the CLCplus layers through this step, and the PP
+stacks (computed on IMD_A's extent) onto the grid of the aligned IMD_A (GRID), so that every
+product has its origin and its extent on whole kilometres, as the EEA's QC tool wants of a
+delivered product (origin check); pixels outside IMD_A stay nodata.
+
+The output is the input's own pixels inside a frame of nodata: the window of the input grid
+that covers it grown outward to whole multiples of ALIGNMENT (raster.aligned_window, the rule
+the EEA delivery cuts its tiles with), or the extent of GRID, a raster on the same pixels. The
+fill is the band's declared nodata, else 255 for Byte (the HRL nodata) and NaN for floats; band
+descriptions, the colour table, the metadata and a QML style beside the input are kept.
+"""
+
+import math
+import os
+
+from osgeo import gdal
+
+from ..errors import ImperviousnessError
+from ..products.catalogue import DELIVERY_GRID
+from ..products.styles import style_path_beside
+from ..progress import StepProgress
+from . import atomic
+from .encoding import NODATA
+from .raster import (Grid, RasterWriter, Window, aligned_window, band_descriptions, check_alignable,
+                     count_blocks, gdal_array_dtype, iter_padded_blocks, open_raster, window_grid)
+
+DEFAULT_ALIGNMENT = float(DELIVERY_GRID)   # metres: the EEA's 1 km grid
+BLOCK = 512
+
+
+def padding_value(band, name):
+    """The value padded pixels get: the declared nodata, else 255 (Byte) or NaN (floats)."""
+    nodata = band.GetNoDataValue()
+    if nodata is not None:
+        return nodata
+    if band.DataType == gdal.GDT_Byte:
+        return NODATA
+    if gdal_array_dtype(band.DataType).kind == "f":
+        return math.nan
+    raise ImperviousnessError(
+        f"{name}: the raster is {gdal.GetDataTypeName(band.DataType)} without a declared nodata "
+        "value, so the padding would be indistinguishable from data; declare its nodata first "
+        "(e.g. gdal_edit.py -a_nodata).")
+
+
+def _colour_table(band):
+    """The band's colour table as {value: rgba}, or None."""
+    table = band.GetColorTable()
+    if table is None:
+        return None
+    return {index: table.GetColorEntry(index) for index in range(table.GetCount())}
+
+
+def _described(path):
+    """A plain open of `path` for what an OVERVIEW_LEVEL=NONE open hides (metadata)."""
+    return gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY)
+
+
+def window_onto(grid, target, name, target_name):
+    """The window of `grid` that is `target`: a grid on the same pixels that covers `grid`."""
+    if not grid.same_lattice(target):
+        raise ImperviousnessError(
+            f"{name} ({grid.describe()}) is not on the pixels of {target_name} ({target.describe()}): "
+            "same CRS, pixel size and an origin a whole number of pixels away are needed.")
+    xmin, ymin, xmax, ymax = grid.bounds
+    txmin, tymin, txmax, tymax = target.bounds
+    tolerance = 1e-6 * grid.pixel_size
+    if (txmin > xmin + tolerance or tymin > ymin + tolerance
+            or txmax < xmax - tolerance or tymax < ymax - tolerance):
+        raise ImperviousnessError(
+            f"{target_name} ({target.describe()}) does not cover {name} ({grid.describe()}); "
+            "the output would have to drop pixels.")
+    x0, dx, _, y0, _, dy = grid.geotransform
+    return Window(round((target.geotransform[0] - x0) / dx), round((target.geotransform[3] - y0) / dy),
+                  target.width, target.height)
+
+
+def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_path=None, bounds=None,
+                   feedback=None):
+    """Write `input_path` padded outward with nodata so that all four edges lie on whole
+    multiples of `alignment` around `bounds` (default: the input's own), or, with `grid_path`,
+    onto the extent of that raster (same pixels, covering the input); returns the output grid.
+    Pixels inside are copied unchanged."""
+    name = os.path.basename(str(input_path))
+    if not alignment > 0:
+        raise ImperviousnessError(f"ALIGNMENT must be a positive distance in metres, not {alignment:g}.")
+    source = open_raster(input_path)
+    grid = Grid.of_dataset(source)
+    if grid_path:
+        window = window_onto(grid, Grid.of_dataset(open_raster(grid_path)), name,
+                             os.path.basename(str(grid_path)))
+    else:
+        check_alignable(grid, float(alignment), name)
+        window = aligned_window(grid, float(alignment), bounds)
+    first = source.GetRasterBand(1)
+    fill = padding_value(first, name)
+    target = window_grid(grid, window)
+    described = _described(input_path)
+    progress = StepProgress(feedback, count_blocks(target.width, target.height, BLOCK))
+    bands = range(1, source.RasterCount + 1)
+    with RasterWriter(output_path, target, source.RasterCount, gdal_array_dtype(first.DataType), fill,
+                      band_descriptions(input_path), color_table=_colour_table(first),
+                      metadata=described.GetMetadata() or {}) as writer:
+        for index in bands:
+            metadata = described.GetRasterBand(index).GetMetadata() or {}
+            writer.dataset.GetRasterBand(index).SetMetadata(metadata)
+        for block, data in iter_padded_blocks(source, window, fill, BLOCK, bands):
+            writer.write(block, data)
+            progress.step()
+    _copy_style(input_path, output_path)
+    return target
+
+
+def _copy_style(input_path, output_path):
+    """The QML style beside the input, if any, beside the output too (QGIS loads it with it)."""
+    style = style_path_beside(input_path)
+    if os.path.isfile(style):
+        atomic.copy_file(style, style_path_beside(output_path))
