@@ -13,7 +13,7 @@ import pytest
 from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.io.align import run_align_grid
+from imperviousness_plugin.core.io.align import run_align_grid, source_name
 from rasters import write_raster
 
 gdal.UseExceptions()
@@ -51,6 +51,12 @@ def test_padding_by_hand(tmp_path):
     assert band.GetColorTable().GetColorEntry(12) == (113, 12, 2, 255)
     assert band.GetMetadataItem("UNITS") == "percent"
     assert dataset.GetMetadataItem("SOURCE") == "hand-made"
+    # The copy names the file it was padded from, also when padded again (what calibrate records).
+    assert dataset.GetMetadataItem("ALIGNED_FROM") == "imd.tif"
+    run_align_grid(tmp_path / "aligned.tif", tmp_path / "again.tif", alignment=1000)
+    assert source_name(tmp_path / "again.tif") == "imd.tif"
+    (tmp_path / "plain").mkdir()
+    assert source_name(styled_input(tmp_path / "plain")) == str(tmp_path / "plain" / "imd.tif")
     assert "3035" in dataset.GetProjection()
     # the one GTiff profile of the provider's outputs
     assert dataset.GetMetadata("IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"

@@ -27,6 +27,9 @@ from .raster import (Grid, RasterWriter, Window, aligned_window, band_descriptio
                      count_blocks, gdal_array_dtype, iter_padded_blocks, open_raster, window_grid)
 
 DEFAULT_ALIGNMENT = float(DELIVERY_GRID)   # metres: the EEA's 1 km grid
+# Dataset metadata of a padded copy: the file name of the raster it was padded from (a model's
+# copies are temporary files; what they record of their inputs names the user's file instead).
+ALIGNED_FROM = "ALIGNED_FROM"
 BLOCK = 512
 
 
@@ -102,7 +105,7 @@ def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_pa
     bands = range(1, source.RasterCount + 1)
     with RasterWriter(output_path, target, source.RasterCount, gdal_array_dtype(first.DataType), fill,
                       band_descriptions(input_path), color_table=_colour_table(first),
-                      metadata=described.GetMetadata() or {}) as writer:
+                      metadata=_metadata(described, input_path)) as writer:
         for index in bands:
             metadata = described.GetRasterBand(index).GetMetadata() or {}
             writer.dataset.GetRasterBand(index).SetMetadata(metadata)
@@ -111,6 +114,19 @@ def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_pa
             progress.step()
     _copy_style(input_path, output_path)
     return target
+
+
+def _metadata(described, input_path):
+    metadata = dict(described.GetMetadata() or {})
+    metadata.setdefault(ALIGNED_FROM, os.path.basename(str(input_path)))
+    return metadata
+
+
+def source_name(path):
+    """How outputs name the input `path`: the file a padded copy was made from, else `path`."""
+    dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY)
+    origin = dataset.GetMetadataItem(ALIGNED_FROM) if dataset is not None else None
+    return origin or str(path)
 
 
 def _copy_style(input_path, output_path):

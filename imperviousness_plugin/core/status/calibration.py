@@ -52,6 +52,7 @@ from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io import atomic
+from ..io.align import source_name
 from ..io.encoding import NODATA
 from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, iter_blocks,
                          require_same_grid)
@@ -452,8 +453,8 @@ def run_calibrate(imd_a, sealing_mask_a, pp_a, ibu_a, output,
                                   "the mean density to keep is undefined.")
     target = impervious_sum / impervious.total
     calibration.new_minimum, calibration.rescaling = solve_new_minimum(calibration, impervious, target)
-    calibration.inputs = {"IMD_A": str(imd_a), "SEALING_MASK_A": str(sealing_mask_a), "PP_A": str(pp_a),
-                          "IBU_A": str(ibu_a), "grid": grid.describe(),
+    calibration.inputs = {"IMD_A": source_name(imd_a), "SEALING_MASK_A": str(sealing_mask_a), "PP_A": str(pp_a),
+                          "IBU_A": source_name(ibu_a), "grid": grid.describe(),
                           "geotransform": list(grid.geotransform), "size": [grid.width, grid.height]}
     calibration.sealing_mask = mask_reading(sealing_mask_a)
     atomic.write_json(output, calibration.to_json())
