@@ -26,14 +26,14 @@ from osgeo import gdal
 
 from ..errors import ImperviousnessError
 from ..io.atomic import scratch_path
-from ..io.raster import (Grid, RasterWriter, Window, count_blocks, iter_blocks, open_on_grid,
-                         transform_bounds)
+from ..io.raster import Grid, RasterWriter, Window, count_blocks, iter_blocks, transform_bounds
 from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
 from ..kernels.ndvi_model import (coefficient_names, day_fraction, fit_ndvi_model, linear_to_published,
                                  published_to_linear)
 from ..kernels.quantiles import INVALID_CODE, weighted_quantile
 from ..progress import StepProgress
 from .blockreader import BackgroundWriter, BlockStream
+from .resample import TileOnGrid
 from .tiles import count_tile_blocks, group_tiles, tile_blocks, tile_window, window_grid
 
 # ATBD Annex 1, Table 6: weight of each SCL class 0..11.
@@ -341,24 +341,23 @@ def merge_tiles(paths, grid, names, write, options, progress, resample=True):
     write(window, features) receives each output block of len(names) bands.
     """
     bands = len(names)
-    sources = [(open_on_grid(path, grid, "bilinear" if resample else "nearest", nodata=float("nan"), exact=True),
-                open_on_grid(path, grid, "nearest", nodata=float("nan"), exact=True)) for path in paths]
+    sources = [TileOnGrid(path, grid) for path in paths]
+    features_bands = list(range(1, bands))
+    smooth, exact = (features_bands, [bands]) if resample else ([], list(range(1, bands + 1)))
     for window in iter_blocks(grid.width, grid.height, options.block_size):
         progress.check_cancelled()
         best = np.full((window.height, window.width), -1.0, dtype=np.float32)
         merged = np.full((bands, window.height, window.width), np.nan, dtype=np.float32)
-        for (smooth, nearest), path in zip(sources, paths):
-            features = _read_bands(smooth, window, path, bands - 1)
-            nobs = _read_bands(nearest, window, path, 1, first=bands)[0]
+        for source in sources:
+            interpolated, copied = source.read(window, smooth, exact)
+            features = np.concatenate([interpolated, copied])
+            nobs = features[-1]
             take = nobs > best   # NaN (outside the tile) never wins
-            merged[:-1, take] = features[:, take]
-            merged[-1, take] = nobs[take]
+            merged[:, take] = features[:, take]
             best[take] = nobs[take]
+            source.flush()   # read blocks leave GDAL's cache: memory does not grow with the grid
         merged[-1][best < 0] = 0.0
         write(window, to_published(merged, names) if resample else merged)
-        for views in sources:   # read blocks leave GDAL's cache: memory does not grow with the grid
-            for view in views:
-                view.FlushCache()
         progress.step()
 
 
@@ -371,16 +370,6 @@ def write_flushed(writer, window, features):
     """
     writer.write(window, features)
     writer.dataset.FlushCache()
-
-
-def _read_bands(dataset, window, name, count, first=1):
-    """`count` bands from band `first` of a window, as (count, h, w)."""
-    try:
-        array = dataset.ReadAsArray(window.col, window.row, window.width, window.height,
-                                    band_list=list(range(first, first + count)))
-    except RuntimeError as error:
-        raise ImperviousnessError(f"Cannot resample {name}: {error}") from None
-    return array.reshape((count, window.height, window.width))
 
 
 def run_preprocess(inputs, output_path, options=None, feedback=None):

@@ -207,7 +207,7 @@ def band_descriptions(path):
     return [dataset.GetRasterBand(index).GetDescription() for index in range(1, dataset.RasterCount + 1)]
 
 
-def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=False, exact=False):
+def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=False):
     """Open `path` so that reading it yields pixels of `grid`.
 
     Rasters already on the grid are read directly; others go through an in-memory warped VRT
@@ -223,10 +223,7 @@ def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=Fal
         format="VRT", outputBounds=grid.bounds, width=grid.width, height=grid.height,
         dstSRS=grid.crs_wkt, resampleAlg=resampling, overviewLevel="NONE",
         srcNodata=nodata, dstNodata=nodata,
-        outputType=gdal.GDT_Float32 if float_output else gdal.GDT_Unknown,
-        # exact: every pixel's source position from the exact transformation, so a pixel's value
-        # does not depend on the extent read (GDAL's default interpolates it within 1/8 pixel).
-        errorThreshold=0 if exact else None)
+        outputType=gdal.GDT_Float32 if float_output else gdal.GDT_Unknown)
     try:
         return gdal.Warp("", dataset, options=options)
     except RuntimeError as error:
