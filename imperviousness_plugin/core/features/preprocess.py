@@ -45,6 +45,9 @@ DN_SCALE = 10000.0   # reflectance = harmonised DN / 10000
 # 512 x 512 px x T dates per band keeps memory bounded for any raster size; a multiple of the
 # 256 or 512 px internal tiles of Sentinel-2 COGs, so each input block is decoded once.
 BLOCK_SIZE = 512
+# DEFLATE level of the PP stack: level 1 compresses its 23 Float32 bands (with the floating-point
+# predictor) twice as fast as the default 6 for a file ~2 % larger; the pixels are the same.
+OUTPUT_ZLEVEL = 1
 
 
 @dataclass
@@ -397,7 +400,7 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
                 "FIRST_DATE": acquisitions[0].date.isoformat(),
                 "LAST_DATE": acquisitions[-1].date.isoformat(), "TILES": len(plans)}
     with RasterWriter(output_path, grid, len(names), np.float32, np.nan, names,
-                      metadata=metadata) as writer:
+                      metadata=metadata, zlevel=OUTPUT_ZLEVEL) as writer:
         with BackgroundWriter(lambda window, features: write_flushed(writer, window, features)) \
                 as output:
             if direct:

@@ -406,13 +406,19 @@ GTIFF_PROFILE = {"TILED": "YES", "BLOCKXSIZE": str(TILE_SIZE), "BLOCKYSIZE": str
 BIGTIFF_BYTES = 3_500_000_000
 
 
-def gtiff_creation_options(dtype, band_count, width, height):
-    """GTIFF_PROFILE completed for one raster: predictor, BigTIFF and interleave."""
+def gtiff_creation_options(dtype, band_count, width, height, zlevel=None):
+    """GTIFF_PROFILE completed for one raster: predictor, BigTIFF and interleave.
+
+    `zlevel` (1..9, GDAL's default 6) trades DEFLATE's speed against size; the pixels are the
+    same at any level.
+    """
     dtype = np.dtype(dtype)
     raw_bytes = width * height * band_count * dtype.itemsize
     options = dict(GTIFF_PROFILE, PREDICTOR="3" if dtype.kind == "f" else "2",
                    BIGTIFF="YES" if raw_bytes > BIGTIFF_BYTES else "NO",
                    INTERLEAVE="BAND" if band_count > 1 else "PIXEL")
+    if zlevel is not None:
+        options["ZLEVEL"] = str(int(zlevel))
     return [f"{key}={value}" for key, value in options.items()]
 
 
@@ -426,7 +432,7 @@ class RasterWriter:
     """
 
     def __init__(self, path, grid, band_count, dtype, nodata, descriptions=None,
-                 color_table=None, metadata=None):
+                 color_table=None, metadata=None, zlevel=None):
         self.path = os.path.abspath(str(path))
         self.grid = grid
         self.band_count = band_count
@@ -437,6 +443,7 @@ class RasterWriter:
             raise ValueError("one description per band is required")
         self.color_table = color_table
         self.metadata = metadata or {}
+        self.zlevel = zlevel
         self.dataset = None
         self._atomic = None
 
@@ -444,7 +451,8 @@ class RasterWriter:
         self._atomic = atomic.atomic_path(self.path)
         temporary = self._atomic.__enter__()
         try:
-            self.dataset = _create_gtiff(temporary, self.grid, self.band_count, self.dtype, self.path)
+            self.dataset = _create_gtiff(temporary, self.grid, self.band_count, self.dtype, self.path,
+                                         self.zlevel)
             self._describe()
         except BaseException:
             self.dataset = None
@@ -530,8 +538,8 @@ def check_closed(path):
         raise atomic.write_error(path, error) or ImperviousnessError(f"Cannot write {path}: {error}")
 
 
-def _create_gtiff(temporary, grid, band_count, dtype, path):
-    options = gtiff_creation_options(dtype, band_count, grid.width, grid.height)
+def _create_gtiff(temporary, grid, band_count, dtype, path, zlevel=None):
+    options = gtiff_creation_options(dtype, band_count, grid.width, grid.height, zlevel)
     try:
         return gdal.GetDriverByName("GTiff").Create(temporary, grid.width, grid.height, band_count,
                                                     _GDAL_TYPES[dtype], options)
