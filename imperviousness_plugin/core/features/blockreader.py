@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..errors import ImperviousnessError
 from ..io.raster import Window, gdal_array_dtype, open_raster, read_window
 
 
@@ -54,25 +53,39 @@ class BlockStream:
         return False
 
     def stream(self, windows):
-        """Yield (window, arrays) in order; reading runs `depth` windows ahead of the consumer."""
+        """Yield (window, arrays) in order; reading runs `depth` windows ahead of the consumer.
+
+        The arrays of a block are valid until the consumer asks for the next one: their memory
+        is then reused for a block read later (fresh arrays for every block cost page faults
+        and let the heap grow).
+        """
         pending = collections.deque()
+        free = []
         windows = iter(windows)
         for window in windows:
-            pending.append(self._submit(window))
+            pending.append(self._submit(window, free.pop() if free else {}))
             if len(pending) > self.depth:
-                yield self._collect(*pending.popleft())
+                window, arrays, buffers, futures = pending.popleft()
+                yield self._collect(window, arrays, futures)
+                free.append(buffers)
         while pending:
-            yield self._collect(*pending.popleft())
+            window, arrays, buffers, futures = pending.popleft()
+            yield self._collect(window, arrays, futures)
+            free.append(buffers)
 
-    def _submit(self, window):
+    def _submit(self, window, buffers):
+        """Start reading a window into `buffers` ({band: flat array}, grown when too small)."""
         arrays = {}
         for band in self.bands:
             factor = self.factors[band]
             shape = (len(self.acquisitions), window.height // factor, window.width // factor)
-            arrays[band] = np.empty(shape, dtype=self._dtypes[band])
+            size = shape[0] * shape[1] * shape[2]
+            if band not in buffers or buffers[band].size < size:
+                buffers[band] = np.empty(size, dtype=self._dtypes[band])
+            arrays[band] = buffers[band][:size].reshape(shape)
         futures = [self._executor.submit(self._read_acquisition, index, window, arrays)
                    for index in range(len(self.acquisitions))]
-        return window, arrays, futures
+        return window, arrays, buffers, futures
 
     def _collect(self, window, arrays, futures):
         for future in futures:
@@ -94,10 +107,7 @@ class BlockStream:
                          window.width // factor, window.height // factor)
             dataset = self._dataset(index, band)
             name = self.acquisitions[index].band_paths[band]
-            array = read_window(dataset, sub, name=name)
-            if array.shape != arrays[band].shape[1:]:
-                raise ImperviousnessError(f"Cannot read {name}: unexpected block shape {array.shape}.")
-            arrays[band][index] = array
+            read_window(dataset, sub, name=name, out=arrays[band][index])   # decoded in place
             _drop_whole_blocks(dataset, sub)
 
 

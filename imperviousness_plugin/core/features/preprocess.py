@@ -19,6 +19,7 @@ import contextlib
 import datetime
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,7 +155,7 @@ def output_grid(tiles, options):
     return Grid.aligned(crs_wkt, bounds, options.pixel_size)
 
 
-def reduce_block(arrays, factors, offsets, tau, options):
+def reduce_block(arrays, factors, offsets, tau, options, pool=None):
     """The PP bands (list of 2-D float32 arrays on the 10 m grid) of one block of one tile.
 
     `arrays[band]` is the band's stored DN (T, h / f, w / f) at its own resolution (factor f of
@@ -162,38 +163,58 @@ def reduce_block(arrays, factors, offsets, tau, options):
     day fractions (T,). Each band is reduced at its own resolution with the SCL at that
     resolution (nearest: each 20 m SCL pixel repeated over its 2 x 2 10 m pixels), and the
     result is repeated to 10 m only afterwards.
+
+    With a `pool` (a ThreadPoolExecutor), the NDVI features and each band's quantile are tasks run
+    side by side (numpy and the kernels release the GIL), each kernel on one thread: the work
+    around the kernels (codes, NDVI, repeats) is then parallel too. Same results either way.
     """
-    weights_table = code_weights(options.scl_weights)
-    scl = arrays[SCL]
-    scl_codes = np.where(scl <= 11, scl, INVALID_CODE).astype(np.uint8)
-    scl_factor = factors[SCL]
-    scl_at = {}
-    quantiles, ndvi_inputs = [], {}
-    for band in options.bands:
-        factor = factors[band]
-        if factor not in scl_at:
-            scl_at[factor] = repeat_pixels(scl_codes, scl_factor // factor)
-        dn = arrays[band]
-        codes = np.where(dn == 0, np.uint8(INVALID_CODE), scl_at[factor])
-        values, shift = harmonised_values(dn, offsets[band])
-        quantile = weighted_quantile(values, codes, weights_table, REFLECTANCE_QUANTILE,
-                                     threads=options.threads)
-        quantiles.append(repeat_pixels((quantile + np.float32(shift)) / np.float32(DN_SCALE), factor))
-        if band in ("B04", "B08"):
-            ndvi_inputs[band] = (dn, np.asarray(offsets[band]), codes)
     if factors["B04"] != factors["B08"]:
         raise ImperviousnessError("B04 and B08 must have the same resolution to compute NDVI.")
-    ndvi, ndvi_codes = _ndvi(*ndvi_inputs["B04"], *ndvi_inputs["B08"])
-    q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE,
-                                 threads=options.threads)
-    coefficients = fit_ndvi_model(ndvi, weights_table[ndvi_codes], tau, options.harmonic_order,
-                                  threads=options.threads)
+    weights_table = code_weights(options.scl_weights)
+    scl_codes = np.where(arrays[SCL] <= 11, arrays[SCL], INVALID_CODE).astype(np.uint8)
+    scl_factor = factors[SCL]
+    scl_at = {factor: repeat_pixels(scl_codes, scl_factor // factor)
+              for factor in {factors[band] for band in options.bands}}
+    threads = 1 if pool else options.threads
+
+    def codes_of(band):   # no-data DN (0) is invalid whatever the SCL says
+        return np.where(arrays[band] == 0, np.uint8(INVALID_CODE), scl_at[factors[band]])
+
+    def band_quantile(band):
+        values, shift = harmonised_values(arrays[band], offsets[band])
+        quantile = weighted_quantile(values, codes_of(band), weights_table, REFLECTANCE_QUANTILE,
+                                     threads=threads)
+        return [repeat_pixels((quantile + np.float32(shift)) / np.float32(DN_SCALE), factors[band])]
+
+    def ndvi_features():
+        ndvi, ndvi_codes = _ndvi(arrays["B04"], np.asarray(offsets["B04"]), codes_of("B04"),
+                                 arrays["B08"], np.asarray(offsets["B08"]), codes_of("B08"))
+        q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE, threads=threads)
+        coefficients = fit_ndvi_model(ndvi, _exact_lookup(weights_table, ndvi_codes), tau,
+                                      options.harmonic_order, threads=threads)
+        return [repeat_pixels(feature, factors["B04"]) for feature in (q90_ndvi, *coefficients)]
+
+    # The longest task first, so that the two workers finish together.
+    tasks = [ndvi_features] + [lambda band=band: band_quantile(band) for band in options.bands]
+    if pool is None:
+        results = [task() for task in tasks]
+    else:
+        results = [future.result() for future in [pool.submit(task) for task in tasks]]
     # NOBS counts observations of the 10 m grid: counting at the SCL's resolution and repeating
     # gives the same numbers for less work.
     nobs = (weights_table[scl_codes] > 0).sum(axis=0).astype(np.float32)
-    ndvi_factor = factors["B04"]
-    return [*quantiles, repeat_pixels(q90_ndvi, ndvi_factor),
-            *(repeat_pixels(c, ndvi_factor) for c in coefficients), repeat_pixels(nobs, scl_factor)]
+    return [*(feature for result in results[1:] for feature in result), *results[0],
+            repeat_pixels(nobs, scl_factor)]
+
+
+def _exact_lookup(table, codes):
+    """table[codes] in the narrowest of uint8 / float32 / float64 that holds every weight exactly
+    (the fit converts them to float64 per chunk: the same numbers, a fraction of the traffic)."""
+    for dtype in (np.uint8, np.float32):
+        narrow = table.astype(dtype)
+        if np.array_equal(narrow.astype(np.float64), table):
+            return narrow[codes]
+    return table[codes]
 
 
 def harmonised_values(dn, offsets):
@@ -254,11 +275,22 @@ def reduce_tile(tile, window, options, progress, write):
                for band in options.bands}
     tau = day_fraction([acq.date for acq in acquisitions])
     bands = tuple(options.bands) + (SCL,)
-    with BlockStream(acquisitions, bands, tile.factors, threads=options.threads) as stream:
+    with BlockStream(acquisitions, bands, tile.factors, threads=options.threads) as stream, \
+            _task_pool(options.threads) as pool:
         for block, arrays in stream.stream(tile_blocks(window, options.block_size)):
             progress.check_cancelled()
-            write(block, np.stack(reduce_block(arrays, tile.factors, offsets, tau, options)))
+            write(block, np.stack(reduce_block(arrays, tile.factors, offsets, tau, options, pool)))
             progress.step()
+
+
+@contextlib.contextmanager
+def _task_pool(threads):
+    """Workers for reduce_block's tasks (None: one thread, tasks run in turn)."""
+    if threads <= 1:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pp-reduce") as pool:
+        yield pool
 
 
 class _ScratchRaster:

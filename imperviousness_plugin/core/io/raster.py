@@ -230,11 +230,12 @@ def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=Fal
         raise ImperviousnessError(f"Cannot resample {path} onto the output grid: {error}") from None
 
 
-def read_window(dataset, window, band=1, name=None):
-    """Read one band's window as a numpy array; a read failure names the file."""
+def read_window(dataset, window, band=1, name=None, out=None):
+    """Read one band's window as a numpy array (into `out` when given, converted to its data
+    type); a read failure names the file."""
     try:
         array = dataset.GetRasterBand(band).ReadAsArray(window.col, window.row,
-                                                        window.width, window.height)
+                                                        window.width, window.height, buf_obj=out)
     except RuntimeError as error:
         raise ImperviousnessError(f"Cannot read {name or dataset.GetDescription()}: {error}") from None
     if array is None:
