@@ -15,10 +15,12 @@ Reading is a streaming pipeline (blockreader.BlockStream): each input block is d
 parallel threads, one block ahead of the kernels.
 """
 
+import collections
 import contextlib
 import datetime
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -250,19 +252,32 @@ def _ndvi(red_dn, red_offsets, red_codes, nir_dn, nir_offsets, nir_codes):
 
     In float32: harmonised DN and their sums are exact there (< 2**24), and one float32
     division rounds like the float64 division rounded to float32 (53 >= 2 * 24 + 2 bits).
+    One date at a time, so that the work arrays stay in the CPU cache.
     """
-    expand = (slice(None),) + (np.newaxis,) * (red_dn.ndim - 1)
-    red = red_dn.astype(np.float32)
-    red += red_offsets.astype(np.float32)[expand]
-    nir = nir_dn.astype(np.float32)
-    nir += nir_offsets.astype(np.float32)[expand]
-    total = nir + red
-    np.subtract(nir, red, out=nir)
-    valid = (red_codes != INVALID_CODE) & (nir_codes != INVALID_CODE) & (total != 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(nir, total, out=nir)
-    nir[~valid] = np.nan
-    return nir, np.where(valid, red_codes, np.uint8(INVALID_CODE))
+    ndvi = np.empty(red_dn.shape, np.float32)
+    codes = np.empty(red_codes.shape, np.uint8)
+    red = np.empty(red_dn.shape[1:], np.float32)
+    total = np.empty_like(red)
+    valid = np.empty(red.shape, np.bool_)
+    invalid = np.empty(red.shape, np.bool_)
+    for t in range(red_dn.shape[0]):
+        nir = ndvi[t]
+        np.add(red_dn[t], np.float32(red_offsets[t]), out=red, dtype=np.float32)
+        np.add(nir_dn[t], np.float32(nir_offsets[t]), out=nir, dtype=np.float32)
+        np.add(nir, red, out=total)
+        np.subtract(nir, red, out=nir)
+        np.not_equal(red_codes[t], INVALID_CODE, out=valid)
+        np.not_equal(nir_codes[t], INVALID_CODE, out=invalid)
+        valid &= invalid
+        np.not_equal(total, 0, out=invalid)
+        valid &= invalid
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(nir, total, out=nir)
+        np.logical_not(valid, out=invalid)
+        nir[invalid] = np.nan
+        np.copyto(codes[t], red_codes[t])
+        codes[t][invalid] = INVALID_CODE
+    return ndvi, codes
 
 
 def reduce_tile(tile, window, options, progress, write):
@@ -376,14 +391,18 @@ def merge_tiles(paths, grid, names, write, options, progress, resample=True):
     write(window, features) receives each output block of len(names) bands.
     """
     bands = len(names)
-    sources = [TileOnGrid(path, grid) for path in paths]
-    features_bands = list(range(1, bands))
-    smooth, exact = (features_bands, [bands]) if resample else ([], list(range(1, bands + 1)))
-    for window in iter_blocks(grid.width, grid.height, options.block_size):
-        progress.check_cancelled()
+    smooth = list(range(1, bands)) if resample else []
+    exact = [bands] if resample else list(range(1, bands + 1))
+    local = threading.local()   # each worker thread opens its own handles (GDAL is not shared)
+    opened = []
+
+    def merge_block(window):
+        if not hasattr(local, "sources"):
+            local.sources = [TileOnGrid(path, grid) for path in paths]
+            opened.append(local.sources)
         best = np.full((window.height, window.width), -1.0, dtype=np.float32)
         merged = np.full((bands, window.height, window.width), np.nan, dtype=np.float32)
-        for source in sources:
+        for source in local.sources:
             interpolated, copied = source.read(window, smooth, exact)
             features = np.concatenate([interpolated, copied])
             nobs = features[-1]
@@ -392,8 +411,25 @@ def merge_tiles(paths, grid, names, write, options, progress, resample=True):
             best[take] = nobs[take]
             source.flush()   # read blocks leave GDAL's cache: memory does not grow with the grid
         merged[-1][best < 0] = 0.0
-        write(window, to_published(merged, names) if resample else merged)
-        progress.step()
+        return to_published(merged, names) if resample else merged
+
+    # Blocks are merged by `threads` workers and written in order; at most `threads` wait.
+    with ThreadPoolExecutor(max_workers=max(1, options.threads), thread_name_prefix="pp-merge") as pool:
+        pending = collections.deque()
+        for window in iter_blocks(grid.width, grid.height, options.block_size):
+            progress.check_cancelled()
+            pending.append((window, pool.submit(merge_block, window)))
+            if len(pending) >= max(1, options.threads):
+                _write_next(pending, write, progress)
+        while pending:
+            _write_next(pending, write, progress)
+    opened.clear()   # the scratch files are closed before they are removed
+
+
+def _write_next(pending, write, progress):
+    window, future = pending.popleft()
+    write(window, future.result())
+    progress.step()
 
 
 def write_flushed(writer, window, features):
