@@ -62,6 +62,12 @@ OpenCV's blocked transpose when available), chunks are spread over ``threads`` w
   get code 15 (weight 0).  -0.0 and +0.0 are equal values; either may be returned.
 * Anything else (float64 values not representable in float32, integers with a huge range,
   pixels flagged above) goes through an exact vectorised ``argsort`` path, slower but correct.
+* With numba installed (``STRATEGY = "auto"``), integer or float32 values with integer code
+  weights skip the sort altogether: ``selection.py`` bisects each pixel's integer keys (the
+  value, or the float's order-preserving int32 image) for the smallest key whose cumulative
+  weight reaches the same integer threshold as ``_select_flat``, SIMD across pixels, with no
+  transpose. Faster than the sort on AVX-512 CPUs and several times faster on AVX2-only ones,
+  where numpy's sort has no SIMD code.
 
 All paths give identical results (tests compare them with per-pixel references).
 """
