@@ -189,8 +189,8 @@ def reduce_block(arrays, factors, offsets, tau, options, pool=None):
         return [repeat_pixels((quantile + np.float32(shift)) / np.float32(DN_SCALE), factors[band])]
 
     def ndvi_features():
-        ndvi, ndvi_codes = _ndvi(arrays["B04"], np.asarray(offsets["B04"]), codes_of("B04"),
-                                 arrays["B08"], np.asarray(offsets["B08"]), codes_of("B08"))
+        ndvi, ndvi_codes = _ndvi(arrays["B04"], np.asarray(offsets["B04"]), arrays["B08"],
+                                 np.asarray(offsets["B08"]), scl_at[factors["B04"]])
         q90_ndvi = weighted_quantile(ndvi, ndvi_codes, weights_table, NDVI_QUANTILE, threads=threads)
         coefficients = fit_ndvi_model(ndvi, _exact_lookup(weights_table, ndvi_codes), tau,
                                       options.harmonic_order, threads=threads)
@@ -247,15 +247,16 @@ def repeat_pixels(array, factor):
     return wide.reshape(*lead, height * factor, width * factor)
 
 
-def _ndvi(red_dn, red_offsets, red_codes, nir_dn, nir_offsets, nir_codes):
-    """NDVI from harmonised DN; undefined observations get the invalid code (weight 0).
+def _ndvi(red_dn, red_offsets, nir_dn, nir_offsets, scl_codes):
+    """NDVI from harmonised DN and its codes: the SCL code, or the invalid code (weight 0) where
+    either DN is no data (0), the SCL is invalid or red + NIR is 0 (NDVI undefined).
 
     In float32: harmonised DN and their sums are exact there (< 2**24), and one float32
     division rounds like the float64 division rounded to float32 (53 >= 2 * 24 + 2 bits).
     One date at a time, so that the work arrays stay in the CPU cache.
     """
     ndvi = np.empty(red_dn.shape, np.float32)
-    codes = np.empty(red_codes.shape, np.uint8)
+    codes = np.empty(scl_codes.shape, np.uint8)
     red = np.empty(red_dn.shape[1:], np.float32)
     total = np.empty_like(red)
     valid = np.empty(red.shape, np.bool_)
@@ -266,16 +267,17 @@ def _ndvi(red_dn, red_offsets, red_codes, nir_dn, nir_offsets, nir_codes):
         np.add(nir_dn[t], np.float32(nir_offsets[t]), out=nir, dtype=np.float32)
         np.add(nir, red, out=total)
         np.subtract(nir, red, out=nir)
-        np.not_equal(red_codes[t], INVALID_CODE, out=valid)
-        np.not_equal(nir_codes[t], INVALID_CODE, out=invalid)
-        valid &= invalid
+        np.not_equal(scl_codes[t], INVALID_CODE, out=valid)
+        for dn in (red_dn[t], nir_dn[t]):
+            np.not_equal(dn, 0, out=invalid)
+            valid &= invalid
         np.not_equal(total, 0, out=invalid)
         valid &= invalid
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(nir, total, out=nir)
         np.logical_not(valid, out=invalid)
         nir[invalid] = np.nan
-        np.copyto(codes[t], red_codes[t])
+        np.copyto(codes[t], scl_codes[t])
         codes[t][invalid] = INVALID_CODE
     return ndvi, codes
 
