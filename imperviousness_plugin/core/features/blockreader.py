@@ -30,7 +30,7 @@ class BlockStream:
 
     `acquisitions` share one grid; `factors[band]` is the band's pixel size over the grid's
     (1 or 2): a 20 m band is read at 20 m over window / 2. Arrays have the data type of the first
-    acquisition's band (numpy converts the others on assignment). Use as a context manager.
+    acquisition's band (GDAL converts the others as it decodes them). Use as a context manager.
     """
 
     def __init__(self, acquisitions, bands, factors, threads=2, depth=1):
