@@ -41,15 +41,19 @@ class BlockStream:
         first = acquisitions[0].band_paths
         self._dtypes = {band: gdal_array_dtype(open_raster(first[band]).GetRasterBand(1).DataType)
                         for band in self.bands}
-        self._executor = ThreadPoolExecutor(max_workers=max(1, int(threads)),
-                                            thread_name_prefix="pp-read")
+        # One single-thread executor per reader: acquisition i is always read by reader
+        # i % threads, so each reader opens (and keeps decoding buffers for) only its share of
+        # the files, and the memory does not depend on how the blocks were dealt out.
+        self._executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="pp-read")
+                           for _ in range(max(1, int(threads)))]
         self._local = _ThreadDatasets()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in self._executors:
+            executor.shutdown(wait=True, cancel_futures=True)
         return False
 
     def stream(self, windows):
@@ -83,7 +87,8 @@ class BlockStream:
             if band not in buffers or buffers[band].size < size:
                 buffers[band] = np.empty(size, dtype=self._dtypes[band])
             arrays[band] = buffers[band][:size].reshape(shape)
-        futures = [self._executor.submit(self._read_acquisition, index, window, arrays)
+        readers = self._executors
+        futures = [readers[index % len(readers)].submit(self._read_acquisition, index, window, arrays)
                    for index in range(len(self.acquisitions))]
         return window, arrays, buffers, futures
 
