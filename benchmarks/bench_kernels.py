@@ -21,7 +21,10 @@ a 1000 x 1000 raster with the same block size: it must not grow with the raster.
 
 With numpy's default multi-threaded OpenBLAS ``fit_ndvi_model`` runs one worker; its worker
 threads only scale with a single-threaded OpenBLAS, so the fit is also timed in a child process
-started with ``OPENBLAS_NUM_THREADS=1`` (kernel and reference both timed there).
+started with ``OPENBLAS_NUM_THREADS=1`` (kernel and reference both timed there).  The weighted
+quantiles are timed again in a child process that sees an AVX2-only CPU (numpy's AVX-512 code
+disabled with ``NPY_DISABLE_CPU_FEATURES``, numba compiling for Haswell): both algorithms
+(bisection and numpy sort) must reach the target there too.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_kernels.py``; ``main()`` returns the results.
 """
@@ -45,8 +48,8 @@ from imperviousness_plugin.core.kernels.ndvi_model import day_fraction, design_m
 from imperviousness_plugin.core.kernels import quantiles as quantiles_module  # noqa: E402
 from imperviousness_plugin.core.kernels.quantiles import weighted_quantile  # noqa: E402
 
-SIZE = 1000
-MEMORY_SIZES = (500, 1000)
+SIZE = int(os.environ.get("KERNEL_BENCH_SIZE", "1000"))   # smaller for a quick check
+MEMORY_SIZES = (SIZE // 2, SIZE)
 DATES = 100
 BLOCK = 256
 ORDER = 3
@@ -139,8 +142,8 @@ def block_reference(b04, codes, ndvi, weights, tau, count, seed, names=("q20_dn"
     calls = {
         "q20_dn": lambda p: reference_quantile(dn[p], ws[p], 0.2),
         "q90_ndvi": lambda p: reference_quantile(nd[p], ws[p], 0.9),
-        "q20_dn_select": lambda p: reference_quantile(dn[p], ws[p], 0.2),
-        "q90_ndvi_select": lambda p: reference_quantile(nd[p], ws[p], 0.9),
+        "q20_dn_sort": lambda p: reference_quantile(dn[p], ws[p], 0.2),
+        "q90_ndvi_sort": lambda p: reference_quantile(nd[p], ws[p], 0.9),
         "fit": lambda p: reference_fit(A, nd[p].astype(np.float64), wf[p]),
     }
     seconds, results = {}, {}
@@ -165,7 +168,7 @@ def with_strategy(strategy, function, *args, **kwargs):
 
 
 def timed_pass(size, tau, threads_list=(THREADS, 1),
-               names=("q20_dn", "q90_ndvi", "fit", "q20_dn_select", "q90_ndvi_select")):
+               names=("q20_dn", "q90_ndvi", "fit", "q20_dn_sort", "q90_ndvi_sort")):
     """Kernels and references block by block, so that both see the same machine load.
 
     Returns ({threads: {kernel: seconds summed over the blocks (best of REPEATS each)}},
@@ -173,7 +176,7 @@ def timed_pass(size, tau, threads_list=(THREADS, 1),
     """
     seconds = {t: dict.fromkeys(names, 0.0) for t in threads_list}
     ref_seconds, ref_pixels = dict.fromkeys(names, 0.0), 0
-    agree = {"q20_dn": True, "q90_ndvi": True, "q20_dn_select": True, "q90_ndvi_select": True,
+    agree = {"q20_dn": True, "q90_ndvi": True, "q20_dn_sort": True, "q90_ndvi_sort": True,
              "fit": 0.0}
     block_list = list(blocks(size))
     per_block = max(1, REFERENCE_PIXELS // len(block_list))
@@ -185,10 +188,10 @@ def timed_pass(size, tau, threads_list=(THREADS, 1),
                 "q20_dn": lambda: weighted_quantile(b04, codes, SCL_WEIGHTS, 0.2, threads=threads),
                 "q90_ndvi": lambda: weighted_quantile(ndvi, codes, SCL_WEIGHTS, 0.9, threads=threads),
                 "fit": lambda: fit_ndvi_model(ndvi, weights, tau, ORDER, threads=threads),
-                "q20_dn_select": lambda: with_strategy("select", weighted_quantile, b04, codes,
-                                                       SCL_WEIGHTS, 0.2, threads=threads),
-                "q90_ndvi_select": lambda: with_strategy("select", weighted_quantile, ndvi, codes,
-                                                         SCL_WEIGHTS, 0.9, threads=threads),
+                "q20_dn_sort": lambda: with_strategy("sort", weighted_quantile, b04, codes,
+                                                     SCL_WEIGHTS, 0.2, threads=threads),
+                "q90_ndvi_sort": lambda: with_strategy("sort", weighted_quantile, ndvi, codes,
+                                                       SCL_WEIGHTS, 0.9, threads=threads),
             }
             for name in names:
                 best = np.inf
@@ -212,21 +215,26 @@ def timed_pass(size, tau, threads_list=(THREADS, 1),
     return seconds, {name: ref_seconds[name] / ref_pixels for name in names}, agree
 
 
-def fit_child():
-    """In the child process: the fit's kernel seconds and reference seconds per pixel."""
-    seconds, ref, agree = timed_pass(SIZE, year_tau(), threads_list=(THREADS,), names=("fit",))
-    return seconds[THREADS]["fit"], ref["fit"], agree["fit"]
+def child_pass(names):
+    """In a child process: ({kernel: seconds}, {kernel: reference seconds per pixel}, agreement)."""
+    seconds, ref, agree = timed_pass(SIZE, year_tau(), threads_list=(THREADS,), names=tuple(names))
+    return seconds[THREADS], ref, {name: agree[name] for name in names}
 
 
-def fit_with_single_threaded_openblas():
-    """fit_child() in a child process with OPENBLAS_NUM_THREADS=1 (None on failure)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+# numpy's AVX-512 dispatch turned off and numba compiled for Haswell: an AVX2-only CPU.
+AVX2_ONLY = {"NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL",
+             "NUMBA_CPU_NAME": "haswell"}
+
+
+def in_child(names, env):
+    """child_pass(names) in a child process with `env` added (None on failure)."""
     code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import bench_kernels; "
-            "print(json.dumps(bench_kernels.fit_child()))")
+            "print(json.dumps(bench_kernels.child_pass(sys.argv[2].split(','))))")
     try:
-        run = subprocess.run([sys.executable, "-c", code, str(pathlib.Path(__file__).resolve().parent)],
-                             env=env, capture_output=True, text=True, timeout=900, check=True)
-        return tuple(float(v) for v in json.loads(run.stdout.strip().splitlines()[-1]))
+        run = subprocess.run([sys.executable, "-c", code, str(pathlib.Path(__file__).resolve().parent),
+                              ",".join(names)], env=dict(os.environ, **env), capture_output=True,
+                             text=True, timeout=1800, check=True)
+        return json.loads(run.stdout.strip().splitlines()[-1])
     except (subprocess.SubprocessError, ValueError, IndexError, TypeError, OSError):
         return None
 
@@ -276,7 +284,8 @@ def main():
     tau = year_tau()
     pixel_obs = SIZE * SIZE * DATES
     plain, ref, agree = timed_pass(SIZE, tau)
-    child = fit_with_single_threaded_openblas()
+    child = in_child(["fit"], {"OPENBLAS_NUM_THREADS": "1"})
+    avx2 = in_child(["q20_dn", "q90_ndvi", "q20_dn_sort", "q90_ndvi_sort"], AVX2_ONLY)
     results = {"size": SIZE, "dates": DATES, "block": BLOCK, "threads": THREADS, "kernels": {}}
     print(f"kernels on {SIZE} x {SIZE} px x {DATES} dates, blocks of {BLOCK} x {BLOCK} px, best of "
           f"{REPEATS} per block; per-pixel reference on {REFERENCE_PIXELS} px spread over the blocks, "
@@ -284,18 +293,25 @@ def main():
     print(f"{'kernel':<28}{'seconds':>8}{'M obs/s':>9}{'ref M obs/s':>12}{'speed-up':>10}{'1 thread':>10}"
           f"{'target':>8}  verdict  agreement with reference")
     targets = {"q20_dn": TARGET_QUANTILE, "q90_ndvi": TARGET_QUANTILE, "fit": TARGET_FIT,
-               "q20_dn_select": TARGET_QUANTILE, "q90_ndvi_select": TARGET_QUANTILE}
-    chosen = "select" if quantiles_module._use_selection() else "sort"
+               "q20_dn_sort": TARGET_QUANTILE, "q90_ndvi_sort": TARGET_QUANTILE}
+    chosen = "bisection (numba)" if quantiles_module._use_selection() else "sort"
     labels = {"q20_dn": "quantile q=0.2 DN int16", "q90_ndvi": "quantile q=0.9 NDVI float32",
               "fit": f"NDVI fit order {ORDER}",
-              "q20_dn_select": "  q=0.2 DN, selection (AVX2)", "q90_ndvi_select": "  q=0.9 NDVI, selection"}
-    print(f"weighted quantile algorithm chosen on this CPU: {chosen} (the rows without a label "
-          "use it; 'selection' rows force the numba selection used without AVX-512)")
+              "q20_dn_sort": "  q=0.2 DN, numpy sort", "q90_ndvi_sort": "  q=0.9 NDVI, numpy sort"}
+    print(f"weighted quantile algorithm chosen: {chosen} (the rows without a label use it; "
+          "'numpy sort' rows force the sorting path, the one used without numba)")
     rows = [(name, plain[THREADS][name], ref[name], plain[1][name], agree[name]) for name in labels]
     if child is not None:
-        rows.append(("fit_openblas_1", child[0], child[1], None, child[2]))
+        rows.append(("fit_openblas_1", child[0]["fit"], child[1]["fit"], None, child[2]["fit"]))
         labels["fit_openblas_1"] = "  same, OPENBLAS_NUM_THREADS=1"
         targets["fit_openblas_1"] = TARGET_FIT
+    if avx2 is not None:   # the same kernels as on an AVX2-only CPU
+        avx2_labels = {"q20_dn": "q=0.2 DN, AVX2 only", "q90_ndvi": "q=0.9 NDVI, AVX2 only",
+                       "q20_dn_sort": "  q=0.2 DN sort, AVX2 only", "q90_ndvi_sort": "  q=0.9 NDVI sort, AVX2 only"}
+        for name, label in avx2_labels.items():
+            rows.append((f"{name}_avx2", avx2[0][name], avx2[1][name], None, avx2[2][name]))
+            labels[f"{name}_avx2"] = label
+            targets[f"{name}_avx2"] = TARGET_QUANTILE
     for name, seconds, ref_per_pixel, single, agreement in rows:
         throughput = pixel_obs / seconds
         ref_throughput = DATES / ref_per_pixel

@@ -63,24 +63,27 @@ def assert_same(actual, expected):
 @pytest.fixture(autouse=True, params=["sort", "select"])
 def strategy(request):
     """Every test runs with both exact algorithms: the sort of packed keys (numpy) and the
-    selection without a sort (numba), which "auto" picks on CPUs without AVX-512."""
+    bisection without a sort (numba), which "auto" picks when numba is installed."""
     saved = quantiles_module.STRATEGY
     quantiles_module.STRATEGY = request.param
     yield request.param
     quantiles_module.STRATEGY = saved
 
 
-def test_selection_is_installed_and_chosen_without_avx512(strategy, monkeypatch):
+def test_selection_is_installed_and_chosen_with_and_without_avx512(strategy, monkeypatch):
+    """"auto" picks the bisection (numba) on every CPU: it beats numpy's AVX-512 sort too
+    (README Performance); "sort" keeps the sorting path."""
     from numpy.core._multiarray_umath import __cpu_features__
     from imperviousness_plugin.core.kernels import selection
     assert selection.AVAILABLE, "numba (requirements.txt) is not installed"
-    monkeypatch.setattr(quantiles_module, "STRATEGY", "auto")
     values, codes = np.arange(20, dtype=np.int16).reshape(10, 2), np.full((10, 2), 4, np.uint8)
-    for avx512, chosen in ((True, False), (False, True)):
-        monkeypatch.setitem(__cpu_features__, "AVX512_SKX", avx512)
-        plan = quantiles_module._Plan(values, quantiles_module._weight_table(SCL_WEIGHTS), 10)
-        assert plan.select is chosen
-        assert_same(weighted_quantile(values, codes, SCL_WEIGHTS, 0.2), [2, 3])
+    for chosen_strategy, chosen in (("auto", True), ("sort", False)):
+        monkeypatch.setattr(quantiles_module, "STRATEGY", chosen_strategy)
+        for avx512 in (True, False):
+            monkeypatch.setitem(__cpu_features__, "AVX512_SKX", avx512)
+            plan = quantiles_module._Plan(values, quantiles_module._weight_table(SCL_WEIGHTS), 10)
+            assert plan.select is chosen
+            assert_same(weighted_quantile(values, codes, SCL_WEIGHTS, 0.2), [2, 3])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..errors import ImperviousnessError
 from ..io.raster import Window, gdal_array_dtype, open_raster, read_window
 
 
@@ -31,7 +30,7 @@ class BlockStream:
 
     `acquisitions` share one grid; `factors[band]` is the band's pixel size over the grid's
     (1 or 2): a 20 m band is read at 20 m over window / 2. Arrays have the data type of the first
-    acquisition's band (numpy converts the others on assignment). Use as a context manager.
+    acquisition's band (GDAL converts the others as it decodes them). Use as a context manager.
     """
 
     def __init__(self, acquisitions, bands, factors, threads=2, depth=1):
@@ -42,37 +41,56 @@ class BlockStream:
         first = acquisitions[0].band_paths
         self._dtypes = {band: gdal_array_dtype(open_raster(first[band]).GetRasterBand(1).DataType)
                         for band in self.bands}
-        self._executor = ThreadPoolExecutor(max_workers=max(1, int(threads)),
-                                            thread_name_prefix="pp-read")
+        # One single-thread executor per reader: acquisition i is always read by reader
+        # i % threads, so each reader opens (and keeps decoding buffers for) only its share of
+        # the files, and the memory does not depend on how the blocks were dealt out.
+        self._executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="pp-read")
+                           for _ in range(max(1, int(threads)))]
         self._local = _ThreadDatasets()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in self._executors:
+            executor.shutdown(wait=True, cancel_futures=True)
         return False
 
     def stream(self, windows):
-        """Yield (window, arrays) in order; reading runs `depth` windows ahead of the consumer."""
+        """Yield (window, arrays) in order; reading runs `depth` windows ahead of the consumer.
+
+        The arrays of a block are valid until the consumer asks for the next one: their memory
+        is then reused for a block read later (fresh arrays for every block cost page faults
+        and let the heap grow).
+        """
         pending = collections.deque()
+        free = []
         windows = iter(windows)
         for window in windows:
-            pending.append(self._submit(window))
+            pending.append(self._submit(window, free.pop() if free else {}))
             if len(pending) > self.depth:
-                yield self._collect(*pending.popleft())
+                window, arrays, buffers, futures = pending.popleft()
+                yield self._collect(window, arrays, futures)
+                free.append(buffers)
         while pending:
-            yield self._collect(*pending.popleft())
+            window, arrays, buffers, futures = pending.popleft()
+            yield self._collect(window, arrays, futures)
+            free.append(buffers)
 
-    def _submit(self, window):
+    def _submit(self, window, buffers):
+        """Start reading a window into `buffers` ({band: flat array}, grown when too small)."""
         arrays = {}
         for band in self.bands:
             factor = self.factors[band]
             shape = (len(self.acquisitions), window.height // factor, window.width // factor)
-            arrays[band] = np.empty(shape, dtype=self._dtypes[band])
-        futures = [self._executor.submit(self._read_acquisition, index, window, arrays)
+            size = shape[0] * shape[1] * shape[2]
+            if band not in buffers or buffers[band].size < size:
+                buffers[band] = np.empty(size, dtype=self._dtypes[band])
+            arrays[band] = buffers[band][:size].reshape(shape)
+        readers = self._executors
+        futures = [readers[index % len(readers)].submit(self._read_acquisition, index, window, arrays)
                    for index in range(len(self.acquisitions))]
-        return window, arrays, futures
+        return window, arrays, buffers, futures
 
     def _collect(self, window, arrays, futures):
         for future in futures:
@@ -94,10 +112,7 @@ class BlockStream:
                          window.width // factor, window.height // factor)
             dataset = self._dataset(index, band)
             name = self.acquisitions[index].band_paths[band]
-            array = read_window(dataset, sub, name=name)
-            if array.shape != arrays[band].shape[1:]:
-                raise ImperviousnessError(f"Cannot read {name}: unexpected block shape {array.shape}.")
-            arrays[band][index] = array
+            read_window(dataset, sub, name=name, out=arrays[band][index])   # decoded in place
             _drop_whole_blocks(dataset, sub)
 
 

@@ -256,7 +256,7 @@ def band_descriptions(path):
     return [dataset.GetRasterBand(index).GetDescription() for index in range(1, dataset.RasterCount + 1)]
 
 
-def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=False, exact=False):
+def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=False):
     """Open `path` so that reading it yields pixels of `grid`.
 
     Rasters already on the grid are read directly; others go through an in-memory warped VRT
@@ -272,21 +272,19 @@ def open_on_grid(path, grid, resampling="nearest", nodata=None, float_output=Fal
         format="VRT", outputBounds=grid.bounds, width=grid.width, height=grid.height,
         dstSRS=grid.crs_wkt, resampleAlg=resampling, overviewLevel="NONE",
         srcNodata=nodata, dstNodata=nodata,
-        outputType=gdal.GDT_Float32 if float_output else gdal.GDT_Unknown,
-        # exact: every pixel's source position from the exact transformation, so a pixel's value
-        # does not depend on the extent read (GDAL's default interpolates it within 1/8 pixel).
-        errorThreshold=0 if exact else None)
+        outputType=gdal.GDT_Float32 if float_output else gdal.GDT_Unknown)
     try:
         return gdal.Warp("", dataset, options=options)
     except RuntimeError as error:
         raise ImperviousnessError(f"Cannot resample {path} onto the output grid: {error}") from None
 
 
-def read_window(dataset, window, band=1, name=None):
-    """Read one band's window as a numpy array; a read failure names the file."""
+def read_window(dataset, window, band=1, name=None, out=None):
+    """Read one band's window as a numpy array (into `out` when given, converted to its data
+    type); a read failure names the file."""
     try:
         array = dataset.GetRasterBand(band).ReadAsArray(window.col, window.row,
-                                                        window.width, window.height)
+                                                        window.width, window.height, buf_obj=out)
     except RuntimeError as error:
         raise ImperviousnessError(f"Cannot read {name or dataset.GetDescription()}: {error}") from None
     if array is None:
@@ -467,13 +465,19 @@ GTIFF_PROFILE = {"TILED": "YES", "BLOCKXSIZE": str(TILE_SIZE), "BLOCKYSIZE": str
 BIGTIFF_BYTES = 3_500_000_000
 
 
-def gtiff_creation_options(dtype, band_count, width, height):
-    """GTIFF_PROFILE completed for one raster: predictor, BigTIFF and interleave."""
+def gtiff_creation_options(dtype, band_count, width, height, zlevel=None):
+    """GTIFF_PROFILE completed for one raster: predictor, BigTIFF and interleave.
+
+    `zlevel` (1..9, GDAL's default 6) trades DEFLATE's speed against size; the pixels are the
+    same at any level.
+    """
     dtype = np.dtype(dtype)
     raw_bytes = width * height * band_count * dtype.itemsize
     options = dict(GTIFF_PROFILE, PREDICTOR="3" if dtype.kind == "f" else "2",
                    BIGTIFF="YES" if raw_bytes > BIGTIFF_BYTES else "NO",
                    INTERLEAVE="BAND" if band_count > 1 else "PIXEL")
+    if zlevel is not None:
+        options["ZLEVEL"] = str(int(zlevel))
     return [f"{key}={value}" for key, value in options.items()]
 
 
@@ -487,7 +491,7 @@ class RasterWriter:
     """
 
     def __init__(self, path, grid, band_count, dtype, nodata, descriptions=None,
-                 color_table=None, metadata=None):
+                 color_table=None, metadata=None, zlevel=None):
         self.path = os.path.abspath(str(path))
         self.grid = grid
         self.band_count = band_count
@@ -498,6 +502,7 @@ class RasterWriter:
             raise ValueError("one description per band is required")
         self.color_table = color_table
         self.metadata = metadata or {}
+        self.zlevel = zlevel
         self.dataset = None
         self._atomic = None
 
@@ -505,7 +510,8 @@ class RasterWriter:
         self._atomic = atomic.atomic_path(self.path)
         temporary = self._atomic.__enter__()
         try:
-            self.dataset = _create_gtiff(temporary, self.grid, self.band_count, self.dtype, self.path)
+            self.dataset = _create_gtiff(temporary, self.grid, self.band_count, self.dtype, self.path,
+                                         self.zlevel)
             self._describe()
         except BaseException:
             self.dataset = None
@@ -591,8 +597,8 @@ def check_closed(path):
         raise atomic.write_error(path, error) or ImperviousnessError(f"Cannot write {path}: {error}")
 
 
-def _create_gtiff(temporary, grid, band_count, dtype, path):
-    options = gtiff_creation_options(dtype, band_count, grid.width, grid.height)
+def _create_gtiff(temporary, grid, band_count, dtype, path, zlevel=None):
+    options = gtiff_creation_options(dtype, band_count, grid.width, grid.height, zlevel)
     try:
         return gdal.GetDriverByName("GTiff").Create(temporary, grid.width, grid.height, band_count,
                                                     _GDAL_TYPES[dtype], options)

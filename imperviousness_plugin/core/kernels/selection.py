@@ -1,16 +1,24 @@
-"""Weighted quantile by selection, without a full sort, compiled with numba when installed.
+"""Weighted quantile by bisection on the values, without a sort, compiled with numba when installed.
 
 The vectorised path of ``quantiles.py`` sorts 32-bit keys with numpy; numpy 1.24 sorts them
-with SIMD code on AVX-512 CPUs only, and on an AVX2-only CPU that path is ~4x slower (10x its
-per-pixel reference instead of 42x). Selection needs no sort: per pixel, the valid observations
-are gathered and a weighted three-way quickselect keeps only the part of the values that holds
-the answer (expected linear time; T is ~100). Compiled with ``nogil``, chunks run in parallel
-in the kernels' worker threads.
+with SIMD code on AVX-512 CPUs only, and the passes around the sort (keys, transpose, cumulative
+weights, search) cost more than the sort itself. Here no observation is moved: for each pixel
+the answer is the smallest integer key K (the value's order-preserving integer image) whose
+cumulative weight ``sum(w_i for key_i <= K)`` reaches the integer threshold
+``max(ceil(q * W - 1e-12 * W), 1)`` (the same as the sorting path's, see quantiles.py). That
+cumulative weight is a step function of K that only rises at observed keys, so the smallest K
+that reaches the threshold is an observed key: bisection over [smallest, largest valid key] finds
+it exactly in at most 32 rounds (16 for 16-bit DN), each a pass of compares and adds over the
+pixel's T observations.
 
-It returns exactly what the sorting path returns when every code weight is an integer (sums of
-integer weights are exact in float64 in any order): the smallest value whose cumulative weight
-reaches ``q * W - 1e-12 * W`` (at least half the smallest positive weight). ``quantiles.py``
-uses it only then, and only for integer values of at most 32 bits or float32 values.
+Pixels are processed side by side in tiles of ``_TILE``: the (T, N) input is copied row by row
+into a small (T, tile) work array (sequential reads), and every round runs the same loop over the
+tile's pixels for each date, which the compiler turns into SIMD compares and adds (AVX2 or
+AVX-512 alike). Compiled with ``nogil``, chunks run in parallel in the kernels' worker threads.
+
+Exact for integer code weights whose sum over T fits int32 (callers check); values are integers
+of at most 32 bits whose range fits 31 bits (given with their offset) or float32 bit patterns
+(given as int32, NaN ignored).
 """
 
 import numpy as np
@@ -22,96 +30,101 @@ except ImportError:  # pragma: no cover - exercised only without numba
 
 AVAILABLE = numba is not None
 
+_TILE = 128
+"""Pixels bisected together: the (T, tile) int32 keys and weights (100 KB at T = 100) stay in
+the L2 cache over the rounds, and each date's row is a sequential read of 128 values."""
 
-def _weighted_select(vals, wts, n, threshold):
-    """Smallest value whose cumulative weight (over values <= it) reaches `threshold`.
 
-    vals, wts: work arrays of which the first n entries are the pixel's valid observations
-    (reordered in place). Each round splits vals[lo:hi] around a median-of-three pivot with
-    branch-free swaps (the comparisons of noisy values are unpredictable, so branches would
-    cost more than the moves): smaller values to the front, with their weight and the weight
-    of the values equal to the pivot summed on the way.
+def _load_tile(values, weights, is_float, offset, first, m, key, weight, total):
+    """Keys and weights of pixels [first, first + m) into key, weight (T, _TILE) and each
+    pixel's total weight; returns the smallest and largest key with a positive weight.
+
+    Each step is its own loop over a row of the tile, over arrays that cannot alias, so that the
+    compiler vectorises it. Padding pixels get weight 0.
     """
-    lo, hi = 0, n
-    below = 0.0   # weight of the observations known to be smaller than vals[lo:hi]
-    while hi - lo > 1:
-        a, b, c = vals[lo], vals[(lo + hi) // 2], vals[hi - 1]
-        pivot = max(min(a, b), min(max(a, b), c))
-        store = lo
-        w_less = 0.0
-        w_equal = 0.0
-        for i in range(lo, hi):
-            x, w = vals[i], wts[i]
-            less = x < pivot
-            w_less += w * less
-            w_equal += w * (x == pivot)
-            vals[i], wts[i] = vals[store], wts[store]
-            vals[store], wts[store] = x, w
-            store += less
-        if below + w_less >= threshold:
-            hi = store
-        elif below + w_less + w_equal >= threshold:
-            return pivot
-        else:
-            # The answer is above the pivot: move the larger values to the front of the rest.
-            below += w_less + w_equal
-            first = store
-            for i in range(first, hi):
-                x, w = vals[i], wts[i]
-                more = x > pivot
-                vals[i], wts[i] = vals[store], wts[store]
-                vals[store], wts[store] = x, w
-                store += more
-            lo, hi = first, store
-    return vals[lo]
-
-
-_TILE = 64
-"""Pixels copied together into a (pixels, T) work tile: reading the (T, N) input row by row
-keeps the accesses sequential (gathering one pixel's T values at a time strides over T rows,
-which costs more than the selection itself)."""
-
-
-def _select_chunk(values, codes, table, qs, rel_eps, half_wmin, out, start, stop):
-    """out[j, p] for pixels p in [start, stop): values, codes (T, N); table: 16 weights."""
     T = values.shape[0]
-    tile_v = np.empty((_TILE, T), np.float64)
-    tile_w = np.empty((_TILE, T), np.float64)
-    keep_v = np.empty(T, np.float64)
-    keep_w = np.empty(T, np.float64)
-    vals = np.empty(T, np.float64)
-    wts = np.empty(T, np.float64)
-    for first in range(start, stop, _TILE):
-        m = min(_TILE, stop - first)
-        for t in range(T):
-            for k in range(m):
-                tile_v[k, t] = values[t, first + k]
-                tile_w[k, t] = table[codes[t, first + k]]
+    big = np.int32(0x7FFFFFFF)
+    low, high = big, -big - 1
+    total[:] = 0
+    key[:, m:] = 0
+    weight[:, m:] = 0
+    for t in range(T):
+        source, codes_weight = values[t, first:first + m], weights[t, first:first + m]
+        row_key, row_weight = key[t], weight[t]
         for k in range(m):
-            n = 0
-            total = 0.0
-            for t in range(T):
-                x, w = tile_v[k, t], tile_w[k, t]
-                valid = w > 0.0 and x == x   # x == x: not NaN
-                keep_v[n], keep_w[n] = x, w   # overwritten unless valid (branch-free)
-                total += w * valid
-                n += valid
-            for j in range(qs.shape[0]):
-                if n == 0:
-                    out[j, first + k] = np.nan
-                    continue
-                threshold = max(qs[j] * total - rel_eps * total, half_wmin)
-                vals[:n] = keep_v[:n]
-                wts[:n] = keep_w[:n]
-                out[j, first + k] = _weighted_select(vals, wts, n, threshold)
+            row_weight[k] = codes_weight[k]
+        if is_float:
+            for k in range(m):
+                bits = np.int32(source[k])
+                # order-preserving image of the float: negative floats get their 31 low bits flipped
+                row_key[k] = bits ^ ((bits >> 31) & big)
+            for k in range(m):   # NaN is ignored
+                row_weight[k] = 0 if (np.int32(source[k]) & big) > 0x7F800000 else row_weight[k]
+        else:
+            for k in range(m):
+                row_key[k] = np.int32(np.int64(source[k]) - offset)
+        for k in range(_TILE):
+            total[k] += row_weight[k]
+        for k in range(_TILE):
+            low = min(low, row_key[k] if row_weight[k] > 0 else big)
+        for k in range(_TILE):
+            high = max(high, row_key[k] if row_weight[k] > 0 else -big - 1)
+    return low, high
+
+
+def _select_chunk(values, weights, is_float, offset, qs, rel_eps, selected, empty):
+    """selected[j, p]: the key of quantile qs[j] of pixel p; empty[p]: the pixel has no weight.
+
+    values, weights (the observations' code weights, integers): (T, n).
+    """
+    T, n = values.shape
+    key = np.empty((T, _TILE), np.int32)
+    weight = np.empty((T, _TILE), np.int32)
+    total = np.empty(_TILE, np.int32)
+    a = np.empty(_TILE, np.int64)
+    b = np.empty(_TILE, np.int64)
+    mid = np.empty(_TILE, np.int32)
+    threshold = np.empty(_TILE, np.int32)
+    below = np.empty(_TILE, np.int32)
+    for first in range(0, n, _TILE):
+        m = min(_TILE, n - first)
+        low, high = _load_tile(values, weights, is_float, offset, first, m, key, weight, total)
+        # The answer of every pixel lies in [low, high] (the tile's valid keys): bisect that.
+        span = max(np.int64(high) - np.int64(low), 0)
+        rounds = 0
+        while span > 0:
+            span >>= 1
+            rounds += 1
+        for j in range(qs.shape[0]):
+            for k in range(_TILE):
+                W = np.float64(total[k])
+                threshold[k] = np.int32(max(np.ceil(qs[j] * W - rel_eps * W), 1.0))
+                a[k] = low
+                b[k] = high
+            for _ in range(rounds):
+                for k in range(_TILE):
+                    mid[k] = np.int32(a[k] + ((b[k] - a[k]) >> 1))
+                    below[k] = 0
+                for t in range(T):
+                    row_key, row_weight = key[t], weight[t]
+                    for k in range(_TILE):   # SIMD: the weight where key <= mid, else 0
+                        below[k] += row_weight[k] & -np.int32(row_key[k] <= mid[k])
+                for k in range(_TILE):
+                    if below[k] >= threshold[k]:
+                        b[k] = mid[k]
+                    else:
+                        a[k] = np.int64(mid[k]) + 1
+            for k in range(m):
+                selected[j, first + k] = np.int32(a[k])
+        for k in range(m):
+            empty[first + k] = total[k] == 0
 
 
 if AVAILABLE:
-    _weighted_select = numba.njit(nogil=True, cache=True)(_weighted_select)
+    _load_tile = numba.njit(nogil=True, cache=True)(_load_tile)
     _select_chunk = numba.njit(nogil=True, cache=True)(_select_chunk)
 
 
-def select_chunk(values, codes, table, qs, rel_eps, half_wmin, out, start, stop):
-    """Compiled `_select_chunk` (callers check AVAILABLE first)."""
-    _select_chunk(values, codes, table, qs, rel_eps, half_wmin, out, start, stop)
-
+def select_chunk(values, weights, is_float, offset, qs, rel_eps, selected, empty):
+    """Compiled `_select_chunk` (callers check AVAILABLE)."""
+    _select_chunk(values, weights, is_float, offset, qs, rel_eps, selected, empty)
