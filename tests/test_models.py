@@ -56,10 +56,11 @@ def test_every_algorithm_dialog_builds(provider, qgis_iface):
     for algorithm in provider.algorithms():
         dialog = processing.createAlgorithmDialog(algorithm.id())
         assert dialog is not None, algorithm.id()
-        if algorithm.id() == "imperviousness:hrl_imperviousness":
-            dialog.resize(900, 800)
+        if algorithm.id() in ("imperviousness:hrl_imperviousness", "imperviousness:runtiles",
+                              "imperviousness:aligngrid"):
+            dialog.resize(900, 1000)
             dialog.show()
-            assert dialog.grab().save(str(SCREENSHOTS / "hrl_imperviousness_dialog.png"))
+            assert dialog.grab().save(str(SCREENSHOTS / f"{algorithm.name()}_dialog.png"))
         dialog.close()
 
 

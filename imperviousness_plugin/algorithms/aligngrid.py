@@ -45,7 +45,7 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
             self.tr("The edges of the output lie on whole multiples of this distance; the pixel "
                     "size must divide it."))
         self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.GRID, self.tr("Pad onto the extent of (optional)"),
+            QgsProcessingParameterRasterLayer(self.GRID, self.tr("Pad onto the extent of"),
                                               optional=True),
             self.tr("A raster on the same pixels that covers the input: the output takes its "
                     "extent instead of the ALIGNMENT rule."))
