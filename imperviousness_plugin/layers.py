@@ -131,5 +131,5 @@ def offer_report(folder):
     button.setObjectName("imperviousnessOpenReport")
     button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(report)))
     item.layout().addWidget(button)
-    bar.pushWidget(item, Qgis.Success)
+    bar.pushWidget(item, Qgis.MessageLevel.Success)
     return item

@@ -329,12 +329,14 @@ def test_guard_reads_layer_objects_and_output_definitions(provider, raster):
 
 def test_tuning_parameters_are_advanced_and_labels_carry_units(provider):
     """The dialogs fold the tuning parameters away (FlagAdvanced); what a user sets first stays."""
-    from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+    from qgis.core import QgsApplication
+
+    from imperviousness_plugin import compat
 
     def advanced(algorithm_id):
         algorithm = QgsApplication.processingRegistry().algorithmById(algorithm_id)
         return {d.name() for d in algorithm.parameterDefinitions()
-                if d.flags() & QgsProcessingParameterDefinition.FlagAdvanced}
+                if d.flags() & compat.ProcessingParameterFlag.Advanced}
 
     assert advanced("imperviousness:preprocess") == {"HARMONIC_ORDER", "SCL_WEIGHTS", "CACHE_FOLDER"}
     assert advanced("imperviousness:changemask") == {

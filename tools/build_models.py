@@ -18,7 +18,7 @@ import sys
 os.environ.setdefault("QT_HASH_SEED", "0")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from qgis.core import (QgsApplication, QgsProcessing, QgsProcessingModelAlgorithm,
+from qgis.core import (QgsApplication, QgsProcessingModelAlgorithm,
                        QgsProcessingModelChildAlgorithm, QgsProcessingModelChildParameterSource,
                        QgsProcessingModelParameter, QgsProcessingParameterFile,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
@@ -27,7 +27,8 @@ from qgis.PyQt.QtCore import QPointF
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from imperviousness_plugin import graph as graphs  # noqa: E402 (after the environment is set)
+from imperviousness_plugin import compat  # noqa: E402 (after the environment is set)
+from imperviousness_plugin import graph as graphs  # noqa: E402
 from imperviousness_plugin.algorithms.base import option_name  # noqa: E402
 
 GROUP = "HRL Imperviousness models"
@@ -116,16 +117,16 @@ class ModelBuilder:
 
 def add_years(builder):
     builder.parameter(QgsProcessingParameterNumber(
-        "YEAR_A", "Year A (reference year of IMD_A, IBU_A)", QgsProcessingParameterNumber.Integer, 2018))
+        "YEAR_A", "Year A (reference year of IMD_A, IBU_A)", compat.ProcessingNumberParameterType.Integer, 2018))
     builder.parameter(QgsProcessingParameterNumber(
-        "YEAR_B", "Year B (new status year)", QgsProcessingParameterNumber.Integer, 2021))
+        "YEAR_B", "Year B (new status year)", compat.ProcessingNumberParameterType.Integer, 2021))
 
 
 def add_s2(builder, years):
     for year in years:
         builder.parameter(QgsProcessingParameterFile(
             f"S2_{year}", f"Sentinel-2 L2A of year {year}: folder, or STAC collection URL",
-            behavior=QgsProcessingParameterFile.Folder))
+            behavior=compat.ProcessingFileParameterBehavior.Folder))
 
 
 def add_layer(builder, name, description, optional=False):
@@ -135,13 +136,13 @@ def add_layer(builder, name, description, optional=False):
 def add_models(builder, target):
     builder.parameter(QgsProcessingParameterMultipleLayers(
         f"MODELS_{target}", f"{target} U-Net models (.onnx; empty: the shipped ensemble)",
-        QgsProcessing.TypeFile, optional=True))
+        compat.ProcessingSourceType.File, optional=True))
 
 
 def add_output_folder(builder):
     builder.parameter(QgsProcessingParameterFile(
         "OUTPUT_FOLDER", "Output folder (HRL products, styles and report)",
-        behavior=QgsProcessingParameterFile.Folder))
+        behavior=compat.ProcessingFileParameterBehavior.Folder))
 
 
 # -- the models (graphs from imperviousness_plugin/graph.py, parameters here) ----------------------------------------------------------------------------
@@ -169,11 +170,11 @@ def build_full(train_first=False, from_pp=False):
 
 def add_training_parameters(builder):
     builder.parameter(QgsProcessingParameterNumber(
-        "TRAIN_STEPS", "Training steps per model", QgsProcessingParameterNumber.Integer, 600,
+        "TRAIN_STEPS", "Training steps per model", compat.ProcessingNumberParameterType.Integer, 600,
         minValue=1))
     builder.parameter(QgsProcessingParameterNumber(
         "TRAIN_PATCH_SIZE", "Training patch size (px, multiple of 8)",
-        QgsProcessingParameterNumber.Integer, 128, minValue=16))
+        compat.ProcessingNumberParameterType.Integer, 128, minValue=16))
     for target in ("IMD", "IBU"):
         builder.parameter(QgsProcessingParameterFile(
             f"INIT_MODEL_{target}", f"Start the {target} model from this .onnx (transfer learning)",

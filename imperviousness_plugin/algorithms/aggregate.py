@@ -3,6 +3,7 @@
 from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.change.aggregate import DEFAULT_MIN_VALID_FRACTION, METHODS, aggregate_raster
 from .base import Group, ImperviousnessAlgorithm, option_name
 
@@ -65,17 +66,17 @@ class AggregateAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.RESOLUTION, self.tr("Output resolution R (metres, multiple of the input pixel size)"),
-                QgsProcessingParameterNumber.Double, 100.0, minValue=0.001),
+                compat.ProcessingNumberParameterType.Double, 100.0, minValue=0.001),
             self.tr("The output cell size in metres, a whole multiple of the input pixel size."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell (0..1, mean rules)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
             self.tr("The share of valid pixels a cell needs under the mean rules, else it is nodata."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.SCALE, self.tr("Scale factor applied before aggregating"),
-                QgsProcessingParameterNumber.Double, 1.0, minValue=1e-9),
+                compat.ProcessingNumberParameterType.Double, 1.0, minValue=1e-9),
             self.tr("Multiplies the values before aggregating (> 0; 1 for mean_change): 100 turns a "
                     "0/1 layer into a percentage, e.g. SBU = mean of IBU x 100 at 100 m, CHM at R."))
         self.add_parameter(

@@ -3,6 +3,7 @@
 from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.io.align import DEFAULT_ALIGNMENT, run_align_grid
 from .base import Group, ImperviousnessAlgorithm
 
@@ -40,7 +41,7 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
             self.tr("The raster to pad, on a north-up grid whose origin is on whole pixels."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.ALIGNMENT, self.tr("Alignment (metres)"), QgsProcessingParameterNumber.Double,
+                self.ALIGNMENT, self.tr("Alignment (metres)"), compat.ProcessingNumberParameterType.Double,
                 DEFAULT_ALIGNMENT, minValue=0.001),
             self.tr("The edges of the output lie on whole multiples of this distance; the pixel "
                     "size must divide it."))

@@ -22,7 +22,7 @@ from qgis.core import (QgsMapLayer, QgsProcessing, QgsProcessingAlgorithm, QgsPr
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from .. import dependencies, layers
+from .. import compat, dependencies, layers
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic
 from . import lifecycle
@@ -106,7 +106,7 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
         parameters named in ADVANCED are flagged advanced (folded away in the dialogs)."""
         definition.setHelp(help_text)
         if definition.name() in self.ADVANCED:
-            definition.setFlags(definition.flags() | definition.FlagAdvanced)
+            definition.setFlags(definition.flags() | compat.ProcessingParameterFlag.Advanced)
         self.addParameter(definition)
 
     def shortHelpString(self):  # noqa: N802 (QGIS API)
@@ -279,7 +279,7 @@ def _definition_notes(definition, tr):
         default = f"{float(default):g}"
     if default not in (None, "") and not definition.isDestination():
         notes.append(tr("default: ") + str(default))
-    elif definition.flags() & definition.FlagOptional:
+    elif definition.flags() & compat.ProcessingParameterFlag.Optional:
         notes.append(tr("optional"))
     return f" ({'; '.join(notes)})" if notes else ""
 
@@ -289,7 +289,7 @@ def _destination_path(value):
     if isinstance(value, QgsProcessingOutputLayerDefinition):
         value = value.sink
     if isinstance(value, QgsProperty):
-        value = value.staticValue() if value.propertyType() == QgsProperty.StaticProperty else None
+        value = value.staticValue() if value.propertyType() == compat.PropertyType.Static else None
     if not isinstance(value, str) or value in ("", QgsProcessing.TEMPORARY_OUTPUT):
         return None
     return value

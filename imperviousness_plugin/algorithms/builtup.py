@@ -3,6 +3,7 @@
 from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.change.layers import DEFAULT_BUILTUP_THRESHOLD, run_builtup
 from .base import Group, ImperviousnessAlgorithm
 
@@ -32,7 +33,7 @@ class BuiltupAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.THRESHOLD, self.tr("Threshold (percent; built-up when RIBUD >= threshold)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_BUILTUP_THRESHOLD, minValue=0.0, maxValue=100.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_BUILTUP_THRESHOLD, minValue=0.0, maxValue=100.0),
             self.tr("The density in percent from which a pixel is built-up."))
         self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("IBU")),

@@ -1,6 +1,6 @@
 """imperviousness:sealingmask, :calibrate and :applycalibration: the IMD calibration (ATBD 4.3.2, SPEC 9)."""
 
-from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingException,
+from qgis.core import (QgsProcessingException,
                        QgsProcessingOutputNumber, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
@@ -8,6 +8,7 @@ from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry,
                        QgsVectorFileWriter)
 
+from .. import compat
 from ..core.status.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAMPLES,
                                        DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
 from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_COMBINE, DEFAULT_OUTLINE_MIN,
@@ -42,9 +43,9 @@ def _layer_source(algorithm, parameters, name, context, feedback):
     layer = algorithm.parameterAsLayer(parameters, name, context)
     if layer is None or not layer.isValid():
         raise QgsProcessingException(algorithm.tr(f"{name}: cannot open the layer {parameters.get(name)!r}."))
-    if layer.type() == QgsMapLayerType.RasterLayer:
+    if layer.type() == compat.LayerType.Raster:
         return SealedSource(layer.source(), "raster")
-    if layer.type() != QgsMapLayerType.VectorLayer:
+    if layer.type() != compat.LayerType.Vector:
         raise QgsProcessingException(algorithm.tr(f"{name} must be a raster or a polygon layer."))
     if layer.providerType() == "ogr":
         parts = QgsProviderRegistry.instance().decodeUri("ogr", layer.source())
@@ -55,7 +56,7 @@ def _layer_source(algorithm, parameters, name, context, feedback):
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     result = QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, context.transformContext(), options)
-    if result[0] != QgsVectorFileWriter.NoError:
+    if result[0] != QgsVectorFileWriter.WriterError.NoError:
         raise QgsProcessingException(algorithm.tr(f"{name}: cannot copy the layer for reading: {result[1]}"))
     feedback.pushInfo(f"{name}: copied the {layer.providerType()} layer to {path}.")
     return SealedSource(path, "vector")
@@ -118,7 +119,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterMapLayer(
                 self.CLCPLUS, self.tr("CLCplus Backbone or other sealed-class layer (raster or polygons)"),
-                types=[QgsProcessing.TypeRaster, QgsProcessing.TypeVectorPolygon]),
+                types=[compat.ProcessingSourceType.Raster, compat.ProcessingSourceType.VectorPolygon]),
             self.tr("The sealed-class layer: a raster of class codes or a polygon layer."))
         self.add_parameter(
             QgsProcessingParameterString(
@@ -134,12 +135,12 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.THRESHOLD, self.tr("Density joining the mask under union (percent of IMPERVIOUSNESS)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_THRESHOLD, minValue=0.001, maxValue=100.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_THRESHOLD, minValue=0.001, maxValue=100.0),
             self.tr("Under union, pixels of at least this density join the sealed class in the mask."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.OUTLINE_MIN, self.tr("Minimum density of the imperviousness outline (percent)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_OUTLINE_MIN, minValue=0.0, maxValue=100.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_OUTLINE_MIN, minValue=0.0, maxValue=100.0),
             self.tr("Under intersection and outline, the density from which a pixel is inside the outline."))
         self.add_parameter(
             QgsProcessingParameterEnum(
@@ -149,7 +150,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.SEALED_SHARE, self.tr("Minimum share of a pixel in the sealed class (percent)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_SEALED_SHARE, minValue=0.001, maxValue=100.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_SEALED_SHARE, minValue=0.001, maxValue=100.0),
             self.tr("The share of a pixel's area in the sealed class from which it counts as sealed."))
         self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Sealing mask")),
@@ -223,19 +224,19 @@ class CalibrateAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.SAMPLE_SPACING, self.tr("Sampling grid spacing (metres, multiple of the pixel size)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_SAMPLE_SPACING, minValue=0.001),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_SAMPLE_SPACING, minValue=0.001),
             self.tr("The spacing of the regression's sampling grid in metres."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.HIGH_DENSITY_PERCENTILE,
                 self.tr("Percentile of IMD_A in IBU_A giving the high-density maximum (%)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_HIGH_DENSITY_PERCENTILE, minValue=0.001,
+                compat.ProcessingNumberParameterType.Double, DEFAULT_HIGH_DENSITY_PERCENTILE, minValue=0.001,
                 maxValue=100.0),
             self.tr("The percentile P of IMD_A over the built-up pixels giving the maximum M."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.MIN_SAMPLES, self.tr("Minimum number of samples for the regression"),
-                QgsProcessingParameterNumber.Integer, DEFAULT_MIN_SAMPLES, minValue=3),
+                compat.ProcessingNumberParameterType.Integer, DEFAULT_MIN_SAMPLES, minValue=3),
             self.tr("The fewest samples the regression accepts."))
         self.add_parameter(
             QgsProcessingParameterFileDestination(

@@ -3,6 +3,7 @@
 from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.change.aggregate import DEFAULT_MIN_VALID_FRACTION
 from ..core.change.layers import (DEFAULT_CHANGE_RESOLUTION, DEFAULT_LOSS_FACTOR, run_change_continuous,
                            run_classify_change)
@@ -63,7 +64,7 @@ class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
             self.tr("The change mask written by imperviousness:changemask."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.RESOLUTION, self.tr("Output resolution R (metres)"), QgsProcessingParameterNumber.Double,
+                self.RESOLUTION, self.tr("Output resolution R (metres)"), compat.ProcessingNumberParameterType.Double,
                 float(DEFAULT_CHANGE_RESOLUTION), minValue=0.001),
             self.tr("The output cell size in metres, a whole multiple of the pixel size."))
         self.add_parameter(
@@ -73,12 +74,12 @@ class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.LOSS_FACTOR, self.tr("Loss factor (smallest real decrease, percentage points)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_LOSS_FACTOR, minValue=0.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_LOSS_FACTOR, minValue=0.0),
             self.tr("The smallest decrease in percentage points that counts as real change."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell (0..1)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
             self.tr("The share of valid pixels a cell needs, else it is nodata."))
         self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Real change")),
@@ -157,7 +158,7 @@ class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid status pixels per cell (0..1)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
             self.tr("The share of valid status pixels a cell needs when STATUS_A is aggregated."))
         self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Change classes")),

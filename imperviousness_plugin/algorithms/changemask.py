@@ -3,6 +3,7 @@
 from qgis.core import (QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.features.changemask import (DEFAULT_LOWER_PERCENTILE, DEFAULT_MIN_SIZE, DEFAULT_UPPER_PERCENTILE,
                                ChangeMaskOptions, run_changemask)
 from .base import Group, ImperviousnessAlgorithm
@@ -53,27 +54,27 @@ class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.LOWER_PERCENTILE, self.tr("Lower threshold (percentile of the RMSD, %)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_LOWER_PERCENTILE, minValue=0.0, maxValue=100.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_LOWER_PERCENTILE, minValue=0.0, maxValue=100.0),
             self.tr("The percentile of a tile's RMSD that starts a patch."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.UPPER_PERCENTILE, self.tr("Upper threshold (percentile of the RMSD, %)"),
-                QgsProcessingParameterNumber.Double, DEFAULT_UPPER_PERCENTILE, minValue=0.0, maxValue=100.0),
+                compat.ProcessingNumberParameterType.Double, DEFAULT_UPPER_PERCENTILE, minValue=0.0, maxValue=100.0),
             self.tr("The percentile of a tile's RMSD that one pixel of a kept patch must reach."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.MIN_SIZE, self.tr("Minimum patch size (pixels)"), QgsProcessingParameterNumber.Integer,
+                self.MIN_SIZE, self.tr("Minimum patch size (pixels)"), compat.ProcessingNumberParameterType.Integer,
                 DEFAULT_MIN_SIZE, minValue=1),
             self.tr("Kept patches smaller than this many pixels are removed."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.LOWER_THRESHOLD, self.tr("Absolute lower threshold (RMSD, NDVI units; replaces the percentile)"),
-                QgsProcessingParameterNumber.Double, optional=True),
+                compat.ProcessingNumberParameterType.Double, optional=True),
             self.tr("An RMSD value used as the lower threshold in every tile instead of the percentile."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.UPPER_THRESHOLD, self.tr("Absolute upper threshold (RMSD, NDVI units; replaces the percentile)"),
-                QgsProcessingParameterNumber.Double, optional=True),
+                compat.ProcessingNumberParameterType.Double, optional=True),
             self.tr("An RMSD value used as the upper threshold in every tile instead of the percentile."))
         self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Change mask")),

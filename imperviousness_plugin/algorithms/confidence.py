@@ -2,8 +2,9 @@
 
 from qgis.core import (QgsProcessingException, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessing)
+                       QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.unet.confidence import DEFAULT_THRESHOLD, run_confidence
 from .base import Group, ImperviousnessAlgorithm
 
@@ -39,7 +40,7 @@ class ConfidenceAlgorithm(ImperviousnessAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         self.add_parameter(
             QgsProcessingParameterMultipleLayers(
-                self.PREDICTIONS, self.tr("Ensemble member predictions"), QgsProcessing.TypeRaster,
+                self.PREDICTIONS, self.tr("Ensemble member predictions"), compat.ProcessingSourceType.Raster,
                 optional=True),
             self.tr("One raster per ensemble member, on one grid."))
         self.add_parameter(
@@ -48,7 +49,7 @@ class ConfidenceAlgorithm(ImperviousnessAlgorithm):
             self.tr("The population SD of the members' binarised predictions, instead of PREDICTIONS."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Binarisation threshold (percent)"), QgsProcessingParameterNumber.Double,
+                self.THRESHOLD, self.tr("Binarisation threshold (percent)"), compat.ProcessingNumberParameterType.Double,
                 DEFAULT_THRESHOLD, minValue=0.0, maxValue=100.0),
             self.tr("The density in percent from which a member's prediction counts as 1."))
         self.add_parameter(

@@ -1,9 +1,10 @@
 """imperviousness:predict: U-Net raw prediction RIMD / RIBUD with ONNX Runtime (ATBD 4.2.3, SPEC 8)."""
 
-from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers,
+from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.unet.predict import TTA_MODES, run_predict, shipped_models
 from .base import Group, ImperviousnessAlgorithm
 
@@ -63,7 +64,7 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
             self.tr("The PP stack written by imperviousness:preprocess."))
         self.add_parameter(
             QgsProcessingParameterMultipleLayers(
-                self.MODELS, self.tr("Models (.onnx; empty: the shipped ensemble)"), QgsProcessing.TypeFile,
+                self.MODELS, self.tr("Models (.onnx; empty: the shipped ensemble)"), compat.ProcessingSourceType.File,
                 optional=True),
             self.tr("The .onnx models of the ensemble, all of one target."))
         self.add_parameter(
@@ -78,11 +79,11 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.BATCH_SIZE, self.tr("Tiles per ONNX Runtime call (0: automatic, 1 on CPU, 8 on GPU)"),
-                QgsProcessingParameterNumber.Integer, 0, minValue=0, maxValue=64),
+                compat.ProcessingNumberParameterType.Integer, 0, minValue=0, maxValue=64),
             self.tr("The number of tiles per ONNX Runtime call, 0 for automatic."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.THREADS, self.tr("Threads (0: one per core)"), QgsProcessingParameterNumber.Integer,
+                self.THREADS, self.tr("Threads (0: one per core)"), compat.ProcessingNumberParameterType.Integer,
                 0, minValue=0, maxValue=256),
             self.tr("The number of ONNX Runtime threads, 0 for one per core."))
         self.add_parameter(

@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterCrs,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterString)
 
+from .. import compat
 from ..core.features.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
 from ..core.io.stac import StacRequest, default_cache_folder, fetch_acquisitions, is_stac_url
 from .base import Group, ImperviousnessAlgorithm
@@ -85,26 +86,26 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterFile(
                 self.INPUT, self.tr("Sentinel-2 L2A acquisitions (folder) or STAC collection URL"),
-                behavior=QgsProcessingParameterFile.Folder),
+                behavior=compat.ProcessingFileParameterBehavior.Folder),
             self.tr("The folder of one year's acquisitions, acquisitions separated by ';', or a STAC "
                     "collection URL (<api>/collections/<id>)."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.MAX_CLOUD, self.tr("STAC: maximum scene cloud cover (%, empty: no filter)"),
-                QgsProcessingParameterNumber.Double, None, optional=True, minValue=0, maxValue=100),
+                compat.ProcessingNumberParameterType.Double, None, optional=True, minValue=0, maxValue=100),
             self.tr("STAC items with a larger eo:cloud_cover are left out; empty keeps all."))
         self.add_parameter(
             QgsProcessingParameterFile(
                 self.CACHE_FOLDER, self.tr("STAC: cache folder (empty: ~/.cache/imperviousness/stac)"),
-                behavior=QgsProcessingParameterFile.Folder, optional=True),
+                behavior=compat.ProcessingFileParameterBehavior.Folder, optional=True),
             self.tr("Where the fetched windows are kept, so a later run reads nothing again."))
         self.add_parameter(
             QgsProcessingParameterDateTime(self.START_DATE, self.tr("Start date"),
-                                           type=QgsProcessingParameterDateTime.Date, optional=True),
+                                           type=compat.ProcessingDateTimeParameterDataType.Date, optional=True),
             self.tr("Acquisitions before this date are left out."))
         self.add_parameter(
             QgsProcessingParameterDateTime(self.END_DATE, self.tr("End date"),
-                                           type=QgsProcessingParameterDateTime.Date, optional=True),
+                                           type=compat.ProcessingDateTimeParameterDataType.Date, optional=True),
             self.tr("Acquisitions after this date are left out."))
         self.add_parameter(
             QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True),
@@ -115,7 +116,7 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
             self.tr("The output CRS; empty keeps the scenes' CRS."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.PIXEL_SIZE, self.tr("Pixel size (CRS units)"),
-                                         QgsProcessingParameterNumber.Double, 10.0, minValue=0.001),
+                                         compat.ProcessingNumberParameterType.Double, 10.0, minValue=0.001),
             self.tr("The output pixel size in units of the output CRS."))
         self.add_feature_parameters()
 
@@ -124,7 +125,7 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.HARMONIC_ORDER, self.tr("NDVI model order N (3N+1 coefficients)"),
-                QgsProcessingParameterNumber.Integer, 3, minValue=1, maxValue=10),
+                compat.ProcessingNumberParameterType.Integer, 3, minValue=1, maxValue=10),
             self.tr("The order N of the NDVI time-series model."))
         self.add_parameter(
             QgsProcessingParameterString(self.SCL_WEIGHTS, self.tr("Weights of SCL classes 0 to 11"),

@@ -3,12 +3,13 @@
 import json
 import os
 
-from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutputFolder,
+from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputFolder,
                        QgsProcessingParameterBoolean,
                        QgsProcessingParameterFile, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 
+from .. import compat
 from ..core.unet.predict import shipped_models
 from ..core.products.publish import PRODUCTS, SIDE_FILES, publish
 from .base import Group, ImperviousnessAlgorithm
@@ -78,20 +79,20 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
             self.tr("The IBU of year A, read for the year-A statistics only."))
         self.add_parameter(
             QgsProcessingParameterMultipleLayers(
-                self.MODELS_IMD, self.tr("IMD models used (.onnx; provenance)"), QgsProcessing.TypeFile,
+                self.MODELS_IMD, self.tr("IMD models used (.onnx; provenance)"), compat.ProcessingSourceType.File,
                 optional=True),
             self.tr("The IMD models that ran, recorded with their provenance."))
         self.add_parameter(
             QgsProcessingParameterMultipleLayers(
-                self.MODELS_IBU, self.tr("IBU models used (.onnx; provenance)"), QgsProcessing.TypeFile,
+                self.MODELS_IBU, self.tr("IBU models used (.onnx; provenance)"), compat.ProcessingSourceType.File,
                 optional=True),
             self.tr("The IBU models that ran, recorded with their provenance."))
         self.add_parameter(
-            QgsProcessingParameterNumber(self.YEAR_A, self.tr("Year A"), QgsProcessingParameterNumber.Integer,
+            QgsProcessingParameterNumber(self.YEAR_A, self.tr("Year A"), compat.ProcessingNumberParameterType.Integer,
                                          2018, minValue=1900),
             self.tr("The first reference year, used in the file names."))
         self.add_parameter(
-            QgsProcessingParameterNumber(self.YEAR_B, self.tr("Year B"), QgsProcessingParameterNumber.Integer,
+            QgsProcessingParameterNumber(self.YEAR_B, self.tr("Year B"), compat.ProcessingNumberParameterType.Integer,
                                          2021, minValue=1900),
             self.tr("The second reference year, used in the file names."))
         self.add_parameter(
@@ -103,7 +104,7 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         # parameter to it (a child's destination can only become a "child:name" model output).
         self.add_parameter(
             QgsProcessingParameterFile(self.OUTPUT_FOLDER, self.tr("Output folder (created when missing)"),
-                                       behavior=QgsProcessingParameterFile.Folder),
+                                       behavior=compat.ProcessingFileParameterBehavior.Folder),
             self.tr("The folder receiving the products, styles and report."))
         # Optional with defaults, so models built before these parameters validate and deliver.
         self.add_parameter(
@@ -113,16 +114,16 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         self.add_parameter(
             QgsProcessingParameterFile(self.DELIVERY_FOLDER,
                                        self.tr("EEA delivery folder (default: OUTPUT_FOLDER/delivery)"),
-                                       behavior=QgsProcessingParameterFile.Folder, optional=True),
+                                       behavior=compat.ProcessingFileParameterBehavior.Folder, optional=True),
             self.tr("The folder receiving the delivery zips; empty: OUTPUT_FOLDER/delivery."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.DELIVERY_VERSION, self.tr("Delivery version (vNN of the file names)"),
-                                         QgsProcessingParameterNumber.Integer, 1, optional=True,
+                                         compat.ProcessingNumberParameterType.Integer, 1, optional=True,
                                          minValue=1, maxValue=99),
             self.tr("The version number vNN in the delivery file names."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.DELIVERY_RELEASE, self.tr("Delivery release (rNN of the file names)"),
-                                         QgsProcessingParameterNumber.Integer, 0, optional=True,
+                                         compat.ProcessingNumberParameterType.Integer, 0, optional=True,
                                          minValue=0, maxValue=99),
             self.tr("The release number rNN in the delivery file names."))
         self.addOutput(QgsProcessingOutputFolder(self.OUTPUT_FOLDER, self.tr("Product folder")))

@@ -7,13 +7,14 @@ import subprocess
 import threading
 import time
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingException,
                        QgsProcessingOutputFolder, QgsProcessingParameterBoolean, QgsProcessingParameterExtent,
                        QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 
+from .. import compat
 from ..runner import worker_python
 from ..runner.tiling import check_tile_size
 from .base import Group, ImperviousnessAlgorithm
@@ -63,12 +64,12 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
         for name, year in ((self.S2_A, "A"), (self.S2_B, "B")):
             self.add_parameter(
                 QgsProcessingParameterFile(name, self.tr(f"Sentinel-2 L2A of year {year} (folder)"),
-                                           behavior=QgsProcessingParameterFile.Folder),
+                                           behavior=compat.ProcessingFileParameterBehavior.Folder),
                 self.tr("The folder of the year's acquisitions, readable by every worker."))
         for name, default in ((self.YEAR_A, 2018), (self.YEAR_B, 2021)):
             self.add_parameter(
                 QgsProcessingParameterNumber(name, self.tr(name.replace("_", " ").title()),
-                                             QgsProcessingParameterNumber.Integer, default),
+                                             compat.ProcessingNumberParameterType.Integer, default),
                 self.tr("The reference year."))
         for name in self.LAYERS:
             self.add_parameter(QgsProcessingParameterRasterLayer(name, self.tr(name)),
@@ -76,7 +77,7 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
         for name in (self.MODELS_IMD, self.MODELS_IBU):
             self.add_parameter(
                 QgsProcessingParameterMultipleLayers(name, self.tr(f"{name} (.onnx; empty: shipped)"),
-                                                     QgsProcessing.TypeFile, optional=True),
+                                                     compat.ProcessingSourceType.File, optional=True),
                 self.tr("U-Net models; empty: the shipped ensemble."))
         self.add_parameter(QgsProcessingParameterString(self.TILES, self.tr("EEA 100 km tiles"), optional=True),
                            self.tr("Comma-separated EEA tile codes such as e47n14; empty: EXTENT."))
@@ -84,21 +85,21 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
                            self.tr("The area when TILES is empty; empty: the whole IMD_A."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Processing tile size (m)"),
-                                         QgsProcessingParameterNumber.Double, 100000.0, minValue=100.0),
+                                         compat.ProcessingNumberParameterType.Double, 100000.0, minValue=100.0),
             self.tr("A multiple of 100 m that divides 100 km: 100000 (EEA cells), 10000, 1000, ..."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.HALO, self.tr("Extra halo (m)"),
-                                         QgsProcessingParameterNumber.Double, 0.0, minValue=0.0),
+                                         compat.ProcessingNumberParameterType.Double, 0.0, minValue=0.0),
             self.tr("Read beyond what the U-Net layout needs (at least one U-Net tile, whole strides)."))
         self.add_parameter(QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler"), optional=True),
                            self.tr("The address (tcp://host:8786) of a running scheduler; empty: a LocalCluster."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.WORKERS, self.tr("LocalCluster workers"),
-                                         QgsProcessingParameterNumber.Integer, 2, minValue=1),
+                                         compat.ProcessingNumberParameterType.Integer, 2, minValue=1),
             self.tr("Worker processes of the LocalCluster (one thread each)."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.RETRIES, self.tr("Retries per task"),
-                                         QgsProcessingParameterNumber.Integer, 2, minValue=0),
+                                         compat.ProcessingNumberParameterType.Integer, 2, minValue=0),
             self.tr("How often a failing task is retried before it is reported."))
         self.add_parameter(
             QgsProcessingParameterBoolean(self.CALIBRATION_PER_TILE, self.tr("Calibration per tile"), False),

@@ -4,6 +4,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterEnum, Qg
                        QgsProcessingParameterFileDestination, QgsProcessingParameterMapLayer,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 
+from .. import compat
 from ..core.unet.training import TARGETS, TrainOptions, run_train_model
 from .base import Group, ImperviousnessAlgorithm
 
@@ -82,26 +83,26 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
             self.tr("An .onnx model of this plugin to start from (transfer learning)."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.STEPS, self.tr("Training steps"),
-                                         QgsProcessingParameterNumber.Integer, defaults.steps, minValue=0),
+                                         compat.ProcessingNumberParameterType.Integer, defaults.steps, minValue=0),
             self.tr("The number of optimiser steps."))
         self.add_parameter(
             QgsProcessingParameterNumber(
                 self.PATCH_SIZE, self.tr("Patch size (px, multiple of 8)"),
-                QgsProcessingParameterNumber.Integer, defaults.patch_size, minValue=16, maxValue=512),
+                compat.ProcessingNumberParameterType.Integer, defaults.patch_size, minValue=16, maxValue=512),
             self.tr("The side of the square training patches in pixels, a multiple of 8."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.BATCH_SIZE, self.tr("Patches per step"), QgsProcessingParameterNumber.Integer,
+                self.BATCH_SIZE, self.tr("Patches per step"), compat.ProcessingNumberParameterType.Integer,
                 defaults.batch_size, minValue=1, maxValue=256),
             self.tr("The number of patches per optimiser step."))
         self.add_parameter(
             QgsProcessingParameterNumber(
-                self.LEARNING_RATE, self.tr("Learning rate"), QgsProcessingParameterNumber.Double,
+                self.LEARNING_RATE, self.tr("Learning rate"), compat.ProcessingNumberParameterType.Double,
                 defaults.learning_rate, minValue=1e-6, maxValue=1.0),
             self.tr("The initial learning rate of Adam."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"),
-                                         QgsProcessingParameterNumber.Integer, defaults.seed),
+                                         compat.ProcessingNumberParameterType.Integer, defaults.seed),
             self.tr("The seed of every random choice, so that a run can be repeated."))
         self.add_parameter(
             QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("Model"), self.tr("ONNX model (*.onnx)")),
