@@ -1,62 +1,50 @@
-"""The Python packages the plugin needs beyond QGIS, checked and installed into the QGIS profile.
+"""The Python packages the plugin needs beyond QGIS: declared, checked, never installed here.
 
-QGIS's Python (Debian's python3, OSGeo4W's, ...) comes with numpy, GDAL and usually SciPy; OpenCV
-and ONNX Runtime are not part of it, and Debian 12 refuses `pip install --user` (the Python is
-"externally managed"). So the plugin installs the missing packages with pip `--target` into a
-folder of the user's QGIS profile (<profile>/python/dependencies), never into the system Python,
-and puts that folder at the end of sys.path. The versions are those of requirements.txt: they
-work with the numpy 1.24 of QGIS's Python, which pip leaves alone (--no-deps).
+QGIS's Python (Debian's python3, OSGeo4W's, conda's) comes with numpy and GDAL, often SciPy;
+OpenCV and ONNX Runtime are not part of it. The required ones are declared the QGIS way:
+requirements.txt beside this file, installed by the qpip plugin (metadata.txt names it in
+plugin_dependencies) into <profile>/python/dependencies/<python version>. Users who manage their
+Python themselves install them with apt, the OSGeo4W shell or conda: the messages below say how.
 
-Nothing here imports the packages at module level: the plugin must load without them.
+The provider always registers; an algorithm that needs a missing package refuses to run with a
+message naming it (algorithms/base.py). Nothing here imports the packages at module level.
 """
 
 import importlib.util
 import os
-import shlex
-import subprocess
-import sys
 from dataclasses import dataclass
+
+REQUIREMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")
+
+QPIP = "the QGIS plugin qpip (Plugins > Manage and Install Plugins > qpip)"
 
 
 @dataclass(frozen=True)
 class Dependency:
     module: str        # the import name
-    requirement: str   # the pip requirement (pinned as in requirements.txt)
+    package: str       # the PyPI name (pip, OSGeo4W shell)
+    debian: str        # the Debian/Ubuntu package, "" where Debian has none
+    conda: str         # the conda-forge package
     purpose: str       # what needs it, said to the user
-    extra: tuple = ()  # its own requirements besides numpy (pip runs with --no-deps)
 
 
-# Required: the status and change workflow needs them (models, change mask, calibration).
+# Required (requirements.txt): the status and change workflow needs them.
 REQUIRED = (
-    Dependency("cv2", "opencv-python-headless==4.10.0.84", "change mask (connected components)"),
-    Dependency("onnxruntime", "onnxruntime==1.31.1", "U-Net prediction (imperviousness:predict)",
-               ("flatbuffers==25.12.19", "protobuf==7.36.2", "packaging==26.4")),
-    Dependency("scipy", "scipy==1.10.1", "IMD calibration (imperviousness:calibrate)"),
+    Dependency("cv2", "opencv-python-headless", "python3-opencv", "opencv",
+               "change mask (connected components)"),
+    Dependency("onnxruntime", "onnxruntime", "", "onnxruntime", "U-Net prediction (imperviousness:predict)"),
+    Dependency("scipy", "scipy", "python3-scipy", "scipy", "IMD calibration (imperviousness:calibrate)"),
 )
-# Optional: one accelerator and one input kind; the workflow runs without them.
+# Optional extras (metadata `about`, README): the workflow runs without them.
 OPTIONAL = (
-    Dependency("numba", "numba==0.60.0", "faster weighted quantiles in preprocess",
-               ("llvmlite==0.43.0",)),
-    Dependency("pystac_client", "pystac-client==0.9.1", "Sentinel-2 from STAC APIs",
-               ("pystac==1.10.1", "requests==2.34.2")),
-    Dependency("torch", "torch==2.13.0", "training U-Net models (imperviousness:trainmodel)"),
-    Dependency("onnx", "onnx==1.23.2", "exporting trained models (imperviousness:trainmodel)"),
+    Dependency("numba", "numba", "python3-numba", "numba", "faster weighted quantiles in preprocess"),
+    Dependency("pystac_client", "pystac-client", "", "pystac-client", "Sentinel-2 from STAC APIs"),
+    Dependency("torch", "torch", "", "pytorch", "training U-Net models (imperviousness:trainmodel)"),
+    Dependency("onnx", "onnx", "python3-onnx", "onnx", "exporting trained models (imperviousness:trainmodel)"),
+    Dependency("dask", "dask", "python3-dask", "dask", "the tile runner (imperviousness:runtiles)"),
+    Dependency("distributed", "distributed", "python3-distributed", "distributed",
+               "the tile runner (imperviousness:runtiles)"),
 )
-
-
-def target_folder():
-    """<QGIS profile>/python/dependencies: where the plugin installs the packages."""
-    from qgis.core import QgsApplication
-    return os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "dependencies")
-
-
-def add_target_to_path(folder=None):
-    """Put the install folder at the end of sys.path: QGIS's own packages (numpy) come first."""
-    folder = folder or target_folder()
-    if os.path.isdir(folder) and folder not in sys.path:
-        sys.path.append(folder)
-    importlib.invalidate_caches()
-    return folder
 
 
 def is_available(module):
@@ -71,62 +59,45 @@ def missing(dependencies=REQUIRED):
     return [dependency for dependency in dependencies if not is_available(dependency.module)]
 
 
-def python_executable():
-    """The Python that runs QGIS (sys.executable is the qgis binary inside QGIS desktop)."""
-    candidates = [sys.executable, os.path.join(sys.exec_prefix, "bin", "python3"),
-                  os.path.join(sys.exec_prefix, "python3.exe"), os.path.join(sys.exec_prefix, "python.exe")]
-    for candidate in candidates:
-        name = os.path.basename(candidate).lower()
-        if name.startswith("python") and os.path.isfile(candidate):
-            return candidate
-    return "python3"
+def names(dependencies):
+    return ", ".join(dependency.package for dependency in dependencies)
 
 
-def install_command(dependencies, folder=None, wheel_folder=None):
-    """The pip command that installs `dependencies` into the profile's folder (offline from
-    `wheel_folder` when given).
+def install_commands(dependencies):
+    """[(where, command)]: how to install `dependencies` by hand, per kind of QGIS install.
 
-    --no-deps with the dependencies' own requirements listed: pip --target ignores the installed
-    packages and would otherwise put a second numpy (the newest) into the folder.
-    """
-    command = [python_executable(), "-m", "pip", "install", "--disable-pip-version-check",
-               "--no-deps", "--upgrade", "--target", folder or target_folder()]
-    if wheel_folder:
-        command += ["--no-index", "--find-links", wheel_folder]
-    for dependency in dependencies:
-        command += [dependency.requirement, *dependency.extra]
-    return command
-
-
-def command_text(command):
-    return " ".join(shlex.quote(part) for part in command)
+    pip gets the required packages as requirements.txt (its ranges keep QGIS's numpy: pip
+    without --target leaves an installed numpy alone when the range admits it), the optional
+    ones by name."""
+    required = [d for d in dependencies if d in REQUIRED]
+    pip = " ".join([f'-r "{REQUIREMENTS}"'] * bool(required) + [d.package for d in dependencies if d not in REQUIRED])
+    debian = " ".join(d.debian for d in dependencies if d.debian)
+    commands = [("Debian/Ubuntu", f"sudo apt install {debian}")] if debian else []
+    # Debian's Python is "externally managed": --user needs --break-system-packages.
+    commands.append(("Debian/Ubuntu, with pip" if debian else "Debian/Ubuntu",
+                     f"python3 -m pip install --user --break-system-packages {pip}"))
+    commands.append(("Windows, OSGeo4W Shell", f"python -m pip install {pip}"))
+    commands.append(("conda", "conda install -c conda-forge " + " ".join(d.conda for d in dependencies)))
+    return commands
 
 
-def missing_message(dependencies, folder=None):
-    """What is missing, what needs it and the exact command that installs it."""
+def missing_message(dependencies):
+    """What is missing, what needs it, and how to install it: qpip first, then by hand."""
     lines = ["HRL Imperviousness: missing Python packages:"]
-    lines += [f"  - {d.requirement.split('==')[0]} ({d.module}): {d.purpose}" for d in dependencies]
-    lines.append("Install them into the QGIS profile with:")
-    lines.append("  " + command_text(install_command(dependencies, folder)))
-    lines.append("(offline: add --no-index --find-links <folder of wheels>)")
+    lines += [f"  - {d.package} (import {d.module}): {d.purpose}" for d in dependencies]
+    if any(d in REQUIRED for d in dependencies):
+        lines.append(f"Install them with {QPIP},")
+        lines.append("which installs the plugin's requirements.txt, or by hand into the Python that "
+                     "runs QGIS, then restart QGIS:")
+    else:
+        lines.append("Optional packages (not installed by qpip): install them into the Python "
+                     "that runs QGIS, then restart QGIS:")
+    lines += [f"  {where}: {command}" for where, command in install_commands(dependencies)]
     return "\n".join(lines)
 
 
-def install(dependencies, folder=None, wheel_folder=None):
-    """Run pip; returns (ok, output). The folder is put on sys.path when pip succeeds."""
-    folder = folder or target_folder()
-    os.makedirs(folder, exist_ok=True)
-    command = install_command(dependencies, folder, wheel_folder)
-    result = subprocess.run(command, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        return False, output
-    add_target_to_path(folder)
-    return True, output
-
-
 class MissingDependency(Exception):
-    """Raised by require(): the message names the packages and the install command."""
+    """Raised by require(): the message names the packages and how to install them."""
 
 
 def dependency_of(module):
@@ -135,7 +106,7 @@ def dependency_of(module):
     for dependency in REQUIRED + OPTIONAL:
         if dependency.module == top:
             return dependency
-    return Dependency(top, top, "")
+    return Dependency(top, top, "", top, "")
 
 
 def require(modules):

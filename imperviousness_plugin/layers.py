@@ -122,14 +122,10 @@ def offer_report(folder):
     if _IFACE is None or not os.path.exists(report):
         return None
     from qgis.core import Qgis
-    from qgis.PyQt.QtCore import QUrl
-    from qgis.PyQt.QtGui import QDesktopServices
-    from qgis.PyQt.QtWidgets import QPushButton
+
+    from .widgets import open_report_button
     bar = _IFACE.messageBar()
     item = bar.createMessage("HRL Imperviousness", f"products loaded; report: {report}")
-    button = QPushButton("Open report")
-    button.setObjectName("imperviousnessOpenReport")
-    button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(report)))
-    item.layout().addWidget(button)
+    item.layout().addWidget(open_report_button(report))
     bar.pushWidget(item, Qgis.MessageLevel.Success)
     return item

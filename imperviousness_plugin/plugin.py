@@ -1,20 +1,18 @@
 """Plugin entry: registers the Processing provider, in QGIS desktop and in qgis_process alike.
 
 The provider is registered even when packages are missing (dependencies.py): the algorithms
-that need one refuse to run with a message naming it. QGIS desktop offers to install them (a
-message bar with an Install button); qgis_process prints the install command.
+that need one refuse to run with a message naming it and how to install it. The plugin installs
+nothing itself: its requirements.txt is installed by the qpip plugin or by the user. QGIS desktop
+shows one message bar item naming the missing packages; qgis_process prints the message.
 """
 
 import sys
 
-from qgis.core import Qgis, QgsApplication, QgsSettings
+from qgis.core import Qgis, QgsApplication
 
 from . import dependencies
 from .algorithms import lifecycle
 from .provider import ImperviousnessProvider
-
-# An optional folder of wheels for installs without internet (pip --no-index --find-links).
-WHEEL_FOLDER_SETTING = "imperviousness/dependency_wheel_folder"
 
 
 class ImperviousnessPlugin:
@@ -41,59 +39,18 @@ class ImperviousnessPlugin:
             self.show_missing(absent)
 
     def show_missing(self, absent):
-        """One message bar: what is missing, what needs it, and an Install button."""
-        from qgis.PyQt.QtWidgets import QPushButton
+        """One message bar item: what is missing, and a button showing how to install it."""
+        from .widgets import install_help_button
         bar = self.iface.messageBar()
-        names = ", ".join(d.requirement.split("==")[0] for d in absent)
         self.message = bar.createMessage(
             "HRL Imperviousness",
-            QgsApplication.translate("ImperviousnessPlugin",
-                                     "missing Python packages: {0}. Algorithms that need them will "
-                                     "not run until they are installed into your QGIS profile.").format(names))
-        button = QPushButton(QgsApplication.translate("ImperviousnessPlugin", "Install"))
-        button.setObjectName("imperviousnessInstallDependencies")
-        button.clicked.connect(lambda: self.install_missing(absent))
-        self.message.layout().addWidget(button)
-        offline = QPushButton(QgsApplication.translate("ImperviousnessPlugin", "From wheel folder…"))
-        offline.clicked.connect(lambda: self.install_from_folder(absent))
-        self.message.layout().addWidget(offline)
-        bar.pushWidget(self.message, Qgis.Warning)
-
-    def install_from_folder(self, absent):
-        """Offline install: ask for a folder of wheels, remember it, install from it."""
-        from qgis.PyQt.QtWidgets import QFileDialog
-        folder = QFileDialog.getExistingDirectory(
-            self.iface.mainWindow(), QgsApplication.translate("ImperviousnessPlugin", "Folder of wheels"),
-            QgsSettings().value(WHEEL_FOLDER_SETTING, ""))
-        if folder:
-            QgsSettings().setValue(WHEEL_FOLDER_SETTING, folder)
-            self.install_missing(absent)
-
-    def install_missing(self, absent):
-        """pip --target into the profile (from the wheel folder setting when set), then the
-        provider's algorithms are reloaded: no restart."""
-        from qgis.PyQt.QtCore import Qt
-        from qgis.PyQt.QtWidgets import QApplication
-        wheel_folder = QgsSettings().value(WHEEL_FOLDER_SETTING, "") or None
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            ok, output = dependencies.install(absent, wheel_folder=wheel_folder)
-        finally:
-            QApplication.restoreOverrideCursor()
-        bar = self.iface.messageBar()
-        if self.message is not None:
-            bar.popWidget(self.message)
-            self.message = None
-        still = dependencies.missing()
-        if ok and not still:
-            self.provider.refreshAlgorithms()
-            bar.pushSuccess("HRL Imperviousness", QgsApplication.translate(
-                "ImperviousnessPlugin", "packages installed into {0}.").format(dependencies.target_folder()))
-        else:
-            bar.pushCritical("HRL Imperviousness", QgsApplication.translate(
-                "ImperviousnessPlugin", "installing the packages failed:\n{0}").format(output[-2000:]))
-            if still:
-                self.show_missing(still)
+            QgsApplication.translate(
+                "ImperviousnessPlugin",
+                "missing Python packages: {0}; install them with qpip or by hand.").format(
+                    dependencies.names(absent)))
+        self.message.layout().addWidget(
+            install_help_button(dependencies.missing_message(absent), self.iface.mainWindow()))
+        bar.pushWidget(self.message, Qgis.MessageLevel.Warning)
 
     def unload(self):
         if self.provider is not None:

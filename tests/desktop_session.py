@@ -1,8 +1,10 @@
 """Runs inside real QGIS desktop (`qgis --code tests/desktop_session.py`), driven by test_desktop.py.
 
-Steps, each after the event loop has drawn the window: what the user sees at start (the plugin,
-the missing-dependency message, no Python error dialog), the Install button with the local wheel
-folder, the Toolbox, the full model's dialog, a model run and the map with its layer group.
+Steps, each after the event loop has drawn the window. $DESKTOP_STEPS "missing" (QGIS's Python
+without the packages): what the user sees at start (the plugin, the missing-package message, no
+Python error dialog) and the "How to install" dialog. "installed" (the requirements installed):
+the start without message, the Toolbox, the full model's dialog, a model run and the map with its
+layer group.
 Screenshots go to $DESKTOP_SCREENSHOTS, observations to the JSON file $DESKTOP_RESULT; QGIS
 exits at the end (os._exit: no "save the project?" question).
 """
@@ -12,14 +14,14 @@ import os
 import sys
 import traceback
 
-from qgis.core import QgsApplication, QgsProject, QgsSettings
+from qgis.core import QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QTimer
-from qgis.PyQt.QtWidgets import QApplication, QDockWidget, QPushButton
+from qgis.PyQt.QtWidgets import QApplication, QDockWidget, QPlainTextEdit, QPushButton
 from qgis.utils import iface, plugins
 
 RESULT = os.environ["DESKTOP_RESULT"]
 SCREENSHOTS = os.environ["DESKTOP_SCREENSHOTS"]
-RUN = json.loads(os.environ["DESKTOP_RUN"])  # model parameters
+RUN = json.loads(os.environ.get("DESKTOP_RUN", "{}"))  # model parameters
 observed = {"steps": []}
 
 
@@ -46,23 +48,24 @@ def at_start():
     observed["windows_at_start"] = visible_windows()
     observed["messages_at_start"] = message_bar_texts()
     observed["python_path_has_cv2"] = any(os.path.isdir(os.path.join(p, "cv2")) for p in sys.path)
-    iface.mainWindow().resize(1300, 820)
-    save(iface.mainWindow(), "desktop_1_missing_dependencies.png")
-
-
-def install():
-    QgsSettings().setValue("imperviousness/dependency_wheel_folder", os.environ["DESKTOP_WHEELS"])
-    button = iface.mainWindow().findChild(QPushButton, "imperviousnessInstallDependencies")
-    observed["install_button"] = button is not None
-    button.click()
-    from imperviousness_plugin import dependencies
-    observed["missing_after_install"] = [d.module for d in dependencies.missing()]
-    observed["messages_after_install"] = message_bar_texts()
     provider = QgsApplication.processingRegistry().providerById("imperviousness")
     observed["provider_algorithms"] = sorted(a.id() for a in provider.algorithms()) if provider else []
-    import cv2  # noqa: F401 (importable from the profile's dependencies folder now)
-    observed["cv2_from"] = cv2.__file__
-    save(iface.mainWindow(), "desktop_2_installed.png")
+    observed["buttons"] = sorted(b.objectName() for b in iface.mainWindow().findChildren(QPushButton)
+                                 if b.objectName().startswith("imperviousness"))
+    iface.mainWindow().resize(1400, 820)
+    if os.environ["DESKTOP_STEPS"] == "missing":
+        save(iface.mainWindow(), "desktop_1_missing_dependencies.png")
+
+
+def how_to_install():
+    button = iface.mainWindow().findChild(QPushButton, "imperviousnessInstallHelp")
+    button.click()
+    QApplication.processEvents()
+    dialog = button.dialog
+    observed["install_dialog_visible"] = dialog.isVisible()
+    observed["install_dialog_text"] = dialog.findChild(QPlainTextEdit).toPlainText()
+    save(dialog, "desktop_2_how_to_install.png")
+    dialog.close()
 
 
 def toolbox():
@@ -112,7 +115,8 @@ def map_shot():
     save(iface.mainWindow(), "desktop_5_map_after_run.png")
 
 
-STEPS = [at_start, install, toolbox, model_dialog, model_run, map_shot]
+STEPS = {"missing": [at_start, how_to_install],
+         "installed": [at_start, toolbox, model_dialog, model_run, map_shot]}[os.environ["DESKTOP_STEPS"]]
 
 
 def run_step(index=0):
