@@ -12,11 +12,10 @@ from qgis.core import QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingP
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from . import layers, resources  # noqa: F401  (resources registers :/plugins/imperviousness_plugin/...)
+from . import layers
 from .algorithms import all_algorithms
-from .algorithms.base import RASTER_EXTENSIONS, plain_help
+from .algorithms.base import ICON_PATH, RASTER_EXTENSIONS, plain_help
 
-ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 
 

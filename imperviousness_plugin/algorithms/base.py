@@ -27,7 +27,8 @@ from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic
 from . import lifecycle
 
-ICON_PATH = ":/plugins/imperviousness_plugin/icon.svg"
+# By file path: Qt6 has no compiled resources (pyrcc5).
+ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "icon.svg")
 TIMING_PREFIX = "[step time]"
 # Every raster this provider writes is a GeoTIFF (core/io); the first extension is the default.
 RASTER_EXTENSIONS = ("tif", "tiff")
