@@ -1,6 +1,7 @@
 # HRL Imperviousness QGIS plugin. `make demo` and `make test` set everything up themselves.
 SHELL := /bin/bash
 PYTHON := .venv/bin/python
+CHECK_PYTHON := $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 PLUGIN := imperviousness_plugin
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM := offscreen
@@ -8,7 +9,7 @@ export QT_QPA_PLATFORM := offscreen
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test demo bench package resources clean
+.PHONY: setup test demo bench package clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,19 +23,17 @@ demo: setup
 bench: setup
 	$(PYTHON) benchmarks/run_all.py
 
-# pyrcc5 embeds the icon's modification time, so resources.py is regenerated only on request
-# (`make resources` after changing resources.qrc or the icon), never as a side effect of a build.
-resources: setup
-	pyrcc5 -o $(PLUGIN)/resources.py resources.qrc
-	sed -i 's/^from PyQt5 import QtCore/from qgis.PyQt import QtCore/' $(PLUGIN)/resources.py
-
-# A zip that QGIS's plugin manager installs: the plugin folder with metadata.txt and models inside.
-package: setup
+# A zip that QGIS's plugin manager and the QGIS plugin repository accept: the plugin folder with
+# metadata.txt, LICENSE, requirements.txt and models inside (links resolved), then the repository's
+# checks (tools/plugin_checks.py): its validator, Bandit and detect-secrets. No setup: the zip is
+# the same for every QGIS; the checks need bandit and detect-secrets (in .venv after `make setup`).
+package:
 	rm -rf build/package && mkdir -p build/package dist
 	cp -rL $(PLUGIN) build/package/$(PLUGIN)
 	find build/package -name '__pycache__' -prune -exec rm -rf {} +
 	cd build/package && rm -f ../../dist/$(PLUGIN)-$(VERSION).zip && zip -qr -X ../../dist/$(PLUGIN)-$(VERSION).zip $(PLUGIN)
 	@echo "dist/$(PLUGIN)-$(VERSION).zip"
+	$(CHECK_PYTHON) tools/plugin_checks.py dist/$(PLUGIN)-$(VERSION).zip
 
 clean:
 	rm -rf build dist .pytest_cache

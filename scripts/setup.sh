@@ -5,8 +5,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-scipy python3-matplotlib pyqt5-dev-tools zip chromium xvfb xauth"
+APT_PACKAGES="qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-scipy python3-matplotlib python3-pyqt6 zip chromium xvfb xauth"
 # xvfb, xauth: tests/test_desktop.py runs real QGIS desktop on a virtual display
+# python3-pyqt6: tests/test_qt6.py runs the plugin's plain-Qt widgets under PyQt6 (QGIS 4)
 
 missing=()
 for package in $APT_PACKAGES; do
@@ -38,7 +39,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     cat .venv/pip.log >&2
     exit 1
   fi
-  .venv/bin/python -c "import numpy, onnxruntime, cv2, onnx, torch, numba, pystac_client, rustac, uvicorn, dask, distributed; assert numpy.__version__ < '2'"
+  .venv/bin/python -c "import numpy, onnxruntime, cv2, onnx, torch, numba, pystac_client, rustac, uvicorn, dask, distributed, bandit, detect_secrets; assert numpy.__version__ < '2'"
   test -x .venv/bin/rustac
   echo "$wanted" > "$stamp"
 fi

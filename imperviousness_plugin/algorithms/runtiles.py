@@ -148,8 +148,9 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         feedback.pushInfo(" ".join(command))
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env=env)
+        # An argument list, no shell: the plugin's own runner module in the worker Python.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # nosec B603
+                                   text=True, env=env)
         lines = []
         watcher = threading.Thread(target=self._cancel_watch, args=(process, feedback), daemon=True)
         watcher.start()
