@@ -134,9 +134,11 @@ def _record_written(path, written):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, output=True):
     """Yield a temporary path beside `path`; move it over `path` when the block succeeds.
 
+    `output=False` for cache files: they are not recorded as the run's outputs, so a run that
+    fails or is interrupted later keeps them (each is complete once moved into place).
     Write failures (missing or read-only folder, disk full) raise ImperviousnessError naming the
     output, never the hidden temporary file.
     """
@@ -154,11 +156,13 @@ def atomic_path(path):
     try:
         yield temporary
         # Recorded before the move: a signal handler running in between removes both names.
-        _record_written(path, True)
+        if output:
+            _record_written(path, True)
         try:
             os.replace(temporary, path)
         except OSError:
-            _record_written(path, False)
+            if output:
+                _record_written(path, False)
             raise
     except (OSError, RuntimeError) as error:  # GDAL reports write failures as RuntimeError
         failure = write_error(path, error)
@@ -189,8 +193,8 @@ def scratch_path(beside, suffix=".tif"):
         remove_quietly(temporary)
 
 
-def write_bytes(path, data):
-    with atomic_path(path) as temporary:
+def write_bytes(path, data, output=True):
+    with atomic_path(path, output) as temporary:
         with open(temporary, "wb") as handle:
             handle.write(data)
 
@@ -201,13 +205,13 @@ def copy_file(source, path):
         shutil.copyfile(source, temporary)
 
 
-def write_text(path, text):
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path, text, output=True):
+    write_bytes(path, text.encode("utf-8"), output)
 
 
-def write_json(path, data, default=None):
+def write_json(path, data, default=None, output=True):
     """JSON with sorted keys and a final newline, so equal data gives equal bytes.
 
     `default` is json.dumps's converter for values JSON has no type for (e.g. str).
     """
-    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=default) + "\n")
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=default) + "\n", output)

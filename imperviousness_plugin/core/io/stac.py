@@ -1,15 +1,17 @@
 """Sentinel-2 L2A straight from a STAC API: search, then fetch only the AOI's pixels (issue 11).
 
 A collection URL (`<api>/collections/<id>`, Earth Search v1 `sentinel-2-l2a` or
-`sentinel-2-c1-l2a`) is searched with pystac-client (paging through `next` links). For every item
-only the window of the ten bands and SCL that the output grid needs is read through GDAL's
-`/vsicurl/` (range requests, overviews never read, several requests in parallel threads, retries
-with back-off). Each item becomes a plain acquisition folder in the cache (the layout that
-`sentinel2.find_acquisitions` reads): one GeoTIFF per band on the scene's full grid in which only
-the window's tiles are stored (a sparse, lossless file), plus `metadata.json`. Keeping the
-scene's own grid makes the pre-processing read exactly the pixels, at exactly the positions, it
-would read from the full local scenes, so the PP is byte-identical; the window only has to cover
-the output grid's footprint plus a margin for the resampling kernels.
+`sentinel-2-c1-l2a`) is searched (stac_http: paged, bounded, cancellable). Items become scenes
+(stac_items: every field checked, one item per scene). For every scene only the window of the
+ten bands and SCL that the output grid needs is read through GDAL's `/vsicurl/` (range requests,
+overviews never read, several requests in parallel threads, retries with back-off, a time budget
+per scene). Each scene becomes a plain acquisition folder in the cache (the layout that
+`sentinel2.find_acquisitions` reads; stac_cache: safe names, manifest, locks): one GeoTIFF per
+band on the scene's full grid in which only the window's tiles are stored (a sparse, lossless
+file), plus `metadata.json`. Keeping the scene's own grid makes the pre-processing read exactly
+the pixels, at exactly the positions, it would read from the full local scenes, so the PP is
+byte-identical; the window only has to cover the output grid's footprint plus a margin for the
+resampling kernels.
 
 Harmonisation: the metadata (`earthsearch:boa_offset_applied`, `raster:bands` offset,
 `s2:processing_baseline`) say whether the stored DN still carry the +1000 of baseline 04.00,
@@ -19,8 +21,6 @@ clear dark targets below 1000 cannot exist when the offset is still in the data.
 
 import concurrent.futures
 import contextlib
-import datetime
-import json
 import math
 import os
 import re
@@ -29,20 +29,18 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from ..errors import Cancelled, ImperviousnessError
 from ..progress import StepProgress
+from . import stac_cache
 from .atomic import atomic_path, write_json
 from .raster import Grid, Window, open_raster, read_window, transform_bounds
 from .sentinel2 import BASELINE_04_OFFSET, REFLECTANCE_BANDS, SCL
+from .stac_http import HttpError, Limits, search_pages, session, source_state
+from .stac_items import (ASSET_KEYS, BANDS_10M, COARSE, Scene, epsg_wkt, gdal_options,  # noqa: F401
+                         item_id_of, metadata_offset, one_scene_once, scene_of_item)
 
-# Earth Search v1 asset key of each band (sentinel-2-l2a and sentinel-2-c1-l2a).
-ASSET_KEYS = {"B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1",
-              "B06": "rededge2", "B07": "rededge3", "B08": "nir", "B8A": "nir08",
-              "B11": "swir16", "B12": "swir22", SCL: "scl"}
-BANDS_10M = ("B02", "B03", "B04", "B08")
-COARSE = 20.0              # windows are aligned to the 20 m pixels so 10 m and 20 m windows match
 # Margin around the output grid's footprint: the bilinear kernel needs one 20 m pixel, GDAL's
 # approximate transformer up to 1/8 px more; 5 px of 20 m leave room for both.
 MARGIN_M = 5 * COARSE
@@ -51,17 +49,18 @@ CLEAR_SCL = (4, 5, 6)
 DARK_PERCENTILE = 1.0      # the dark targets' DN statistic
 MIN_DARK_SAMPLES = 100     # fewer clear samples: the metadata decide
 OFFSET_DN = -BASELINE_04_OFFSET   # 1000: DN below it cannot exist while the offset is in the data
-HTTP_RETRIES = 5           # GDAL's and the catalogue's retries on 5xx and timeouts
-READ_RETRIES = 3           # ours, for what GDAL does not retry (a connection cut mid-body)
+# Our retries of a band's whole read (GDAL's own are off, so that the time budget bounds them):
+# 5xx, timeouts and a connection cut mid-body.
+READ_RETRIES = 5
 PARALLEL_REQUESTS = 4
-# GDAL's /vsicurl/ settings for the reads: no directory listing, merged ranges, retries on 5xx.
+STRIP_ROWS = 512           # rows read between two checks of cancellation and time budget
+# GDAL's /vsicurl/ settings for the reads: no directory listing, merged ranges; the timeout is
+# set per thread and request from the scene's remaining budget.
 GDAL_HTTP_OPTIONS = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
     "GDAL_HTTP_MULTIPLEX": "YES",
-    "GDAL_HTTP_MAX_RETRY": str(HTTP_RETRIES),
-    "GDAL_HTTP_RETRY_DELAY": "0.5",
-    "GDAL_HTTP_TIMEOUT": "60",
+    "GDAL_HTTP_MAX_RETRY": "0",
     "VSI_CACHE": "FALSE",
 }
 _CACHE_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKXSIZE=256",
@@ -96,61 +95,15 @@ class StacRequest:
     collection_url: str
     extent: tuple                   # (xmin, ymin, xmax, ymax) in extent_crs_wkt
     extent_crs_wkt: str
-    start_date: datetime.date = None
-    end_date: datetime.date = None
+    start_date: object = None       # datetime.date
+    end_date: object = None
     max_cloud: float = None         # percent; None: no filter (the SCL weights handle clouds)
     target_crs_wkt: str = None      # None: the scenes' CRS
     pixel_size: float = 10.0
     cache_folder: str = None        # None: default_cache_folder()
     parallel: int = PARALLEL_REQUESTS
     page_size: int = 100            # items per search page; further pages through `next` links
-
-
-@dataclass
-class Scene:
-    """One STAC item: what it is, where its bands are and which window of them is needed."""
-
-    item_id: str
-    collection: str
-    date: datetime.date
-    tile: str
-    cloud_cover: float
-    baseline: str
-    offset_flag: bool               # earthsearch:boa_offset_applied (None when absent)
-    metadata_offset: int            # BOA offset the metadata imply for the stored DN (-1000 / 0)
-    crs_wkt: str
-    grid10: Grid                    # the full scene's 10 m grid
-    hrefs: dict                     # band -> asset href
-    window: Window = None           # in 20 m pixels of the scene; None: outside the AOI
-    covers: bool = False            # the window holds the whole footprint (not cut by the tile)
-    data_offset: int = None         # decided from the data once fetched
-    dark_dn: float = None           # the dark targets' DN statistic behind that decision
-    folder: str = None
-    fetched_bytes: int = 0
-    notes: list = field(default_factory=list)
-
-    @property
-    def grid20(self):
-        x0, _, _, y1, _, _ = self.grid10.geotransform
-        return Grid(self.crs_wkt, (x0, COARSE, 0.0, y1, 0.0, -COARSE),
-                    self.grid10.width // 2, self.grid10.height // 2)
-
-    def band_window(self, band):
-        """The window in the band's own pixels (10 m bands: twice the 20 m window)."""
-        w = self.window
-        factor = 2 if band in BANDS_10M else 1
-        return Window(w.col * factor, w.row * factor, w.width * factor, w.height * factor)
-
-    def expected_bytes(self):
-        """Uncompressed size of the windows (an upper bound of what is transferred)."""
-        if self.window is None:
-            return 0
-        return sum(2 * self.band_window(band).width * self.band_window(band).height
-                   if band != SCL else self.window.width * self.window.height
-                   for band in ASSET_KEYS)
-
-    def offset(self):
-        return self.metadata_offset if self.data_offset is None else self.data_offset
+    limits: Limits = field(default_factory=Limits)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -159,129 +112,87 @@ class Scene:
 
 
 def search(request, feedback=None):
-    """The scenes of the request, sorted by date, each with its window (pystac-client)."""
-    import pystac_client
-    from pystac_client.exceptions import APIError
-    from pystac_client.stac_api_io import StacApiIO
-    from requests.exceptions import RequestException
-    from urllib3 import Retry
+    """The scenes of the request, sorted by date, each with its window."""
+    return find_scenes(request, feedback)[0]
 
+
+def find_scenes(request, feedback=None):
+    """(scenes to read sorted by date, dropped items as {"item", "reason"} rows)."""
     api, collection = split_collection_url(request.collection_url)
+    progress = StepProgress(feedback, 1)
     bbox = transform_bounds(request.extent, request.extent_crs_wkt, epsg_wkt(4326))
     dates = (f"{request.start_date or '..'}/{request.end_date or '..'}"
              if request.start_date or request.end_date else None)
     described = (f"collection {collection} at {api}, bbox {', '.join(f'{v:.5f}' for v in bbox)}, "
                  f"datetime {dates or 'any'}" + (f", eo:cloud_cover <= {request.max_cloud:g}"
                                              if request.max_cloud is not None else ""))
-    retry = Retry(total=HTTP_RETRIES, backoff_factor=0.25, allowed_methods=None,
-                  status_forcelist=(429, 500, 502, 503, 504))
-    try:
-        client = pystac_client.Client.open(api, stac_io=StacApiIO(timeout=60, max_retries=retry))
-        found = client.search(collections=[collection], bbox=list(bbox), datetime=dates,
-                              limit=request.page_size)
-        items = list(found.items_as_dicts())
-    except (APIError, RequestException, OSError) as error:
-        raise ImperviousnessError(
-            f"The STAC catalogue {api} cannot be searched after {HTTP_RETRIES} retries "
-            f"({_short(error)}). Query: {described}.") from None
-    # Cloud cover is filtered here: the query / filter extensions are not served everywhere.
-    if request.max_cloud is not None:
-        items = [item for item in items
-                 if item["properties"].get("eo:cloud_cover", 0) <= request.max_cloud]
+    body = {"collections": [collection], "bbox": list(bbox), "limit": int(request.page_size)}
+    if dates:   # RFC 3339 instants, as STAC APIs require in POST bodies
+        body["datetime"] = (f"{_instant(request.start_date, 'T00:00:00Z')}/"
+                            f"{_instant(request.end_date, 'T23:59:59Z')}")
+    with contextlib.closing(session()) as http:
+        items = search_pages(http, f"{api}/search", body, request.limits, progress.feedback.isCanceled,
+                             lambda page, count: progress.check_cancelled())
     if not items:
         raise ImperviousnessError(f"No Sentinel-2 item found for {described}.")
-    scenes = [scene_of_item(item, collection) for item in items]
+    notes, scenes = [], []
+    for index, item in enumerate(items):
+        item_id_of(item, index)
+        scenes.append(scene_of_item(item, collection, notes))
+    for note in notes:
+        progress.warn(note)
+    scenes, dropped = one_scene_once(scenes)
+    # Cloud cover is filtered here: the query / filter extensions are not served everywhere.
+    if request.max_cloud is not None:
+        cloudy = [s for s in scenes if s.cloud_cover is not None and s.cloud_cover > request.max_cloud]
+        dropped += [{"item": s.item_id, "reason": f"eo:cloud_cover {s.cloud_cover:g} > MAX_CLOUD "
+                     f"{request.max_cloud:g}"} for s in cloudy]
+        scenes = [s for s in scenes if s not in cloudy]
     _check_tile_grids(scenes)
     for scene in scenes:
         scene.window, scene.covers = scene_window(scene, request)
-    progress = StepProgress(feedback, 1)
     progress.info(f"STAC search: {len(items)} items ({described}).")
-    scenes = one_covering_tile(scenes, progress)
-    return sorted((s for s in scenes if s.window is not None), key=lambda s: (s.date, s.item_id))
+    scenes, repeated = one_covering_tile(scenes)
+    dropped += repeated
+    for row in dropped:
+        progress.info(f"Not read: {row['item']}: {row['reason']}.")
+    for scene in scenes:
+        if stac_cache.has_path_characters(scene.item_id):
+            progress.warn(f"STAC item id {scene.item_id!r} contains path characters; it is data, "
+                          "not a path: the cache folder is named by a safe slug and a hash.")
+    return sorted((s for s in scenes if s.window is not None), key=lambda s: (s.date, s.item_id)), dropped
 
 
-def one_covering_tile(scenes, progress):
-    """The scenes of one tile when a tile covers the whole footprint, else all of them.
+def _instant(date, time_of_day):
+    return f"{date.isoformat()}{time_of_day}" if date else ".."
 
-    Neighbouring MGRS tiles overlap by about 10 km and repeat the same observations; when one
-    tile holds the whole footprint its items alone carry every observation once.
+
+def one_covering_tile(scenes):
+    """(scenes, dropped): where one tile covers the whole footprint, the items of other tiles
+    whose datatake that tile already holds are dropped.
+
+    Neighbouring MGRS tiles overlap by about 10 km and repeat the observations of one datatake;
+    when one tile holds the whole footprint its item carries that observation once. Datatakes
+    that only the other tiles offer are kept.
     """
-    covering = sorted({scene.tile for scene in scenes if scene.covers})
-    tiles = sorted({scene.tile for scene in scenes})
-    if not covering or len(tiles) == 1:
-        return scenes
-    progress.info(f"Tile {covering[0]} covers the whole extent: the items of tiles "
-                  f"{', '.join(t for t in tiles if t != covering[0])} are not read.")
-    return [scene for scene in scenes if scene.tile == covering[0]]
+    covering = sorted({scene.tile for scene in scenes if scene.covers and scene.window})
+    if not covering:
+        return scenes, []
+    tile = covering[0]
+    held = {scene.datatake for scene in scenes if scene.tile == tile}
+    kept, dropped = [], []
+    for scene in scenes:
+        if scene.tile != tile and scene.datatake in held:
+            dropped.append({"item": scene.item_id, "reason": (
+                f"tile {tile} covers the whole extent and holds the same datatake "
+                f"({' '.join(scene.datatake)})")})
+        else:
+            kept.append(scene)
+    return kept, dropped
 
 
 def _short(error):
     return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-
-
-def scene_of_item(item, collection):
-    """A Scene from an Earth Search item (dict); a missing band names the item and the band."""
-    properties, assets = item.get("properties", {}), item.get("assets", {})
-    missing = [f"{band} (asset '{key}')" for band, key in ASSET_KEYS.items() if key not in assets]
-    if missing:
-        raise ImperviousnessError(
-            f"STAC item {item.get('id')} has no {', '.join(missing)}; its assets are "
-            f"{', '.join(sorted(assets)) or 'none'}.")
-    epsg = properties.get("proj:epsg") or _epsg_of_code(properties.get("proj:code"))
-    if not epsg:
-        raise ImperviousnessError(f"STAC item {item['id']} gives no CRS (proj:epsg / proj:code).")
-    crs_wkt = epsg_wkt(int(epsg))
-    grid10 = _asset_grid(item, "blue", crs_wkt)
-    for band, key in ASSET_KEYS.items():
-        grid = _asset_grid(item, key, crs_wkt)
-        if not grid.covers_same_area(grid10):
-            raise ImperviousnessError(
-                f"STAC item {item['id']}: band {band} (asset '{key}', {grid.describe()}) does not "
-                f"cover the same area as its 10 m bands ({grid10.describe()}).")
-    date = datetime.date.fromisoformat(properties["datetime"][:10])
-    tile = properties.get("grid:code", "").replace("MGRS-", "") or properties.get("s2:mgrs_tile", "")
-    _check_utm_zone(item["id"], tile, epsg)
-    baseline = properties.get("s2:processing_baseline")
-    flag = properties.get("earthsearch:boa_offset_applied")
-    return Scene(item["id"], collection, date, tile, properties.get("eo:cloud_cover"), baseline,
-                 flag, metadata_offset(properties, assets), crs_wkt, grid10,
-                 {band: assets[key]["href"] for band, key in ASSET_KEYS.items()})
-
-
-def epsg_wkt(epsg):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(int(epsg))
-    return srs.ExportToWkt()
-
-
-def _epsg_of_code(code):
-    match = re.match(r"EPSG:(\d+)$", str(code or ""))
-    return int(match.group(1)) if match else None
-
-
-def _asset_grid(item, key, crs_wkt):
-    asset = item["assets"][key]
-    try:
-        height, width = asset["proj:shape"]
-        a, b, c, d, e, f = asset["proj:transform"][:6]
-    except (KeyError, ValueError, TypeError):
-        raise ImperviousnessError(
-            f"STAC item {item['id']}: asset '{key}' has no proj:shape / proj:transform.") from None
-    return Grid(crs_wkt, (float(c), float(a), float(b), float(f), float(d), float(e)),
-                int(width), int(height))
-
-
-def _check_utm_zone(item_id, tile, epsg):
-    """An MGRS tile (e.g. 33SVV) lies in UTM zone 33: its grid must be EPSG:326zz / 327zz."""
-    match = re.match(r"(\d{1,2})([C-X])", tile or "")
-    if not match:
-        return
-    zone, band = int(match.group(1)), match.group(2)
-    expected = (32600 if band >= "N" else 32700) + zone
-    if int(epsg) != expected:
-        raise ImperviousnessError(
-            f"STAC item {item_id} of tile {tile} is on EPSG:{epsg}, not on its tile's UTM grid "
-            f"EPSG:{expected}: the item's grid does not match its tile.")
 
 
 def _check_tile_grids(scenes):
@@ -294,25 +205,6 @@ def _check_tile_grids(scenes):
                 f"STAC item {scene.item_id} of tile {scene.tile} is on {scene.grid10.describe()}, "
                 f"but {reference.item_id} of the same tile is on {reference.grid10.describe()}: "
                 "the item's grid does not match its tile.")
-
-
-def metadata_offset(properties, assets):
-    """The BOA offset (DN) the metadata imply for the stored values: -1000 or 0.
-
-    `earthsearch:boa_offset_applied: true` means Earth Search already removed it (the
-    `raster:bands` offset then still reads -0.1 on sentinel-2-l2a); otherwise the assets'
-    `raster:bands` offset / scale, else the processing baseline.
-    """
-    if properties.get("earthsearch:boa_offset_applied") is True:
-        return 0
-    bands = (assets.get("red", {}).get("raster:bands") or [{}])[0]
-    if "offset" in bands and bands.get("scale"):
-        return int(round(bands["offset"] / bands["scale"]))
-    baseline = properties.get("s2:processing_baseline")
-    try:
-        return BASELINE_04_OFFSET if baseline and float(baseline) >= 4.0 else 0
-    except ValueError:
-        raise ImperviousnessError(f"Unreadable s2:processing_baseline {baseline!r}.") from None
 
 
 def scene_window(scene, request):
@@ -341,40 +233,55 @@ def scene_window(scene, request):
 
 
 def fetch_acquisitions(request, feedback=None):
-    """Search, fetch what the cache lacks, and return the acquisition folders (one per item)."""
-    scenes = search(request, feedback)
+    """Search, fetch what the cache lacks, and return the acquisition folders (one per scene).
+
+    Every scene folder is locked while it is checked and fetched, so runs sharing the cache wait
+    for each other instead of writing the same files. A scene that fails (a band's 404, its time
+    budget spent) fails alone: the others are fetched and stay in the cache; the error names
+    every failed scene afterwards.
+    """
+    scenes, _ = find_scenes(request, feedback)
     cache = request.cache_folder or default_cache_folder()
-    todo = []
+    progress = StepProgress(feedback, len(scenes) * len(ASSET_KEYS))
     for scene in scenes:
-        scene.folder = os.path.join(cache, scene.collection, scene.item_id)
-        cached = read_cached(scene.folder)
-        if cached and _contains(cached["window"], scene.window):
-            scene.data_offset = cached["boa_add_offset"]
-        else:
-            if cached:   # the new window covers the old one too, so earlier AOIs stay cached
-                scene.window = _union(Window(*cached["window"]), scene.window)
-            todo.append(scene)
-    progress = StepProgress(feedback, len(todo) * len(ASSET_KEYS))
-    progress.info(f"{len(scenes)} scenes; {len(scenes) - len(todo)} already in the cache {cache}; "
-                  f"fetching {len(todo)} ({sum(s.expected_bytes() for s in todo) / 1e6:.1f} MB "
-                  "of windows at most).")
-    if todo:
-        with gdal_http_options():
-            _fetch_all(todo, progress, request.parallel)
+        scene.folder = stac_cache.scene_folder(cache, scene.collection, scene.item_id, scene.date)
+    with contextlib.ExitStack() as stack:
+        http = stack.enter_context(contextlib.closing(session()))
+        # Sorted, so that two runs take the locks in one order and never wait for each other.
+        for scene in sorted(scenes, key=lambda s: s.folder):
+            stack.enter_context(stac_cache.folder_lock(scene.folder, progress.feedback.isCanceled))
+        todo = [scene for scene in scenes if not _use_cache(scene, http, request.limits, progress)]
+        progress.info(f"{len(scenes)} scenes; {len(scenes) - len(todo)} verified in the cache "
+                      f"{cache}; fetching {len(todo)} ({sum(s.expected_bytes() for s in todo) / 1e6:.1f} "
+                      "MB of windows at most).")
+        if todo:
+            with gdal_options(GDAL_HTTP_OPTIONS):
+                _fetch_all(todo, progress, request, http)
     return [scene.folder for scene in scenes]
 
 
+def _use_cache(scene, http, limits, progress):
+    """True when the scene's cached folder verifies and holds its window (the offset is then
+    taken from it); otherwise the window to fetch grows to the union with a verified old one."""
+    stac_cache.remove_debris(scene.folder)   # we hold the lock: nobody else writes here
+    manifest = stac_cache.read_manifest(scene.folder)
+    problem = stac_cache.manifest_problem(
+        scene.folder, manifest, scene.collection, scene.item_id, scene.hrefs,
+        lambda href: _head(http, href, limits, scene, None)) if manifest else "no manifest"
+    if problem is None and _contains(manifest["window"], scene.window):
+        scene.data_offset = manifest["boa_add_offset"]
+        return True
+    if problem is None:   # the new window covers the old one too, so earlier AOIs stay cached
+        scene.window = _union(Window(*manifest["window"]), scene.window)
+    elif manifest is not None or os.path.isdir(scene.folder):
+        progress.info(f"Scene {scene.item_id}: the cached copy is not trusted ({problem}); "
+                      "fetching it again.")
+    return False
+
+
 def read_cached(folder):
-    """The cached scene's metadata.json (written last, so its presence means complete), or None."""
-    path = os.path.join(folder, "metadata.json")
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as stream:
-            metadata = json.load(stream)
-        return metadata if "window" in metadata and "boa_add_offset" in metadata else None
-    except (OSError, ValueError):
-        return None
+    """The cached scene's manifest, or None (absent, unreadable, older format)."""
+    return stac_cache.read_manifest(folder)
 
 
 def _contains(outer, inner):
@@ -390,41 +297,63 @@ def _union(a, b):
     return Window(col0, row0, col1 - col0, row1 - row0)
 
 
-@contextlib.contextmanager
 def gdal_http_options():
-    """Set GDAL_HTTP_OPTIONS for the fetch and restore the previous values afterwards."""
-    previous = {key: gdal.GetConfigOption(key) for key in GDAL_HTTP_OPTIONS}
-    for key, value in GDAL_HTTP_OPTIONS.items():
-        gdal.SetConfigOption(key, value)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            gdal.SetConfigOption(key, value)
+    """GDAL_HTTP_OPTIONS for a block (kept for callers of the earlier name)."""
+    return gdal_options(GDAL_HTTP_OPTIONS)
 
 
-def _fetch_all(scenes, progress, parallel):
-    """Every (scene, band) read in a thread pool; cancellation is checked between requests."""
-    cancelled = threading.Event()
+class _Fetch:
+    """The shared state of one fetch: stop flag, failures, and each scene's deadline."""
+
+    def __init__(self, request, http):
+        self.request, self.http, self.limits = request, http, request.limits
+        self.cache = request.cache_folder or default_cache_folder()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.deadlines, self.failed, self.sources = {}, {}, {}
+
+    def deadline(self, scene):
+        with self.lock:
+            return self.deadlines.setdefault(id(scene), time.monotonic() + self.limits.scene_budget)
+
+
+def _fetch_all(scenes, progress, request, http):
+    """Every (scene, band) read in a thread pool. Cancellation is checked while waiting and
+    between range requests; a failed band fails its scene only."""
+    state = _Fetch(request, http)
     remaining = {id(scene): len(ASSET_KEYS) for scene in scenes}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(int(parallel), 1)) as pool:
-        for scene in scenes:   # the old metadata go first: a half-rewritten folder is never "complete"
-            _remove(os.path.join(scene.folder, "metadata.json"))
-        futures = {pool.submit(_fetch_band, scene, band, cancelled): scene
+    for scene in scenes:   # the old manifest goes first: a half-rewritten folder is never trusted
+        _remove(os.path.join(scene.folder, stac_cache.MANIFEST))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(int(request.parallel), 1)) as pool:
+        futures = {pool.submit(_fetch_band, scene, band, state): scene
                    for scene in scenes for band in ASSET_KEYS}
+        pending = set(futures)
         try:
-            for future in concurrent.futures.as_completed(futures):
-                scene = futures[future]
-                scene.fetched_bytes += future.result()
-                remaining[id(scene)] -= 1
-                if remaining[id(scene)] == 0:
-                    _finish_scene(scene, progress)
-                progress.step()
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED)
+                progress.check_cancelled()
+                for future in done:
+                    scene = futures[future]
+                    try:
+                        scene.fetched_bytes += future.result()
+                    except ImperviousnessError as error:
+                        state.failed.setdefault(id(scene), (scene, str(error)))
+                    remaining[id(scene)] -= 1
+                    if remaining[id(scene)] == 0 and id(scene) not in state.failed:
+                        _finish_scene(scene, progress, state.sources)
+                    progress.step()
         except BaseException:
-            cancelled.set()
-            for future in futures:
+            state.stop.set()
+            for future in pending:
                 future.cancel()
             raise
+    if state.failed:
+        failed = sorted(state.failed.values(), key=lambda pair: pair[0].item_id)
+        raise ImperviousnessError(
+            f"{len(failed)} of {len(scenes)} scenes could not be fetched; the other "
+            f"{len(scenes) - len(failed)} are complete and kept in the cache, so a new run fetches "
+            "only these: " + " | ".join(message for _, message in failed))
 
 
 def _remove(path):
@@ -432,25 +361,46 @@ def _remove(path):
         os.remove(path)
 
 
-def _fetch_band(scene, band, cancelled):
-    """Read one band's window over HTTP (retried) and store it; returns the bytes read."""
-    if cancelled.is_set():
-        raise Cancelled("Cancelled by the user")
+def _describe(scene, band):
+    return f"scene {scene.item_id}, band {band} (asset '{ASSET_KEYS[band]}', {scene.hrefs[band]})"
+
+
+def _fetch_band(scene, band, state):
+    """Read one band's window over HTTP (retried within the scene's budget) and store it in the
+    cache with the source's ETag and size; returns the bytes read."""
+    if id(scene) in state.failed:
+        return 0   # another band of this scene failed: the scene is fetched again next run
+    deadline = state.deadline(scene)
+    href = scene.hrefs[band]
     window = scene.band_window(band)
-    url = "/vsicurl/" + scene.hrefs[band]
-    for attempt in range(READ_RETRIES + 1):
-        if cancelled.is_set():
+
+    def check():
+        if state.stop.is_set():
             raise Cancelled("Cancelled by the user")
+        if time.monotonic() > deadline:
+            raise ImperviousnessError(
+                f"Scene {scene.item_id}: fetching took more than its time budget of "
+                f"{state.limits.scene_budget:g} s (SCENE_TIME_BUDGET); last request: band {band}, "
+                f"{href}.")
+
+    for attempt in range(READ_RETRIES + 1):
+        check()
         try:
-            array, grid = _read_remote(scene, band, url, window)
+            source = _head(state.http, href, state.limits, scene, band, deadline)
+            array, grid = _read_remote(scene, band, window, check, deadline, state.limits)
+            if _head(state.http, href, state.limits, scene, band, deadline) != source:
+                raise _HttpError(f"The source of {_describe(scene, band)} changed while it was read.", False)
             break
         except _HttpError as error:
-            # GDAL retries 5xx and timeouts itself; a connection dropped mid-body (curl's
-            # "transfer closed") is not among them, so the whole read is retried here.
+            # Transient failures (5xx, timeouts, a connection dropped mid-body) are retried here;
+            # GDAL's own retries are off so that the scene's budget bounds them.
             if error.permanent or attempt == READ_RETRIES:
                 raise ImperviousnessError(str(error)) from None
-            time.sleep(0.5 * 2 ** attempt)
-    write_sparse_band(os.path.join(scene.folder, f"{band}.tif"), grid, window, array, band)
+            time.sleep(min(0.25 * 2 ** attempt, max(deadline - time.monotonic(), 0)))
+    path = stac_cache.inside(state.cache, os.path.join(scene.folder, f"{band}.tif"))
+    write_sparse_band(path, grid, window, array, band)
+    with state.lock:
+        state.sources[(id(scene), band)] = source
     return array.nbytes
 
 
@@ -460,9 +410,32 @@ class _HttpError(Exception):
         self.permanent = permanent
 
 
-def _read_remote(scene, band, url, window):
+_MEANING = {401: "authentication required", 403: "access denied", 404: "not found"}
+
+
+def _head(http, href, limits, scene, band, deadline=None):
+    """(ETag, size) of the source now; HTTP 401/403/404 are permanent, the rest transient."""
+    timeout = limits.timeout if deadline is None else max(min(limits.timeout, deadline - time.monotonic()), 0.5)
+    what = _describe(scene, band) if band else f"scene {scene.item_id} ({href})"
+    try:
+        return source_state(http, href, timeout)
+    except HttpError as error:
+        if error.status in _MEANING:
+            raise _HttpError(f"HTTP {error.status} ({_MEANING[error.status]}) for {what}.", True) from None
+        if band is None:   # checking the cache: an unreachable source cannot vouch for it
+            return None, None
+        raise _HttpError(f"Cannot read {what}: {error}", False) from None
+
+
+def _read_remote(scene, band, window, check, deadline, limits):
+    """The window of one band, read in strips of whole block rows so that cancellation and the
+    scene's budget are checked between range requests."""
+    url = "/vsicurl/" + scene.hrefs[band]
     gdal.VSICurlPartialClearCache(url)   # a failed attempt must not leave cached pieces behind
-    what = f"scene {scene.item_id}, band {band} (asset '{ASSET_KEYS[band]}', {scene.hrefs[band]})"
+    what = _describe(scene, band)
+    seconds = str(max(int(math.ceil(min(limits.timeout, deadline - time.monotonic()))), 1))
+    for key in ("GDAL_HTTP_TIMEOUT", "GDAL_HTTP_CONNECTTIMEOUT"):
+        gdal.SetThreadLocalConfigOption(key, seconds)
     dataset = None
     try:
         dataset = open_raster(url)
@@ -472,16 +445,26 @@ def _read_remote(scene, band, url, window):
             raise _HttpError(
                 f"The file of {what} is on {grid.describe()}, not on the item's grid "
                 f"({expected.describe()}): the item's grid does not match its tile.", True)
-        return read_window(dataset, window, name=what), grid
+        # Whole block rows, at least STRIP_ROWS: one strip is one multi-range read in GDAL
+        # (thinner strips defeat it and trigger vsicurl's sequential read-ahead).
+        block = max(dataset.GetRasterBand(1).GetBlockSize()[1], 1)
+        block_rows = block * max(STRIP_ROWS // block, 1)
+        strips, row, end = [], window.row, window.row + window.height
+        while row < end:
+            check()
+            stop = min((row // block_rows + 1) * block_rows, end)
+            strips.append(read_window(dataset, Window(window.col, row, window.width, stop - row), name=what))
+            row = stop
+        return np.vstack(strips), grid
     except ImperviousnessError as error:
         status = re.search(r"HTTP (?:response )?code:? ?(\d{3})", str(error))
         code = int(status.group(1)) if status else None
-        if code in (401, 403, 404):
-            meaning = {401: "authentication required", 403: "access denied",
-                       404: "not found"}[code]
-            raise _HttpError(f"HTTP {code} ({meaning}) for {what}.", True) from None
+        if code in _MEANING:
+            raise _HttpError(f"HTTP {code} ({_MEANING[code]}) for {what}.", True) from None
         raise _HttpError(f"Cannot read {what}: {_short(error)}", False) from None
     finally:
+        for key in ("GDAL_HTTP_TIMEOUT", "GDAL_HTTP_CONNECTTIMEOUT"):
+            gdal.SetThreadLocalConfigOption(key, None)
         # Closed here, not by the garbage collector through the traceback's frames (GDAL
         # datasets freed late from a reference cycle crash the interpreter at exit).
         dataset = None
@@ -489,7 +472,7 @@ def _read_remote(scene, band, url, window):
 
 def write_sparse_band(path, grid, window, array, description):
     """The band on the scene's full grid, only the window's tiles stored (lossless DEFLATE)."""
-    with atomic_path(path) as temporary:
+    with atomic_path(path, output=False) as temporary:   # a cache file, kept on failure
         dataset = gdal.GetDriverByName("GTiff").Create(
             temporary, grid.width, grid.height, 1,
             gdal.GDT_Byte if array.dtype == np.uint8 else gdal.GDT_UInt16, options=_CACHE_OPTIONS)
@@ -503,8 +486,8 @@ def write_sparse_band(path, grid, window, array, description):
             dataset = None   # closed (and flushed) before the file is moved into place
 
 
-def _finish_scene(scene, progress):
-    """Decide the offset from the stored window, log disagreements, write metadata.json last."""
+def _finish_scene(scene, progress, sources):
+    """Decide the offset from the stored window, log disagreements, write the manifest last."""
     scene.dark_dn = dark_target_dn(scene.folder, scene)
     data_has_offset = None if scene.dark_dn is None else scene.dark_dn >= OFFSET_DN
     if data_has_offset is None:
@@ -520,12 +503,19 @@ def _finish_scene(scene, progress):
                        f"{scene.data_offset}; the data decide ({scene.data_offset}).")
             scene.notes.append(message)
             progress.info(message)
-    write_json(os.path.join(scene.folder, "metadata.json"), {
+    window = [scene.window.col, scene.window.row, scene.window.width, scene.window.height]
+    files = {}
+    for band in ASSET_KEYS:
+        path = os.path.join(scene.folder, f"{band}.tif")
+        etag, size = sources[(id(scene), band)]
+        files[band] = {"href": scene.hrefs[band], "etag": etag, "size": size,
+                       "bytes": os.path.getsize(path), "sha256": stac_cache.file_sha256(path)}
+    write_json(os.path.join(scene.folder, stac_cache.MANIFEST), {
+        "cache_format": stac_cache.CACHE_FORMAT, "files": files,
         "processing_baseline": scene.baseline, "boa_add_offset": scene.data_offset,
-        "window": [scene.window.col, scene.window.row, scene.window.width, scene.window.height],
-        "stac_item": scene.item_id, "collection": scene.collection, "tile": scene.tile,
-        "earthsearch_boa_offset_applied": scene.offset_flag,
-        "metadata_offset": scene.metadata_offset, "dark_target_dn": scene.dark_dn})
+        "window": window, "stac_item": scene.item_id, "collection": scene.collection,
+        "tile": scene.tile, "earthsearch_boa_offset_applied": scene.offset_flag,
+        "metadata_offset": scene.metadata_offset, "dark_target_dn": scene.dark_dn}, output=False)
     progress.info(f"Scene {scene.item_id} ({scene.date}, tile {scene.tile}): "
                   f"{scene.fetched_bytes / 1e6:.1f} MB of pixels, BOA offset {scene.data_offset}.")
 
@@ -557,25 +547,41 @@ def dark_target_dn(folder, scene):
 
 
 def dry_run(request, feedback=None):
-    """The search's scenes and what fetching them would read, as a dict (nothing is fetched)."""
-    scenes = search(request, feedback)
+    """The search's scenes and what fetching them would read, as a dict (no pixel is read; the
+    cache is verified with HEAD requests to the sources, nothing is written)."""
+    scenes, dropped = find_scenes(request, feedback)
     cache = request.cache_folder or default_cache_folder()
     rows, total = [], 0
-    for scene in scenes:
-        cached = read_cached(os.path.join(cache, scene.collection, scene.item_id))
-        in_cache = bool(cached) and _contains(cached["window"], scene.window)
-        decision = (f"{cached['boa_add_offset']} (from the data, cached)" if in_cache
-                    else f"{scene.metadata_offset} from the metadata; checked against the data")
-        expected = 0 if in_cache else scene.expected_bytes()
-        total += expected
-        rows.append({"item": scene.item_id, "date": scene.date.isoformat(), "tile": scene.tile,
-                     "cloud_cover": scene.cloud_cover, "baseline": scene.baseline,
-                     "boa_offset_applied": scene.offset_flag, "offset_decision": decision,
-                     "window_20m": [scene.window.col, scene.window.row, scene.window.width,
-                                    scene.window.height],
-                     "cached": in_cache, "expected_bytes": expected})
+    with contextlib.closing(session()) as http:
+        for scene in scenes:
+            folder = stac_cache.scene_folder(cache, scene.collection, scene.item_id, scene.date)
+            cached = stac_cache.read_manifest(folder)
+            in_cache = (cached is not None and _contains(cached["window"], scene.window)
+                        and stac_cache.manifest_problem(
+                            folder, cached, scene.collection, scene.item_id, scene.hrefs,
+                            lambda href, s=scene: _head(http, href, request.limits, s, None)) is None)
+            decision = (f"{cached['boa_add_offset']} (from the data, cached)" if in_cache
+                        else f"{scene.metadata_offset} from the metadata; checked against the data")
+            expected = 0 if in_cache else scene.expected_bytes()
+            total += expected
+            rows.append({"item": scene.item_id, "date": scene.date.isoformat(), "tile": scene.tile,
+                         "epsg": _epsg(scene), "cloud_cover": scene.cloud_cover,
+                         "baseline": scene.baseline, "boa_offset_applied": scene.offset_flag,
+                         "metadata_offset": scene.metadata_offset, "offset_decision": decision,
+                         "window_20m": [scene.window.col, scene.window.row, scene.window.width,
+                                        scene.window.height],
+                         "cache_folder": os.path.relpath(folder, cache),
+                         "cached": in_cache, "expected_bytes": expected})
     return {"collection_url": request.collection_url, "cache_folder": cache,
-            "scenes": rows, "expected_bytes": total}
+            "scenes": rows, "dropped": dropped, "expected_bytes": total}
+
+
+def _epsg(scene):
+    from osgeo import osr
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(scene.crs_wkt)
+    code = srs.GetAuthorityCode(None)
+    return int(code) if code else None
 
 
 def format_dry_run(report):
@@ -586,6 +592,8 @@ def format_dry_run(report):
         lines.append(f"{row['date']:10}  {row['tile']:6}  {cloud:>6}  {row['baseline'] or '?':5}  "
                      f"{str(row['boa_offset_applied']):5}  {row['expected_bytes'] / 1e6:7.2f}  "
                      f"{row['item']} / offset {row['offset_decision']}")
-    lines.append(f"{len(report['scenes'])} scenes; at most {report['expected_bytes'] / 1e6:.2f} MB "
-                 f"to fetch into {report['cache_folder']}.")
+    for row in report.get("dropped", []):
+        lines.append(f"dropped  {row['item']}: {row['reason']}")
+    lines.append(f"{len(report['scenes'])} scenes ({len(report.get('dropped', []))} items dropped); "
+                 f"at most {report['expected_bytes'] / 1e6:.2f} MB to fetch into {report['cache_folder']}.")
     return lines
