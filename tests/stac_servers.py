@@ -205,7 +205,8 @@ class StacApi:
 
 class FaultyFiles:
     """ASGI app: StaticFiles plus an access log and per-path faults: an HTTP status to answer
-    instead of the file ('503', '403', ...) or 'drop' (the connection closes mid-body)."""
+    instead of the file ('503', '403', ...), 'drop' (the connection closes mid-body) or
+    'slow:<s>' (the answer waits <s> seconds)."""
 
     def __init__(self, root):
         from starlette.applications import Starlette
@@ -235,6 +236,10 @@ class FaultyFiles:
         with self.lock:
             self.log.append(entry)
         fault = self.fault_for(path, scope["method"])
+        if fault is not None and fault.startswith("slow:"):   # answer, but only after a while
+            import asyncio
+            await asyncio.sleep(float(fault.split(":", 1)[1]))
+            fault = None
         if fault is not None and fault != "drop":
             entry["status"] = int(fault)
             await send({"type": "http.response.start", "status": int(fault),
@@ -305,3 +310,131 @@ def requested_ranges(entry):
     """(start, end) of a log entry's Range header ('bytes=a-b[,c-d]')."""
     spec = entry["range"].split("=", 1)[-1]
     return [tuple(int(v) for v in part.split("-")) for part in spec.split(",") if part.strip()]
+
+
+# ----------------------------------------------------------------------------------------------
+# A STAC API that serves any item as given (hostile ones too) and misbehaves on request
+# ----------------------------------------------------------------------------------------------
+
+
+class ItemsApi:
+    """uvicorn + starlette on 127.0.0.1: /search over {collection: [items]} exactly as given (no
+    validation, so hostile ids and odd fields reach the client), paged through `next` links.
+
+    `mode`: "ok"; "loop" (every page's next link is the page itself); "trickle" (the answer
+    comes one byte every `delay` s); "stall" (the request is accepted, never answered).
+    """
+
+    def __init__(self, collections, mode="ok", delay=0.5):
+        import asyncio
+
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse, Response, StreamingResponse
+        from starlette.routing import Route
+
+        self.collections, self.mode, self.requests = collections, mode, []
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+        async def search(request):
+            body = await request.json() if request.method == "POST" else dict(request.query_params)
+            self.requests.append((request.method, str(request.url), body))
+            if self.mode == "stall":
+                await asyncio.sleep(3600)
+            names = body.get("collections") or []
+            names = names.split(",") if isinstance(names, str) else names
+            found = [item for name in names for item in self.collections.get(name, [])]
+            start, limit = int(body.get("token", 0)), int(body.get("limit", 100))
+            links = []
+            if self.mode == "loop":
+                links.append({"rel": "next", "href": f"{self.url}/search", "method": "POST",
+                              "body": body})
+            elif start + limit < len(found):
+                links.append({"rel": "next", "href": f"{self.url}/search", "method": "POST",
+                              "body": dict(body, token=start + limit)})
+            page = {"type": "FeatureCollection", "features": found[start:start + limit],
+                    "links": links}
+            if self.mode == "trickle":
+                data = json.dumps(page).encode()
+
+                async def drip():
+                    for index in range(len(data)):
+                        await asyncio.sleep(delay)
+                        yield data[index:index + 1]
+                return StreamingResponse(drip(), media_type="application/geo+json")
+            return JSONResponse(page)
+
+        async def collection(request):
+            name = request.path_params["name"]
+            if name not in self.collections:
+                return Response(status_code=404)
+            return JSONResponse(collection_json(name, self.collections[name]))
+
+        app = Starlette(routes=[Route("/search", search, methods=["GET", "POST"]),
+                                Route("/collections/{name}", collection)])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
+                                access_log=False, loop="asyncio", http="h11")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        wait_for_port(self.port)
+
+    def collection_url(self, collection):
+        return f"{self.url}/collections/{collection}"
+
+    def stop(self):
+        self.server.should_exit = True
+        self.server.force_exit = True
+        self.thread.join(timeout=10)
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never answers (an image server that hangs)."""
+
+    def __init__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(64)
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = []
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        self.socket.settimeout(0.2)
+        while self.running:
+            try:
+                connection, _ = self.socket.accept()
+                self.connections.append(connection)   # kept open, never read, never answered
+            except OSError:
+                continue
+
+    def stop(self):
+        self.running = False
+        self.thread.join(timeout=5)
+        for connection in self.connections:
+            connection.close()
+        self.socket.close()
+
+
+def synthetic_items(root, files, collection, size=128, n_dates=3, year=2021):
+    """(items, acquisitions): simulated acquisitions of tile 33SVV as Earth Search
+    sentinel-2-c1-l2a items (raw DN, raster:bands offset) with their COGs under `root`, served by
+    `files` (a RangeFileServer of `root`)."""
+    world = sampledata.simulate_world(size=size, n_dates=max(n_dates, 4))
+    acquisitions = sampledata.simulate_acquisitions(world, year)[:n_dates]
+    items = []
+    for acq in acquisitions:
+        items.append(earth_search_item(acq, collection, files.url, False, -1000))
+        write_item_files(acq, root, collection, items[-1], -1000)
+    return items, acquisitions
+
+
+def local_folders(acquisitions, folder):
+    """The acquisitions as local plain folders (the reference the STAC path must equal)."""
+    for acq in acquisitions:
+        sampledata.write_acquisition(acq, str(folder), "plain")
+    return str(folder)

@@ -9,6 +9,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterCrs,
 from .. import compat
 from ..core.features.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
 from ..core.io.stac import StacRequest, default_cache_folder, fetch_acquisitions, is_stac_url
+from ..core.io.stac_http import Limits
 from .base import Group, ImperviousnessAlgorithm
 
 
@@ -36,7 +37,10 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         "~/.cache/imperviousness/stac), where a later run finds it again. Whether the 04.00 "
         "offset is still in the data is decided from the data's dark targets; every scene whose "
         "earthsearch:boa_offset_applied flag disagrees is logged. imperviousness:stacsearch "
-        "lists what would be read.\n\n"
+        "lists what would be read. Searches and fetches are bounded (request timeout, most pages "
+        "and items, a time budget per scene); a failed scene fails alone and the scenes already "
+        "fetched stay in the cache, each verified against its manifest (checksums, the source's "
+        "ETag and size) before it is used again.\n\n"
         "Harmonisation: products of processing baseline 04.00 and later carry "
         "BOA_ADD_OFFSET = -1000; it is applied so that all acquisitions share the pre-04.00 "
         "range.\n\n"
@@ -79,7 +83,12 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
     PIXEL_SIZE = "PIXEL_SIZE"
     HARMONIC_ORDER = "HARMONIC_ORDER"
     SCL_WEIGHTS = "SCL_WEIGHTS"
-    ADVANCED = (HARMONIC_ORDER, SCL_WEIGHTS, CACHE_FOLDER)
+    HTTP_TIMEOUT = "HTTP_TIMEOUT"
+    MAX_PAGES = "MAX_PAGES"
+    MAX_ITEMS = "MAX_ITEMS"
+    SCENE_TIME_BUDGET = "SCENE_TIME_BUDGET"
+    ADVANCED = (HARMONIC_ORDER, SCL_WEIGHTS, CACHE_FOLDER, HTTP_TIMEOUT, MAX_PAGES, MAX_ITEMS,
+                SCENE_TIME_BUDGET)
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
@@ -99,6 +108,7 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
                 self.CACHE_FOLDER, self.tr("STAC: cache folder (empty: ~/.cache/imperviousness/stac)"),
                 behavior=compat.ProcessingFileParameterBehavior.Folder, optional=True),
             self.tr("Where the fetched windows are kept, so a later run reads nothing again."))
+        self.add_stac_limits()
         self.add_parameter(
             QgsProcessingParameterDateTime(self.START_DATE, self.tr("Start date"),
                                            type=compat.ProcessingDateTimeParameterDataType.Date, optional=True),
@@ -119,6 +129,27 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
                                          compat.ProcessingNumberParameterType.Double, 10.0, minValue=0.001),
             self.tr("The output pixel size in units of the output CRS."))
         self.add_feature_parameters()
+
+    def add_stac_limits(self):
+        """The bounds of a STAC search and fetch (a catalogue that loops or stalls fails in time)."""
+        limits = Limits()
+        number = QgsProcessingParameterNumber
+        self.add_parameter(
+            number(self.HTTP_TIMEOUT, self.tr("STAC: timeout of one request (s)"), number.Double,
+                   limits.timeout, minValue=1),
+            self.tr("Connect, read and total time of each request to the catalogue or image server."))
+        self.add_parameter(
+            number(self.MAX_PAGES, self.tr("STAC: most search pages"), number.Integer,
+                   limits.max_pages, minValue=1),
+            self.tr("A search with more pages stops with an error naming the catalogue."))
+        self.add_parameter(
+            number(self.MAX_ITEMS, self.tr("STAC: most items"), number.Integer,
+                   limits.max_items, minValue=1),
+            self.tr("A search returning more items stops with an error naming the catalogue."))
+        self.add_parameter(
+            number(self.SCENE_TIME_BUDGET, self.tr("STAC: time budget per scene (s)"), number.Double,
+                   limits.scene_budget, minValue=1),
+            self.tr("Fetching one scene's bands taking longer fails that scene, naming the URL."))
 
     def add_feature_parameters(self):
         """The parameters of the reduction itself (imperviousness:stacsearch has none of them)."""
@@ -160,7 +191,12 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
             url, options.extent, extent_crs, options.start_date, options.end_date,
             None if max_cloud in (None, "") else self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
             options.target_crs_wkt, options.pixel_size,
-            self.parameterAsFile(parameters, self.CACHE_FOLDER, context) or default_cache_folder())
+            self.parameterAsFile(parameters, self.CACHE_FOLDER, context) or default_cache_folder(),
+            limits=Limits(
+                timeout=self.parameterAsDouble(parameters, self.HTTP_TIMEOUT, context),
+                max_pages=self.parameterAsInt(parameters, self.MAX_PAGES, context),
+                max_items=self.parameterAsInt(parameters, self.MAX_ITEMS, context),
+                scene_budget=self.parameterAsDouble(parameters, self.SCENE_TIME_BUDGET, context)))
 
     def options(self, parameters, context):
         """Dates, grid and extent (shared with imperviousness:stacsearch)."""
