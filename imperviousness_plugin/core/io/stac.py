@@ -267,7 +267,7 @@ def _use_cache(scene, http, limits, progress):
     manifest = stac_cache.read_manifest(scene.folder)
     problem = stac_cache.manifest_problem(
         scene.folder, manifest, scene.collection, scene.item_id, scene.hrefs,
-        lambda href: _head(http, href, limits, scene, None)) if manifest else "no manifest"
+        lambda href: _head(http, href, limits, scene, None))
     if problem is None and _contains(manifest["window"], scene.window):
         scene.data_offset = manifest["boa_add_offset"]
         return True
