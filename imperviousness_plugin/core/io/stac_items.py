@@ -33,9 +33,9 @@ ASSET_KEYS = {"B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1",
               "B11": "swir16", "B12": "swir22", SCL: "scl"}
 BANDS_10M = ("B02", "B03", "B04", "B08")
 COARSE = 20.0              # windows are aligned to the 20 m pixels so 10 m and 20 m windows match
-# The header of a COG: GDAL reads its first 16 KiB in one request when the file is opened.
-HEADER_OPTIONS = {"CPL_VSIL_CURL_USE_HEAD": "NO", "GDAL_INGESTED_BYTES_AT_OPEN": "16384",
-                  "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+# The header of a COG: GDAL asks the size (HEAD; without it GDAL's stat is a GET of the whole
+# file) and reads the first 16 KiB in one range request when the file is opened.
+HEADER_OPTIONS = {"GDAL_INGESTED_BYTES_AT_OPEN": "16384", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
 
 
 @dataclass
@@ -237,7 +237,8 @@ def asset_grid(item, key, crs_wkt, href):
 
 
 def header_grid(item_id, key, href):
-    """The grid of a (Cloud Optimized) GeoTIFF from its header: one range request of 16 KiB."""
+    """The grid of a (Cloud Optimized) GeoTIFF from its header: a HEAD and one range request
+    of 16 KiB."""
     url = "/vsicurl/" + href
     with gdal_options(HEADER_OPTIONS):
         gdal.VSICurlPartialClearCache(url)
