@@ -371,7 +371,21 @@ class ItemsApi:
                 return Response(status_code=404)
             return JSONResponse(collection_json(name, self.collections[name]))
 
-        app = Starlette(routes=[Route("/search", search, methods=["GET", "POST"]),
+        async def landing(request):   # what STAC clients read first (pystac-client does)
+            return JSONResponse({
+                "type": "Catalog", "id": "items-api", "stac_version": "1.0.0",
+                "description": "test STAC API", "conformsTo": [
+                    "https://api.stacspec.org/v1.0.0/core",
+                    "https://api.stacspec.org/v1.0.0/item-search"],
+                "links": [{"rel": "self", "href": f"{self.url}/"},
+                          {"rel": "root", "href": f"{self.url}/"},
+                          {"rel": "search", "href": f"{self.url}/search", "method": "POST",
+                           "type": "application/geo+json"},
+                          {"rel": "search", "href": f"{self.url}/search", "method": "GET",
+                           "type": "application/geo+json"}]})
+
+        app = Starlette(routes=[Route("/", landing),
+                                Route("/search", search, methods=["GET", "POST"]),
                                 Route("/collections/{name}", collection)])
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
                                 access_log=False, loop="asyncio", http="h11")

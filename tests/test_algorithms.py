@@ -338,7 +338,9 @@ def test_tuning_parameters_are_advanced_and_labels_carry_units(provider):
         return {d.name() for d in algorithm.parameterDefinitions()
                 if d.flags() & compat.ProcessingParameterFlag.Advanced}
 
-    assert advanced("imperviousness:preprocess") == {"HARMONIC_ORDER", "SCL_WEIGHTS", "CACHE_FOLDER"}
+    assert advanced("imperviousness:preprocess") == {
+        "HARMONIC_ORDER", "SCL_WEIGHTS", "CACHE_FOLDER", "HTTP_TIMEOUT", "MAX_PAGES", "MAX_ITEMS",
+        "SCENE_TIME_BUDGET"}
     assert advanced("imperviousness:changemask") == {
         "LOWER_PERCENTILE", "UPPER_PERCENTILE", "MIN_SIZE", "LOWER_THRESHOLD", "UPPER_THRESHOLD"}
     assert advanced("imperviousness:calibrate") == {"SAMPLE_SPACING", "HIGH_DENSITY_PERCENTILE", "MIN_SAMPLES"}

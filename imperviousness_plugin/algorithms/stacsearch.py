@@ -22,7 +22,12 @@ class StacSearchAlgorithm(PreprocessAlgorithm):
         "imperviousness:preprocess, and lists the items (date, tile, cloud cover, processing "
         "baseline, earthsearch:boa_offset_applied, the offset decision) with the bytes the "
         "fetch would read (the uncompressed size of the windows; scenes already in the cache "
-        "count 0). No pixel is read. The list goes to the log and to a JSON file.")
+        "count 0; a cached scene counts only when its manifest verifies). Items that would not "
+        "be read are listed with the reason: the same id twice, a datatake offered again with an "
+        "older processing baseline, a datatake a neighbouring tile covering the whole extent "
+        "already holds, cloud cover above MAX_CLOUD. No pixel is read (assets without "
+        "proj:shape / proj:transform have their header read). The list goes to the log and to a "
+        "JSON file.")
 
     EXPECTED_BYTES = "EXPECTED_BYTES"
     SCENES = "SCENES"
