@@ -154,8 +154,8 @@ def test_a_run_killed_in_the_middle_of_a_fetch_leaves_nothing_trusted(world, cle
         world["files"].app.faults.clear()
         if process.poll() is None:
             process.kill()
-    first, second = (stac_cache.scene_folder(str(cache), C1, scene.item_id, scene.date)
-                     for scene in stac.search(request(world, cache))[:2])
+    first, second = (next(p for p in (cache / C1).iterdir() if item["id"] in p.name and p.is_dir())
+                     for item in items[:2])
     assert os.path.exists(os.path.join(first, "metadata.json"))       # finished before the kill
     assert os.path.exists(os.path.join(second, "B02.tif"))            # started, never finished
     assert not os.path.exists(os.path.join(second, "metadata.json"))
@@ -174,6 +174,9 @@ def test_a_run_killed_in_the_middle_of_a_fetch_leaves_nothing_trusted(world, cle
 def test_two_qgis_process_runs_sharing_one_cache(world, qgis_process_env, tmp_path):
     cache = tmp_path / "cache"
     extent = f"{AOI[0]},{AOI[2]},{AOI[1]},{AOI[3]} [EPSG:{sampledata.UTM_EPSG}]"
+    # The first request for each scene's B02 answers after 20 s: the runs certainly overlap.
+    for item in world["items"]:
+        world["files"].app.faults[f"/{C1}/{item['id']}/B02.tif"] = ["slow:20"]
     before = len(world["files"].log)
     runs = []
     for name in ("one", "two"):
@@ -183,7 +186,10 @@ def test_two_qgis_process_runs_sharing_one_cache(world, qgis_process_env, tmp_pa
              f"TARGET_CRS=EPSG:{sampledata.UTM_EPSG}", f"CACHE_FOLDER={cache}",
              f"OUTPUT={tmp_path / f'PP_{name}.tif'}"],
             env=qgis_process_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    try:
+        outputs = [run.communicate(timeout=600)[0] for run in runs]
+    finally:
+        world["files"].app.faults.clear()
     assert [run.returncode for run in runs] == [0, 0], outputs
     np.testing.assert_array_equal(gdal.Open(str(tmp_path / "PP_one.tif")).ReadAsArray(),
                                   gdal.Open(str(tmp_path / "PP_two.tif")).ReadAsArray())
@@ -192,6 +198,8 @@ def test_two_qgis_process_runs_sharing_one_cache(world, qgis_process_env, tmp_pa
                if e["method"] == "GET" and e["range"].startswith("bytes=0-")]
     assert len(headers) == len(set(headers)) == 3 * 11
     assert sum("3 verified in the cache" in output for output in outputs) == 1
+    assert sum("being fetched by another run sharing the cache; waiting" in output
+               for output in outputs) == 1
     folders = sorted(p.parent for p in cache.rglob("metadata.json"))
     assert len(folders) == 3
     with stac_cache.folder_lock(str(folders[0])):   # nobody holds it any more

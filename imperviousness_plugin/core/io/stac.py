@@ -249,7 +249,10 @@ def fetch_acquisitions(request, feedback=None):
         http = stack.enter_context(contextlib.closing(session()))
         # Sorted, so that two runs take the locks in one order and never wait for each other.
         for scene in sorted(scenes, key=lambda s: s.folder):
-            stack.enter_context(stac_cache.folder_lock(scene.folder, progress.feedback.isCanceled))
+            stack.enter_context(stac_cache.folder_lock(
+                scene.folder, progress.feedback.isCanceled,
+                lambda s=scene: progress.info(f"Scene {s.item_id} is being fetched by another run "
+                                              "sharing the cache; waiting for it.")))
         todo = [scene for scene in scenes if not _use_cache(scene, http, request.limits, progress)]
         progress.info(f"{len(scenes)} scenes; {len(scenes) - len(todo)} verified in the cache "
                       f"{cache}; fetching {len(todo)} ({sum(s.expected_bytes() for s in todo) / 1e6:.1f} "

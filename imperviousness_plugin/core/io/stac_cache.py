@@ -120,8 +120,9 @@ def remove_debris(folder):
 
 
 @contextlib.contextmanager
-def folder_lock(folder, cancelled=None):
-    """An exclusive lock on `folder` between processes (and threads), waiting with cancellation.
+def folder_lock(folder, cancelled=None, on_wait=None):
+    """An exclusive lock on `folder` between processes (and threads), waiting with cancellation;
+    `on_wait()` is called once when another holder makes us wait.
 
     The lock file sits beside the folder; the kernel releases the lock when its holder dies, so a
     killed run never leaves the cache locked.
@@ -130,7 +131,11 @@ def folder_lock(folder, cancelled=None):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     handle = open(path, "a+b")  # noqa: SIM115 (held for the block)
     try:
+        waited = False
         while not _try_lock(handle):
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
             if cancelled is not None and cancelled():
                 raise Cancelled("Cancelled by the user")
             time.sleep(LOCK_POLL_S)
