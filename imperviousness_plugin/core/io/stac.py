@@ -37,7 +37,7 @@ from . import stac_cache
 from .atomic import atomic_path, write_json
 from .raster import Grid, Window, open_raster, read_window, transform_bounds
 from .sentinel2 import BASELINE_04_OFFSET, REFLECTANCE_BANDS, SCL
-from .stac_http import HttpError, Limits, search_pages, session, source_state
+from .stac_http import HttpError, Limits, first_line, search_pages, session, source_state
 from .stac_items import (ASSET_KEYS, BANDS_10M, COARSE, Scene, epsg_wkt, gdal_options,  # noqa: F401
                          item_id_of, metadata_offset, one_scene_once, scene_of_item)
 
@@ -191,10 +191,6 @@ def one_covering_tile(scenes):
     return kept, dropped
 
 
-def _short(error):
-    return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-
-
 def _check_tile_grids(scenes):
     """All items of one tile must share one grid (the tile's), or their windows would differ."""
     first = {}
@@ -282,11 +278,6 @@ def _use_cache(scene, http, limits, progress):
     return False
 
 
-def read_cached(folder):
-    """The cached scene's manifest, or None (absent, unreadable, older format)."""
-    return stac_cache.read_manifest(folder)
-
-
 def _contains(outer, inner):
     col, row, width, height = outer
     return (col <= inner.col and row <= inner.row and inner.col + inner.width <= col + width
@@ -298,11 +289,6 @@ def _union(a, b):
     col1 = max(a.col + a.width, b.col + b.width)
     row1 = max(a.row + a.height, b.row + b.height)
     return Window(col0, row0, col1 - col0, row1 - row0)
-
-
-def gdal_http_options():
-    """GDAL_HTTP_OPTIONS for a block (kept for callers of the earlier name)."""
-    return gdal_options(GDAL_HTTP_OPTIONS)
 
 
 class _Fetch:
@@ -464,7 +450,7 @@ def _read_remote(scene, band, window, check, deadline, limits):
         code = int(status.group(1)) if status else None
         if code in _MEANING:
             raise _HttpError(f"HTTP {code} ({_MEANING[code]}) for {what}.", True) from None
-        raise _HttpError(f"Cannot read {what}: {_short(error)}", False) from None
+        raise _HttpError(f"Cannot read {what}: {first_line(error)}", False) from None
     finally:
         for key in ("GDAL_HTTP_TIMEOUT", "GDAL_HTTP_CONNECTTIMEOUT"):
             gdal.SetThreadLocalConfigOption(key, None)

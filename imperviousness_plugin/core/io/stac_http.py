@@ -79,7 +79,7 @@ def _request_once(http, method, url, body, timeout):
     except requests.exceptions.Timeout:
         raise HttpError(f"no answer from {url} within {timeout:g} s") from None
     except requests.exceptions.RequestException as error:
-        raise HttpError(f"cannot reach {url} ({_first_line(error)})") from None
+        raise HttpError(f"cannot reach {url} ({first_line(error)})") from None
     try:
         return json.loads(data)
     except ValueError:
@@ -111,7 +111,7 @@ def source_state(http, url, timeout):
     try:
         response = http.head(url, timeout=(timeout, timeout), allow_redirects=True)
     except requests.exceptions.RequestException as error:
-        raise HttpError(f"HEAD {url} failed ({_first_line(error)})") from None
+        raise HttpError(f"HEAD {url} failed ({first_line(error)})") from None
     if response.status_code >= 400:
         raise HttpError(f"HTTP {response.status_code} for HEAD {url}", response.status_code)
     size = response.headers.get("Content-Length")
@@ -172,5 +172,5 @@ def _next_link(answer):
     return None
 
 
-def _first_line(error):
+def first_line(error):
     return str(error).splitlines()[0][:300] if str(error) else type(error).__name__

@@ -35,7 +35,8 @@ BANDS_10M = ("B02", "B03", "B04", "B08")
 COARSE = 20.0              # windows are aligned to the 20 m pixels so 10 m and 20 m windows match
 # The header of a COG: GDAL asks the size (HEAD; without it GDAL's stat is a GET of the whole
 # file) and reads the first 16 KiB in one range request when the file is opened.
-HEADER_OPTIONS = {"GDAL_INGESTED_BYTES_AT_OPEN": "16384", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+HEADER_OPTIONS = {"GDAL_INGESTED_BYTES_AT_OPEN": "16384", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+                  "GDAL_HTTP_TIMEOUT": "60", "GDAL_HTTP_CONNECTTIMEOUT": "60"}
 
 
 @dataclass
