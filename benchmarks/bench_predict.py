@@ -52,16 +52,15 @@ def model_paths(tmp):
         return shipped_models("IMD"), "shipped"
     except Exception:  # noqa: BLE001 (no shipped model yet)
         from imperviousness_plugin.core.unet.contract import ModelContract, default_features
-        from imperviousness_plugin.core.unet.training import TrainOptions, UNetSpec, build_onnx, save_onnx, weight_shapes
+        from imperviousness_plugin.core.unet.training import (TrainOptions, UNetSpec, build_module, export_onnx,
+                                                              save_onnx)
         spec = UNetSpec(21, TrainOptions().widths)
         paths = []
         for seed in range(3):
-            rng = np.random.default_rng(seed)
-            weights = {name: rng.normal(0, 0.1, shape).astype(np.float32)
-                       for name, shape in weight_shapes(spec).items()}
             contract = ModelContract("IMD", default_features(3), (0.0,) * 21, (1.0,) * 21,
                                      alignment=spec.alignment, architecture=spec.as_json())
-            paths.append(save_onnx(build_onnx(spec, weights, contract), os.path.join(tmp, f"m{seed}.onnx")))
+            paths.append(save_onnx(export_onnx(build_module(spec, seed=seed), contract),
+                                   os.path.join(tmp, f"m{seed}.onnx")))
         return paths, "random weights (no shipped model)"
 
 

@@ -180,7 +180,8 @@ def add_ibu_graph(graph, pp_b, models=None):
 
 
 def add_training(graph, pp_a, aligned):
-    """imperviousness:trainmodel for IMD (IMD_A + CLCplus_A) and IBU (IBU_A) on the PP of year A."""
+    """imperviousness:trainmodel for IMD (IMD_A + CLCplus_A) and IBU (IBU_A) on the PP of year A;
+    each writes an ensemble (its default number of members) that the predictors take whole."""
     graph.child("train_imd", "trainmodel", "Train the IMD U-Net on year A", 2, 10,
                 {"INPUT": pp_a, "REFERENCE": aligned["IMD_A"], "TARGET": "IMD",
                  "CLCPLUS": aligned["CLCPLUS_A"], "INIT_MODEL": param("INIT_MODEL_IMD"),
@@ -189,7 +190,7 @@ def add_training(graph, pp_a, aligned):
                 {"INPUT": pp_a, "REFERENCE": aligned["IBU_A"], "TARGET": "IBU",
                  "INIT_MODEL": param("INIT_MODEL_IBU"), "STEPS": param("TRAIN_STEPS"),
                  "PATCH_SIZE": param("TRAIN_PATCH_SIZE")})
-    return {"IMD": child("train_imd", "OUTPUT"), "IBU": child("train_ibu", "OUTPUT")}
+    return {"IMD": child("train_imd", "OUTPUT_MEMBERS"), "IBU": child("train_ibu", "OUTPUT_MEMBERS")}
 
 
 def _run_parameter_lines(inputs, names):

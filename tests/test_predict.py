@@ -79,26 +79,17 @@ def test_small_raster_gets_one_padded_tile(tmp_path):
     np.testing.assert_allclose(densities[0], expected[:37, :90], atol=2e-6)
 
 
-def unet_model(path, seed):
-    """A random-weight U-Net of the plugin's architecture (built without PyTorch)."""
-    from imperviousness_plugin.core.unet.training import UNetSpec, build_onnx, weight_shapes
-    spec = UNetSpec(3, (8, 8, 16, 16))
-    rng = np.random.default_rng(seed)
-    weights = {}
-    for name, shape in weight_shapes(spec).items():
-        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-        weights[name] = (rng.normal(0, np.sqrt(2.0 / fan_in), shape) if len(shape) > 1
-                         else rng.normal(0, 0.05, shape)).astype(np.float32)
-    contract = ModelContract("IMD", tuple(Feature(b, "identity", (b,)) for b in BANDS), MEAN, STD,
-                             architecture=spec.as_json(), training={"data": "test"})
-    onnx.save(build_onnx(spec, weights, contract), str(path))
-    return str(path)
+def unet_model(path):
+    """A random-weight U-Net of the plugin's architecture, exported by torch once (tests/data)."""
+    import shutil
+    from toy_unet import UNET_FILE
+    return shutil.copyfile(UNET_FILE, path)
 
 
 def test_unet_tiles_blend_without_seams(tmp_path):
     """A real U-Net sees the tile edges; blending must keep the result close to the whole image
     and far closer than hard cuts in the middle of the overlaps (the visible-seam tiling)."""
-    path = unet_model(tmp_path / "unet.onnx", seed=7)
+    path = str(unet_model(tmp_path / "unet.onnx"))
     bands = random_bands(456, 520, holes=False)
     members = load_ensemble([path], BANDS)
     expected, _ = whole_image(path, bands)

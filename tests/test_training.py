@@ -1,5 +1,6 @@
 """imperviousness:trainmodel: export, training on a tiny stack, transfer learning, references."""
 
+import os
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from imperviousness_plugin.core.unet import training
+from imperviousness_plugin.core.unet import evaluation, sampling, training
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.unet.contract import ModelContract, default_features, load_contract
 from imperviousness_plugin.core.unet.predict import load_ensemble, predict_arrays, run_predict
@@ -45,7 +46,7 @@ def write_raster(path, arrays, dtype=gdal.GDT_Float32, nodata=None, descriptions
     return str(path)
 
 
-def tiny_stack(tmp_path, size=64, seed=0):
+def tiny_stack(tmp_path, size=192, seed=0):
     """A PP stack whose bands depend on a known imperviousness density, and that density."""
     rng = np.random.default_rng(seed)
     density = np.clip(np.cumsum(np.cumsum(rng.normal(0, 0.02, (size, size)), 0), 1) + 0.3, 0, 1)
@@ -72,7 +73,7 @@ def tiny_stack(tmp_path, size=64, seed=0):
 
 def fast_options(**changes):
     values = dict(widths=(8, 8, 16, 16), steps=4, patch_size=32, batch_size=2, validate_every=2, seed=1,
-                  threads=1)
+                  threads=1, members=1, device="cpu")
     values.update(changes)
     return training.TrainOptions(**values)
 
@@ -83,26 +84,67 @@ def test_exported_graph_equals_the_torch_network(tmp_path):
     module = training.build_module(spec, seed=5)
     contract = ModelContract("IMD", default_features(3), (0.0,) * 21, (1.0,) * 21,
                              alignment=spec.alignment, architecture=spec.as_json())
-    path = training.save_onnx(training.build_onnx(spec, training.module_weights(module), contract),
-                              tmp_path / "m.onnx")
+    path = training.save_onnx(training.export_onnx(module, contract), tmp_path / "m.onnx")
     x = np.random.default_rng(0).normal(size=(2, 21, 48, 40)).astype(np.float32)
     module.eval()
     with torch.no_grad():
         expected = module(torch.from_numpy(x)).numpy()[:, 0]
     member = load_ensemble([path])[0]
     np.testing.assert_allclose(member.run(x), expected, atol=1e-5)
+    assert load_contract(path).architecture == spec.as_json()
+    # Deterministic: the same weights export to the same bytes.
+    again = training.save_onnx(training.export_onnx(module, contract), tmp_path / "again.onnx")
+    assert open(path, "rb").read() == open(again, "rb").read()
+
+
+SHIPPED = sorted(__import__("pathlib").Path(__file__).resolve().parents[1].glob(
+    "imperviousness_plugin/models/hrl_*_unet_m*.onnx"))
+
+
+@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda path: path.name)
+def test_export_reproduces_the_shipped_models(shipped, tmp_path):
+    """A shipped model (hand-built graph) and the export of the torch module holding its weights
+    agree within 1e-5 in onnxruntime, with the same contract; the shipped file still loads."""
+    import onnx
+    import onnxruntime
+    contract, spec, weights = training.read_onnx_weights(shipped)
+    exported = training.save_onnx(training.export_onnx(training.build_module(spec, weights), contract),
+                                  tmp_path / shipped.name)
+    assert [p.key for p in onnx.load(exported).metadata_props] == \
+        [p.key for p in onnx.load(str(shipped)).metadata_props]
+    assert onnx.load(exported).opset_import[0].version == training.OPSET
+    x = np.random.default_rng(1).normal(size=(3, spec.in_channels, 64, 72)).astype(np.float32)
+    run = [onnxruntime.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"features": x})[0]
+           for p in (shipped, exported)]
+    assert run[0].shape == (3, 1, 64, 72) and np.ptp(run[0]) > 0.01
+    np.testing.assert_allclose(run[1], run[0], atol=1e-5)
+    # Exported weights read back under the shipped names, so either file is an INIT_MODEL.
+    _, same_spec, again = training.read_onnx_weights(exported)
+    assert same_spec == spec and all(np.array_equal(again[n], weights[n]) for n in weights)
+    assert load_ensemble([str(shipped)])[0].contract.target == contract.target
+
+
+def test_the_committed_toy_unet_is_the_export(tmp_path):
+    """tests/data/toy_unet_3band.onnx (used without torch) is what the export writes today."""
+    from toy_unet import UNET_FILE, export_toy_unet
+    fresh = export_toy_unet(tmp_path / "toy.onnx")
+    assert open(fresh, "rb").read() == UNET_FILE.read_bytes()
 
 
 def test_train_a_few_steps_and_predict_with_the_model(tmp_path):
     pp, reference, density = tiny_stack(tmp_path)
     result = training.run_train_model(pp, reference, "IMD", tmp_path / "model.onnx", options=fast_options())
-    assert result["patches"] == (3, 1)                      # 4 patches of 32 px, split 80/20
+    train, validation, held = result["patches"]
+    assert train > 0 and validation > 0 and held > 0
     contract = load_contract(tmp_path / "model.onnx")
     assert contract.target == "IMD" and contract.features == default_features(3)
     contract.check_bands(NAMES)
     assert contract.architecture["widths"] == [8, 8, 16, 16] and contract.alignment == 8
     assert contract.training["steps"] == 4 and "validation_metrics" in contract.training
-    assert contract.training["patches"]["split"].startswith("random 80/20")
+    assert contract.training["patches"]["split"].startswith("spatial blocks of 2 x 2 patches")
+    held_out = contract.training["held_out_metrics"]
+    assert set(held_out["unet_ensemble"]["by_class"]) == {"0", "1-30", "31-80", "81-100"}
+    assert held_out["baseline"]["method"].startswith("linear least squares")
     summary = run_predict(pp, [str(tmp_path / "model.onnx")], tmp_path / "rimd.tif", tta="none")
     assert summary["product"] == "RIMD"
     dataset = gdal.Open(str(tmp_path / "rimd.tif"))
@@ -228,10 +270,74 @@ def test_the_plugin_does_not_import_torch():
     assert output.stdout.split() == ["False", "False"]
 
 
-def test_patch_windows_are_aligned():
-    windows, size = training.patch_windows(120, 70, 60, 8)
-    assert size == 56 and [(w.col, w.row) for w in windows] == [(0, 0), (56, 0)]
-    assert training.patch_windows(40, 300, 128, 8)[1] == 40
+def test_patch_size_is_aligned_and_shrinks_on_small_areas():
+    assert sampling.patch_size_for(2000, 1000, 128, 8) == 128
+    assert sampling.patch_size_for(400, 400, 128, 8) == 64        # 400 // 6 = 66, aligned down
+    assert sampling.patch_size_for(130, 500, 60, 8) == 32         # never below four alignments
+    with pytest.raises(ImperviousnessError, match="too small to train"):
+        sampling.patch_size_for(100, 500, 128, 8)
+
+
+def test_survey_reads_window_means_and_valid_shares(tmp_path):
+    imd = np.zeros((8, 12), dtype=np.uint8)
+    imd[:4, :4] = 40                                    # window (0, 0): all 40 %
+    imd[4:, 4:8] = 100
+    imd[4:6, 4:8] = 255                                 # window (1, 1): half nodata, rest 100 %
+    imd[:, 8:] = 255                                    # window (0, 2) and (1, 2): all nodata
+    path = write_raster(tmp_path / "imd.tif", imd, gdal.GDT_Byte, nodata=255)
+    reader = training.ReferenceReader(path, "IMD", Grid(srs_wkt(), GEOTRANSFORM, 12, 8))
+    survey = sampling.survey_windows(reader, 12, 8, 4)
+    np.testing.assert_allclose(survey.density, [[0.4, 0, 0], [0, 1.0, 0]])
+    np.testing.assert_allclose(survey.valid_share, [[1, 1, 0], [1, 0.5, 0]])
+    assert (survey.window(4).col, survey.window(4).row) == (4, 4)
+
+
+def test_block_split_keeps_a_buffer_and_shares_the_held_out_blocks():
+    eligible = np.ones((20, 20), dtype=bool)
+    eligible[:, :3] = False                               # e.g. a nodata strip
+    first = sampling.assign_roles((20, 20), eligible, 5, 100)
+    second = sampling.assign_roles((20, 20), eligible, 5, 101)
+    assert np.array_equal(first == sampling.HELD_OUT, second == sampling.HELD_OUT)
+    assert not np.array_equal(first == sampling.VALIDATION, second == sampling.VALIDATION)
+    for roles in (first, second):
+        counts = np.bincount(roles.ravel(), minlength=4)
+        assert counts[sampling.TRAIN] > 0 and counts[sampling.VALIDATION] > 0 and counts[sampling.HELD_OUT] > 0
+        # No training window has a held-out or validation window among its 8 neighbours.
+        train = np.argwhere(roles == sampling.TRAIN)
+        other = np.argwhere((roles == sampling.VALIDATION) | (roles == sampling.HELD_OUT))
+        distance = np.abs(train[:, None, :] - other[None, :, :]).max(axis=2)
+        assert distance.min() >= 2
+        # Held-out and validation blocks are whole blocks of 6 x 6 windows (20 // 3 = 6).
+        assert sampling.block_size(20, 20) == 6
+        held_blocks = {(r // 6, c // 6) for r, c in np.argwhere(roles == sampling.HELD_OUT)}
+        assert all((roles[r * 6:(r + 1) * 6, c * 6:(c + 1) * 6] == sampling.HELD_OUT).all() for r, c in held_blocks)
+
+
+def test_stratified_draw_balances_rare_classes():
+    strata = np.array([0] * 90 + [1] * 8 + [2] * 2)
+    chosen = sampling.stratified_draw(np.arange(100), strata, 12, seed=3)
+    assert np.bincount(strata[chosen], minlength=3).tolist() == [5, 5, 2]   # 2 of class 2 exist
+    assert np.array_equal(chosen, np.sort(chosen)) and len(set(chosen.tolist())) == 12
+    assert np.array_equal(sampling.stratified_draw(np.arange(5), strata, 12, 3), np.arange(5))
+    np.testing.assert_array_equal(sampling.density_class([0, 0.4, 0.6, 30.4, 30.6, 80, 81, 100]),
+                                  [0, 0, 1, 1, 2, 2, 3, 3])
+
+
+def test_only_the_drawn_windows_of_the_pp_stack_are_read(tmp_path, monkeypatch):
+    """Bounded memory: the PP stack is read for the drawn windows only, never for all of them."""
+    pp, reference, _ = tiny_stack(tmp_path, size=256)
+    reads = []
+    original = training.PatchSource.read
+
+    def counting(self, survey, indices, *args, **kwargs):
+        reads.append(len(indices))
+        return original(self, survey, indices, *args, **kwargs)
+
+    monkeypatch.setattr(training.PatchSource, "read", counting)
+    result = training.run_train_model(pp, reference, "IMD", tmp_path / "m.onnx",
+                                      options=fast_options(steps=1, max_patches=5))
+    # 8 x 8 windows of 32 px; 5 training, 5 // 8 -> 1 validation and 1 held-out window read.
+    assert reads == [1, 5, 1] and result["patches"] == (5, 1, 1)
 
 
 def test_bad_requests(tmp_path):
@@ -244,15 +350,42 @@ def test_bad_requests(tmp_path):
 
 
 def test_processing_trainmodel(provider, tmp_path):
+    """The default three members are written with the shipped naming and feed predict as an
+    ensemble (SD from the members, no flips needed)."""
     import processing
     pp, reference, _ = tiny_stack(tmp_path)
     result = processing.run("imperviousness:trainmodel", {
         "INPUT": pp, "REFERENCE": reference, "TARGET": 0, "STEPS": 2, "PATCH_SIZE": 32, "BATCH_SIZE": 2,
-        "OUTPUT": str(tmp_path / "imd.onnx")})
-    assert load_contract(result["OUTPUT"]).target == "IMD"
+        "DEVICE": 1, "OUTPUT": str(tmp_path / "imd.onnx")})
+    members = result["OUTPUT_MEMBERS"]
+    assert [os.path.basename(path) for path in members] == ["imd_m1.onnx", "imd_m2.onnx", "imd_m3.onnx"]
+    assert result["OUTPUT"] == members[0] and not (tmp_path / "imd.onnx").exists()
+    contracts = [load_contract(path) for path in members]
+    assert [c.training["seed"] for c in contracts] == [0, 1, 2]
+    assert all(c.target == "IMD" and c.training["device"]["device"] == "cpu" for c in contracts)
+    # The ensemble's held-out metrics are the same in every member's contract; the members' own differ.
+    ensembles = [c.training["held_out_metrics"]["unet_ensemble"] for c in contracts]
+    assert ensembles[0] == ensembles[1] == ensembles[2]
+    assert result["HELD_OUT_MAE_PP"] == pytest.approx(ensembles[0]["mae_pp"])
+    assert result["BASELINE_MAE_PP"] == pytest.approx(
+        contracts[0].training["held_out_metrics"]["baseline"]["mae_pp"])
     assert result["VALIDATION_MAE_PP"] >= 0
     stack = gdal.Open(pp)
     densities, valid = predict_arrays({name: stack.GetRasterBand(i + 1).ReadAsArray()
                                        for i, name in enumerate(NAMES)},
-                                      load_ensemble([result["OUTPUT"]], NAMES))
-    assert densities.shape == (1, 64, 64) and not valid[0, 0] and valid[10, 10]
+                                      load_ensemble(members, NAMES))
+    assert densities.shape == (3, 192, 192) and not valid[0, 0] and valid[10, 10]
+    assert np.abs(densities[0] - densities[1])[valid].max() > 1e-4       # distinct members
+
+
+def test_cuda_is_refused_clearly_without_a_gpu(tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU: the refusal cannot be shown here")
+    pp, reference, _ = tiny_stack(tmp_path)
+    with pytest.raises(ImperviousnessError, match="DEVICE cuda was asked for, but PyTorch sees no CUDA GPU"):
+        training.run_train_model(pp, reference, "IMD", tmp_path / "m.onnx", options=fast_options(device="cuda"))
+    assert not list(tmp_path.glob("m*.onnx"))
+    assert training.resolve_device(torch, "auto").type == "cpu"
+    with pytest.raises(ImperviousnessError, match="DEVICE must be one of auto, cpu, cuda"):
+        training.resolve_device(torch, "tpu")

@@ -1,6 +1,8 @@
 """A toy U-Net stand-in for tests: a small fully convolutional ONNX model with a real contract,
 random PP-like bands and their GeoTIFF."""
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -69,3 +71,34 @@ def write_pp(path, bands):
         band.WriteArray(values)
     dataset = None
     return str(path)
+
+
+# A small U-Net of the plugin's architecture, exported once by torch.onnx.export (the training
+# code's `export_onnx`) and committed, so that tests without PyTorch run a real exported U-Net.
+# Regenerate with `PYTHONPATH=. .venv/bin/python tests/toy_unet.py` (needs torch and onnx).
+UNET_FILE = Path(__file__).with_name("data") / "toy_unet_3band.onnx"
+UNET_WIDTHS, UNET_SEED = (8, 8, 16, 16), 7
+
+
+def unet_contract(spec):
+    return ModelContract("IMD", tuple(Feature(b, "identity", (b,)) for b in BANDS), MEAN, STD,
+                         alignment=spec.alignment, architecture=spec.as_json(), training={"data": "test"})
+
+
+def export_toy_unet(path=UNET_FILE):
+    """He-normal random weights (larger than torch's default init, so that tile edges matter)."""
+    from imperviousness_plugin.core.unet import training
+    spec = training.UNetSpec(len(BANDS), UNET_WIDTHS)
+    rng = np.random.default_rng(UNET_SEED)
+    weights = {}
+    for name, shape in training.weight_shapes(spec).items():
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        weights[name] = (rng.normal(0, np.sqrt(2.0 / fan_in), shape) if len(shape) > 1
+                         else rng.normal(0, 0.05, shape)).astype(np.float32)
+    module = training.build_module(spec, weights)
+    path.parent.mkdir(exist_ok=True)
+    return training.save_onnx(training.export_onnx(module, unet_contract(spec)), path)
+
+
+if __name__ == "__main__":
+    print(export_toy_unet())

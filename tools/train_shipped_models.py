@@ -187,7 +187,7 @@ def write_members(members, mean, std, held_out, chunk_summary, out_dir):
     for member in members:
         contract = member_contract(member, mean, std, held_out.get(member["target"]), chunk_summary)
         path = out_dir / f"{member['name']}.onnx"
-        tr.save_onnx(tr.build_onnx(member["spec"], member["weights"], contract), path)
+        tr.save_onnx(tr.export_onnx(tr.build_module(member["spec"], member["weights"]), contract), path)
         paths.append(path)
     return paths
 

@@ -1,11 +1,12 @@
 """imperviousness:trainmodel: train a U-Net on a PP stack against a reference (ATBD 4.3.1, 4.4.1)."""
 
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsApplication, QgsProcessingOutputMultipleLayers, QgsProcessingOutputNumber,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterMapLayer,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 
 from .. import compat
-from ..core.unet.training import TARGETS, TrainOptions, run_train_model
+from ..core.unet.training import DEVICES, TARGETS, TrainOptions, run_train_model
 from .base import Group, ImperviousnessAlgorithm
 
 
@@ -15,8 +16,8 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
     DISPLAY_NAME = "Train a U-Net model (.onnx)"
     GROUP = Group.STATUS
     ATBD = "4.3, 4.4.1"
-    SUMMARY = ("train a U-Net on a PP stack of year A (PyTorch CPU, optional), export .onnx with "
-               "its contract")
+    SUMMARY = ("train an ensemble of U-Nets on a PP stack of year A (PyTorch, optional; CPU or CUDA), "
+               "held-out metrics against a per-pixel baseline, export .onnx with its contract")
     DESCRIPTION = (
         "Trains the U-Net of the HRL workflow on the PP stack of year A against a reference and "
         "writes an .onnx model carrying its contract (ATBD 4.3.1 for IMD, 4.4.1 for IBU). Needs "
@@ -30,12 +31,26 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
         "shares), averaged onto the PP grid when finer, or a polygon vector layer rasterised onto "
         "the PP grid with 5 x 5 sub-pixels per pixel; the target is the built-up share of the "
         "pixel.\n\n"
-        "Training: non-overlapping patches (PATCH_SIZE) with at least 25 % valid pixels, "
-        "split 80/20 into training and validation; binary cross-entropy between the sigmoid "
-        "output and the reference density, 10 % dropout, Adam with a cosine learning rate, random "
-        "flips and rotations; the weights of the best validation loss are kept. Validation "
-        "metrics (MAE in percentage points, F1 at 10 %) are reported in the log and stored in "
-        "the model.\n"
+        "Training windows (PATCH_SIZE, shrunk on small areas so that about six fit across) are "
+        "described from the reference alone, then split into spatial blocks: 15 % of the blocks "
+        "are held out (the same for every member) and 15 % validate (per member); training "
+        "windows keep a buffer of one patch from both. At most MAX_PATCHES training windows "
+        "with at least 25 % valid pixels are drawn, stratified by density class (0, 1-30, 31-80, "
+        "81-100 %) and valid share, and only those are read from the PP stack, so memory does "
+        "not grow with the area. Loss: binary cross-entropy between the sigmoid output and the "
+        "reference density, 10 % dropout, Adam with a cosine learning rate, random flips and "
+        "rotations; the weights of the best validation loss are kept.\n"
+        "MEMBERS networks (seeds SEED, SEED + 1, ...; their own validation blocks and training "
+        "draws) are written as an ensemble <OUTPUT>_m1.onnx .. <OUTPUT>_mN.onnx (OUTPUT itself "
+        "for one member), listed in the OUTPUT_MEMBERS output, which the predictors take as MODELS, so "
+        "that SD and confidence come from the members. The held-out metrics of the ensemble "
+        "(MAE / RMSE / bias in percentage points overall and by density class; precision, "
+        "recall and F1 at 10 %) are compared with a per-pixel baseline fitted on the same "
+        "training pixels (least squares for IMD, logistic for IBU), logged, and stored in every "
+        "member's contract; a warning says what to try when the U-Net does not beat it.\n"
+        "DEVICE: auto uses a CUDA GPU when PyTorch sees one (bf16 autocast where supported, "
+        "deterministic cuDNN), cpu forces the CPU (float32, as many PyTorch threads as the "
+        "Processing / QGIS thread setting allows), cuda refuses to run without a GPU.\n"
         "INIT_MODEL (transfer learning, as the ATBD does from neighbouring tiles): an .onnx "
         "model of this plugin whose weights, features, normalisation and architecture are the "
         "starting point; without it the network starts from random weights and the "
@@ -51,13 +66,22 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
     BATCH_SIZE = "BATCH_SIZE"
     LEARNING_RATE = "LEARNING_RATE"
     SEED = "SEED"
-    ADVANCED = (BATCH_SIZE, LEARNING_RATE, SEED)
+    MEMBERS = "MEMBERS"
+    MAX_PATCHES = "MAX_PATCHES"
+    DEVICE = "DEVICE"
+    ADVANCED = (BATCH_SIZE, LEARNING_RATE, SEED, PATCH_SIZE, MAX_PATCHES, DEVICE)
     OUTPUT = "OUTPUT"
+    OUTPUT_MEMBERS = "OUTPUT_MEMBERS"
     VALIDATION_MAE_PP = "VALIDATION_MAE_PP"
     VALIDATION_F1_AT_10 = "VALIDATION_F1_AT_10"
+    HELD_OUT_MAE_PP = "HELD_OUT_MAE_PP"
+    HELD_OUT_F1_AT_10 = "HELD_OUT_F1_AT_10"
+    BASELINE_MAE_PP = "BASELINE_MAE_PP"
+    BASELINE_F1_AT_10 = "BASELINE_F1_AT_10"
 
     O_TARGET = list(TARGETS)
     TARGET_IMD, TARGET_IBU = range(len(O_TARGET))
+    O_DEVICE = list(DEVICES)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         defaults = TrainOptions()
@@ -105,10 +129,32 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
                                          compat.ProcessingNumberParameterType.Integer, defaults.seed),
             self.tr("The seed of every random choice, so that a run can be repeated."))
         self.add_parameter(
+            QgsProcessingParameterNumber(self.MEMBERS, self.tr("Ensemble members"),
+                                         compat.ProcessingNumberParameterType.Integer, defaults.members,
+                                         minValue=1, maxValue=10),
+            self.tr("The number of networks trained and written as an ensemble (ATBD: up to 10)."))
+        self.add_parameter(
+            QgsProcessingParameterNumber(self.MAX_PATCHES, self.tr("Training patches per member (at most)"),
+                                         compat.ProcessingNumberParameterType.Integer, defaults.max_patches,
+                                         minValue=1, maxValue=5000),
+            self.tr("The most training windows drawn and read per member; memory grows with it, "
+                    "not with the area."))
+        self.add_parameter(
+            QgsProcessingParameterEnum(self.DEVICE, self.tr("Device"), options=self.O_DEVICE,
+                                       defaultValue=self.O_DEVICE.index(defaults.device)),
+            self.tr("Where PyTorch trains: auto (a CUDA GPU when there is one), cpu or cuda."))
+        self.add_parameter(
             QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("Model"), self.tr("ONNX model (*.onnx)")),
-            self.tr("The trained .onnx model."))
+            self.tr("The trained .onnx model; with several members <name>_m1.onnx .. _mN.onnx beside it."))
+        self.addOutput(QgsProcessingOutputMultipleLayers(self.OUTPUT_MEMBERS, self.tr("Ensemble members (.onnx)")))
         self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_MAE_PP, self.tr("Validation MAE (pp)")))
         self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_F1_AT_10, self.tr("Validation F1 at 10 %")))
+        self.addOutput(QgsProcessingOutputNumber(self.HELD_OUT_MAE_PP, self.tr("Held-out MAE of the ensemble (pp)")))
+        self.addOutput(QgsProcessingOutputNumber(self.HELD_OUT_F1_AT_10,
+                                                 self.tr("Held-out F1 at 10 % of the ensemble")))
+        self.addOutput(QgsProcessingOutputNumber(self.BASELINE_MAE_PP, self.tr("Held-out MAE of the baseline (pp)")))
+        self.addOutput(QgsProcessingOutputNumber(self.BASELINE_F1_AT_10,
+                                                 self.tr("Held-out F1 at 10 % of the baseline")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         reference = self.parameterAsLayer(parameters, self.REFERENCE, context)
@@ -120,7 +166,11 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
             patch_size=self.parameterAsInt(parameters, self.PATCH_SIZE, context),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
             learning_rate=self.parameterAsDouble(parameters, self.LEARNING_RATE, context),
-            seed=self.parameterAsInt(parameters, self.SEED, context))
+            seed=self.parameterAsInt(parameters, self.SEED, context),
+            members=self.parameterAsInt(parameters, self.MEMBERS, context),
+            max_patches=self.parameterAsInt(parameters, self.MAX_PATCHES, context),
+            device=self.O_DEVICE[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            threads=processing_threads(context))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         # A vector layer's source may read "path|layername=name"; the core understands it.
         source = reference.source() if reference is not None else parameters.get(self.REFERENCE)
@@ -128,5 +178,17 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
             run_train_model, self.raster_path(parameters, self.INPUT, context), source,
             self.O_TARGET[self.parameterAsEnum(parameters, self.TARGET, context)], output,
             init_model=init_model, clcplus=clcplus, options=options, feedback=feedback)
-        return {self.OUTPUT: output, self.VALIDATION_MAE_PP: result["metrics"].get("mae_pp"),
-                self.VALIDATION_F1_AT_10: result["metrics"].get("f1_at_10")}
+        held_out, baseline = result["held_out"]["unet_ensemble"], result["held_out"]["baseline"]
+        return {self.OUTPUT: result["output"], self.OUTPUT_MEMBERS: result["members"],
+                self.VALIDATION_MAE_PP: result["metrics"].get("mae_pp"),
+                self.VALIDATION_F1_AT_10: result["metrics"].get("f1_at_10"),
+                self.HELD_OUT_MAE_PP: held_out.get("mae_pp"), self.HELD_OUT_F1_AT_10: held_out.get("f1_at_10"),
+                self.BASELINE_MAE_PP: baseline.get("mae_pp"), self.BASELINE_F1_AT_10: baseline.get("f1_at_10")}
+
+
+def processing_threads(context):
+    """PyTorch's CPU threads: the context's thread limit (QGIS >= 3.28), else QGIS's global
+    "max threads" setting (QgsApplication.maxThreads, -1 = all cores); None = all cores."""
+    limit = getattr(context, "maximumThreads", None)
+    threads = limit() if callable(limit) else QgsApplication.maxThreads()
+    return threads if threads and threads > 0 else None

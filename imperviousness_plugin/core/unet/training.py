@@ -27,8 +27,19 @@ the training patches' mean and SD, or with the initial model's normalisation whe
 random flips and 90-degree rotations, binary cross-entropy between the sigmoid output and the
 reference density (soft labels in [0, 1]) over valid pixels only, Adam with a cosine-decaying
 learning rate; the validation loss is measured every `validate_every` steps and the best weights
-are kept (`select_best`; otherwise the last ones). The split is 80/20 by whole patches
-(spatially disjoint).
+are kept (`select_best`; otherwise the last ones).
+
+Runs (`run_train_model`, issue 23): the windows are surveyed on the reference alone, split into
+spatial blocks with a one-patch buffer (held-out blocks shared by all members, validation blocks
+per member) and drawn stratified by density class and valid share (`sampling`); only the drawn
+windows of the PP stack are read, so memory does not grow with the area. MEMBERS networks are
+trained with seeds seed, seed + 1, ... and their own validation blocks and training draws, and
+written as an ensemble (<stem>_m1.onnx ..). Each is scored on the held-out blocks, as is their
+mean and a per-pixel baseline fitted on the first member's training pixels (`evaluation`); the
+numbers go into every member's contract (hrl.training) and the log, with a warning when the
+U-Net does not beat the baseline. DEVICE auto / cpu / cuda: model and batches on the device,
+bf16 autocast on CUDA GPUs that support it, deterministic cuDNN settings (`_set_up_device`);
+the CPU path runs float32 with `threads` PyTorch threads. The .onnx is always exported on the CPU.
 
 References (`run_train_model`):
 * IMD: REFERENCE = IMD of year A (Byte 0..100, other values / nodata excluded), density =
@@ -58,8 +69,9 @@ from ..io import atomic
 from .contract import (DEFAULT_OVERLAP, DEFAULT_TILE_SIZE, INPUT_NAME, OUTPUT_NAME, ModelContract,
                              attach_contract, default_features, load_contract)
 from ..progress import StepProgress
+from . import sampling
+from .evaluation import IBU_THRESHOLD, PixelBaseline, compare, density_metrics, held_out_metrics, pixel_sample
 
-IBU_THRESHOLD = 0.10           # SPEC 8: IBU = RIBUD >= 10 %
 TARGETS = ("IMD", "IBU")
 OPSET = 17
 CLCPLUS_SEALED = 1
@@ -221,75 +233,56 @@ def module_weights(module):
 
 
 # ---------------------------------------------------------------------------------------------
-# ONNX graph: built directly from the weights (no exporter), one node per layer
+# ONNX export: the graph is traced from the torch module (one network definition)
 # ---------------------------------------------------------------------------------------------
 
-def build_onnx(spec, weights, contract):
-    """The ONNX ModelProto of the U-Net with `weights`, carrying `contract` in its metadata."""
-    onnx = require_onnx()
-    helper, numpy_helper = onnx.helper, onnx.numpy_helper
-    nodes, initialisers = [], []
-    expected = weight_shapes(spec)
-    for name, shape in expected.items():
-        array = np.asarray(weights[name], dtype=np.float32)
-        if array.shape != shape:
-            raise ImperviousnessError(f"Weight {name} has shape {array.shape}, expected {shape}.")
-        initialisers.append(numpy_helper.from_array(array, name))
-    kinds = {name: (kind, kernel) for name, kind, _, _, kernel in spec.layers()}
+_DYNAMIC_AXES = {0: "batch", 2: "rows", 3: "columns"}
 
-    def layer(name, source, relu=True):
-        kind, kernel = kinds[name]
-        if kind == "conv":
-            pad = kernel // 2
-            nodes.append(helper.make_node("Conv", [source, f"{name}.weight", f"{name}.bias"],
-                                          [f"{name}.out"], kernel_shape=[kernel, kernel],
-                                          pads=[pad] * 4, name=name))
-        else:
-            nodes.append(helper.make_node("ConvTranspose", [source, f"{name}.weight", f"{name}.bias"],
-                                          [f"{name}.out"], kernel_shape=[2, 2], strides=[2, 2],
-                                          name=name))
-        if not relu:
-            return f"{name}.out"
-        nodes.append(helper.make_node("Relu", [f"{name}.out"], [f"{name}.relu"], name=f"{name}_relu"))
-        return f"{name}.relu"
 
-    def pool(source, name):
-        nodes.append(helper.make_node("MaxPool", [source], [name], kernel_shape=[2, 2],
-                                      strides=[2, 2], name=name))
-        return name
+def export_onnx(module, contract):
+    """The ONNX ModelProto of a torch U-Net, carrying `contract` in its metadata.
 
-    def concat(a, b, name):
-        nodes.append(helper.make_node("Concat", [a, b], [name], axis=1, name=name))
-        return name
-
-    depth = spec.depth
-    x = layer("enc0", layer("stem", INPUT_NAME))
-    skips = [x]
-    for level in range(1, depth):
-        x = layer(f"enc{level}b", layer(f"enc{level}a", pool(x, f"pool{level}")))
-        skips.append(x)
-    x = layer("bottb", layer("botta", pool(x, f"pool{depth}")))
-    for level in range(depth - 1, 0, -1):
-        x = layer(f"dec{level}", concat(layer(f"up{level}", x, relu=False), skips[level], f"cat{level}"))
-    x = layer("dec0", concat(layer("up0", x, relu=False), skips[0], "cat0"))
-    logits = layer("head", x, relu=False)
-    nodes.append(helper.make_node("Sigmoid", [logits], [OUTPUT_NAME], name="density"))
-
-    graph = helper.make_graph(
-        nodes, "hrl_unet",
-        [helper.make_tensor_value_info(INPUT_NAME, onnx.TensorProto.FLOAT,
-                                       ["batch", spec.in_channels, "rows", "columns"])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, onnx.TensorProto.FLOAT,
-                                       ["batch", 1, "rows", "columns"])],
-        initialisers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="imperviousness_plugin", producer_version="1")
-    model.ir_version = 8
+    torch.onnx.export's TorchScript exporter (`dynamo=False`) traces the module in evaluation mode
+    (dropout off) at opset OPSET with dynamic batch, rows and columns. It needs no package beyond
+    torch and onnx (the newer torch.export-based exporter also needs onnxscript) and writes the
+    same bytes for the same weights, which keeps the shipped models reproducible. Initialiser
+    names are the module's state-dict names ("layers.stem.weight"); `read_onnx_weights` also
+    reads the bare names of older models ("stem.weight").
+    """
+    import io
+    import warnings
+    torch, onnx = require_torch(), require_onnx()
+    spec = module.spec
+    was_training = module.training
+    module.eval()
+    sample = torch.zeros(1, spec.in_channels, 2 * spec.alignment, 2 * spec.alignment)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # The TorchScript exporter is deprecated in favour of the dynamo one (see above), and
+        # tracing warns about Python-level branches, which are constant here.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_cpu_copy(torch, module), (sample,), buffer, dynamo=False,
+                          opset_version=OPSET, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: _DYNAMIC_AXES, OUTPUT_NAME: _DYNAMIC_AXES},
+                          do_constant_folding=True)
+    module.train(was_training)
+    model = onnx.load_from_string(buffer.getvalue())
+    model.producer_name, model.producer_version = "imperviousness_plugin", "1"
     model.doc_string = (f"HRL Imperviousness U-Net for {contract.target} "
                         f"({contract.product}); see the hrl.* metadata for the contract.")
     attach_contract(model, contract)
     onnx.checker.check_model(model)
     return model
+
+
+def _cpu_copy(torch, module):
+    """The module itself on the CPU, or a CPU copy of a module on another device (export traces
+    on the CPU so that the file does not depend on the device trained on)."""
+    parameter = next(module.parameters())
+    if parameter.device.type == "cpu":
+        return module
+    import copy
+    return copy.deepcopy(module).to("cpu")
 
 
 def save_onnx(model, path):
@@ -301,12 +294,18 @@ def save_onnx(model, path):
     return path
 
 
+def _weight_name(name):
+    """Exported models name weights "layers.stem.weight" (the state dict), models written before
+    the export "stem.weight": both give "stem.weight"."""
+    return name[len("layers."):] if name.startswith("layers.") else name
+
+
 def read_onnx_weights(path):
-    """(contract, UNetSpec, {name: array}) of a model written by `build_onnx`."""
+    """(contract, UNetSpec, {name: array}) of a model of this plugin (exported or shipped)."""
     onnx = require_onnx()
     contract = load_contract(path)
     model = onnx.load(str(path))
-    weights = {init.name: onnx.numpy_helper.to_array(init).astype(np.float32)
+    weights = {_weight_name(init.name): onnx.numpy_helper.to_array(init).astype(np.float32)
                for init in model.graph.initializer}
     architecture = contract.architecture or {}
     if architecture.get("type") != "unet" or "widths" not in architecture:
@@ -315,32 +314,6 @@ def read_onnx_weights(path):
     spec = UNetSpec(len(contract.features), tuple(architecture["widths"]),
                     float(architecture.get("dropout", 0.1)))
     return contract, spec, weights
-
-
-# ---------------------------------------------------------------------------------------------
-# Metrics
-# ---------------------------------------------------------------------------------------------
-
-def density_metrics(predicted, truth, valid=None):
-    """MAE / RMSE / bias in percentage points and F1 / precision / recall of density >= 10 %."""
-    predicted = np.asarray(predicted, dtype=np.float64)
-    truth = np.asarray(truth, dtype=np.float64)
-    mask = np.isfinite(predicted) & np.isfinite(truth)
-    if valid is not None:
-        mask &= np.asarray(valid, dtype=bool)
-    p, t = predicted[mask], truth[mask]
-    if p.size == 0:
-        return {"pixels": 0}
-    error = 100.0 * (p - t)
-    yes_p, yes_t = p >= IBU_THRESHOLD - 1e-9, t >= IBU_THRESHOLD - 1e-9
-    tp = float(np.sum(yes_p & yes_t))
-    fp, fn = float(np.sum(yes_p & ~yes_t)), float(np.sum(~yes_p & yes_t))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"pixels": int(p.size), "mae_pp": float(np.abs(error).mean()),
-            "rmse_pp": float(np.sqrt((error ** 2).mean())), "bias_pp": float(error.mean()),
-            "f1_at_10": f1, "precision_at_10": precision, "recall_at_10": recall}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,16 +329,24 @@ class TrainOptions:
     steps: int = 600
     learning_rate: float = 2e-3
     final_learning_rate_fraction: float = 0.05
-    validation_fraction: float = 0.2
+    validation_fraction: float = 0.15     # share of the blocks (sampling.assign_roles)
+    held_out_fraction: float = 0.15
     validate_every: int = 50
-    max_patches: int = 400
-    min_valid_fraction: float = 0.25
+    max_patches: int = 400                # training patches per member; validation and held-out
+    min_valid_fraction: float = 0.25      # sets get an eighth of it each
     seed: int = 0
     threads: int = None
     crop_size: int = None          # random crops of this size from larger patches (None: whole)
     select_best: bool = True       # keep the weights of the best validation loss (else the last)
     tile_size: int = DEFAULT_TILE_SIZE
     overlap: int = DEFAULT_OVERLAP
+    members: int = 3               # ensemble members (seeds and validation blocks differ)
+    device: str = "auto"           # auto (CUDA when PyTorch sees one), cpu, cuda
+    baseline_pixels: int = 300_000
+
+    @property
+    def evaluation_patches(self):
+        return max(1, int(self.max_patches) // 8)
 
 
 @dataclass
@@ -388,17 +369,21 @@ class FitResult:
     best_validation_loss: float = float("nan")
     validation_metrics: dict = field(default_factory=dict)
     seconds: float = 0.0
+    module: object = None
+    device: dict = field(default_factory=dict)
 
 
 def normalisation_of(patches_inputs, patch_valid):
-    """Per-feature mean and SD over valid pixels of raw (unnormalised) patch features."""
-    channels = patches_inputs.shape[1]
-    values = np.moveaxis(patches_inputs, 1, -1)[patch_valid]       # (pixels, C)
-    if values.shape[0] < 2:
-        raise ImperviousnessError("Too few valid pixels to derive the feature normalisation.")
-    mean = values.mean(axis=0, dtype=np.float64)
-    std = np.maximum(values.std(axis=0, dtype=np.float64), 1e-6)
-    return tuple(float(v) for v in mean), tuple(float(v) for v in std[:channels])
+    """Per-feature mean and SD over valid pixels of raw (unnormalised) patch features (one
+    channel at a time: no copy of all patches)."""
+    mean, std = [], []
+    for channel in range(patches_inputs.shape[1]):
+        values = patches_inputs[:, channel][patch_valid]
+        if values.size < 2:
+            raise ImperviousnessError("Too few valid pixels to derive the feature normalisation.")
+        mean.append(float(values.mean(dtype=np.float64)))
+        std.append(float(max(values.std(dtype=np.float64), 1e-6)))
+    return tuple(mean), tuple(std)
 
 
 def _augment(torch, inputs, targets, weights, generator):
@@ -429,29 +414,68 @@ def _masked_bce(torch, logits, targets, weights):
     return (loss * weights).sum() / weights.sum().clamp_min(1.0)
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(torch, choice):
+    """The torch device of DEVICE: auto takes CUDA when PyTorch sees a GPU, else the CPU; cuda
+    without a GPU is refused (a silent fall-back would hide a wrong install)."""
+    choice = str(choice or "auto").lower()
+    if choice not in DEVICES:
+        raise ImperviousnessError(f"DEVICE must be one of {', '.join(DEVICES)}, not {choice!r}.")
+    has_cuda = bool(torch.cuda.is_available())
+    if choice == "cuda" and not has_cuda:
+        raise ImperviousnessError(
+            "DEVICE cuda was asked for, but PyTorch sees no CUDA GPU (torch.cuda.is_available() "
+            f"is False; torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
+            "Install a CUDA build of PyTorch and a GPU driver, or choose DEVICE cpu or auto.")
+    return torch.device("cuda" if has_cuda and choice != "cpu" else "cpu")
+
+
+def _set_up_device(torch, device, threads):
+    """Threads on the CPU; on CUDA deterministic cuDNN kernels (no autotuning, so that a seed
+    repeats a run on the same GPU; a few kernels such as max-pool backward may still add in
+    another order, within float noise). Returns whether bf16 autocast is used: on CUDA GPUs
+    that support bf16 (Ampere and newer), where it roughly halves the convolution time; the
+    CPU path stays float32 (bf16 on CPUs without AMX is slower)."""
+    if device.type == "cpu":
+        torch.set_num_threads(int(threads or os.cpu_count() or 1))
+        return False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    return bool(torch.cuda.is_bf16_supported())
+
+
+def _module_device(module):
+    return next(module.parameters()).device
+
+
 def predict_patches(module, inputs, batch_size=8):
     """Densities (N, h, w) of a torch module on patches, in evaluation mode."""
     torch = require_torch()
     module.eval()
+    device = _module_device(module)
     outputs = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(inputs[start:start + batch_size]))
-            outputs.append(module(batch)[:, 0].numpy())
+            batch = torch.from_numpy(np.ascontiguousarray(inputs[start:start + batch_size])).to(device)
+            outputs.append(module(batch)[:, 0].float().cpu().numpy())
     return np.concatenate(outputs) if outputs else np.zeros((0,) + inputs.shape[2:], np.float32)
 
 
 def validation_loss(module, patches, batch_size=8):
     torch = require_torch()
     module.eval()
+    device = _module_device(module)
     total, weight = 0.0, 0.0
     with torch.no_grad():
         for start in range(0, len(patches), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(patches.inputs[start:start + batch_size]))
-            y = torch.from_numpy(patches.targets[start:start + batch_size][:, None])
-            w = torch.from_numpy(patches.weights[start:start + batch_size][:, None])
+            part = slice(start, start + batch_size)
+            x = torch.from_numpy(np.ascontiguousarray(patches.inputs[part])).to(device)
+            y = torch.from_numpy(patches.targets[part][:, None]).to(device)
+            w = torch.from_numpy(patches.weights[part][:, None]).to(device)
             loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                module(x, logits=True), y, reduction="none")
+                module(x, logits=True).float(), y, reduction="none")
             total += float((loss * w).sum())
             weight += float(w.sum())
     return total / max(weight, 1.0)
@@ -459,11 +483,13 @@ def validation_loss(module, patches, batch_size=8):
 
 def fit_unet(train, validation, spec, options, init_weights=None, feedback=None,
              progress_range=(0.0, 100.0)):
-    """Train a U-Net on normalised patches; returns FitResult with the best validation weights."""
+    """Train a U-Net on normalised patches; returns FitResult with the best validation weights
+    (and the module holding them, on its device)."""
     torch = require_torch()
     started = time.perf_counter()
-    torch.set_num_threads(int(options.threads or os.cpu_count() or 1))
-    module = build_module(spec, init_weights, seed=options.seed)
+    device = resolve_device(torch, options.device)
+    bf16 = _set_up_device(torch, device, options.threads)
+    module = build_module(spec, init_weights, seed=options.seed).to(device)
     generator = torch.Generator().manual_seed(int(options.seed))
     sampler = np.random.default_rng(options.seed)
     optimiser = torch.optim.Adam(module.parameters(), lr=options.learning_rate)
@@ -486,9 +512,11 @@ def fit_unet(train, validation, spec, options, init_weights=None, feedback=None,
                                 replace=len(train) < options.batch_size)
         batch = [_augment(torch, *_crop(inputs[i], targets[i], weights[i], options.crop_size,
                                         sampler), generator) for i in chosen]
-        x, y, w = (torch.stack([item[k] for item in batch]) for k in range(3))
+        x, y, w = (torch.stack([item[k] for item in batch]).to(device) for k in range(3))
         optimiser.zero_grad()
-        loss = _masked_bce(torch, module(x, logits=True), y, w)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = module(x, logits=True)
+        loss = _masked_bce(torch, logits.float(), y, w)
         loss.backward()
         optimiser.step()
         scheduler.step()
@@ -505,29 +533,17 @@ def fit_unet(train, validation, spec, options, init_weights=None, feedback=None,
     metrics = density_metrics(predicted, validation.targets, validation.weights > 0)
     metrics["bce"] = best["loss"]
     return FitResult(best["weights"], history, best["step"], best["loss"], metrics,
-                     time.perf_counter() - started)
+                     time.perf_counter() - started, module,
+                     {"device": device.type, "precision": "bfloat16 autocast" if bf16 else "float32"})
 
 
 # ---------------------------------------------------------------------------------------------
 # Patches from rasters
 # ---------------------------------------------------------------------------------------------
 
-def patch_windows(width, height, patch_size, alignment):
-    """Non-overlapping patch windows on a regular grid; the patch edge is rounded down to a
-    multiple of the alignment and shrinks for small rasters."""
-    from ..io.raster import Window
-    size = (min(int(patch_size), width, height) // alignment) * alignment
-    if size < 2 * alignment:
-        raise ImperviousnessError(
-            f"The PP stack ({width} x {height} px) is too small to train on: patches must be at "
-            f"least {2 * alignment} px.")
-    return [Window(col, row, size, size)
-            for row in range(0, height - size + 1, size)
-            for col in range(0, width - size + 1, size)], size
-
-
 def split_patches(count, validation_fraction, seed):
-    """Indices (train, validation) of an 80/20-style random split of whole patches."""
+    """Indices (train, validation) of an 80/20-style random split of whole patches (the shipped
+    models' simulated chunks, which lie apart already; areas use sampling.assign_roles)."""
     if count < 2:
         raise ImperviousnessError(
             f"Only {count} patch(es) with enough valid reference pixels: training needs at least "
@@ -641,42 +657,54 @@ def _year_of(path):
     return first[:4] if first else "unknown"
 
 
-def collect_patches(pp_path, reference, target, contract_features, options, clcplus=None,
-                    feedback=None):
-    """Raw features, targets and validity of patches of the PP stack against the reference."""
-    from ..io.raster import RasterInput
-    pp = RasterInput(pp_path, "INPUT")
-    grid = pp.grid
-    probe = ModelContract(target, contract_features, (0.0,) * len(contract_features),
-                          (1.0,) * len(contract_features), source="(new model)")
-    probe.check_bands(pp.descriptions, pp.label)
-    reader = ReferenceReader(reference, target, grid, clcplus)
-    alignment = 2 ** (len(options.widths) - 1)
-    windows, size = patch_windows(grid.width, grid.height, options.patch_size, alignment)
-    progress = StepProgress(feedback, len(windows), 0.0, 10.0)
-    raw, targets, valid_masks = [], [], []
-    for window in windows:
-        progress.step()
-        density, reference_valid = reader.read(window)
-        bands = {band: pp.read_float(window, pp.band_number(band), np.float32) for band in probe.bands}
-        features = np.stack([feature.compute(bands) for feature in contract_features])
-        valid = reference_valid & np.all(np.isfinite(features), axis=0)
-        if valid.mean() < options.min_valid_fraction:
-            continue
-        raw.append(np.where(valid, features, 0.0).astype(np.float32))
-        targets.append(density.astype(np.float32))
-        valid_masks.append(valid)
-    if len(raw) > options.max_patches:
-        keep = np.sort(np.random.default_rng(options.seed).choice(len(raw), options.max_patches,
-                                                                  replace=False))
-        raw = [raw[i] for i in keep]
-        targets = [targets[i] for i in keep]
-        valid_masks = [valid_masks[i] for i in keep]
-    if not raw:
-        raise ImperviousnessError(
-            f"No patch of {size} x {size} px has at least {100 * options.min_valid_fraction:.0f} % "
-            "pixels that are valid in both the PP stack and the reference: do they overlap?")
-    return np.stack(raw), np.stack(targets), np.stack(valid_masks), grid, size
+class PatchSource:
+    """The PP stack and the reference of a training run, read window by window."""
+
+    def __init__(self, pp_path, reference, target, features, clcplus=None):
+        from ..io.raster import RasterInput
+        self.pp = RasterInput(pp_path, "INPUT")
+        self.grid = self.pp.grid
+        self.features = tuple(features)
+        probe = ModelContract(target, self.features, (0.0,) * len(features), (1.0,) * len(features),
+                              source="(new model)")
+        probe.check_bands(self.pp.descriptions, self.pp.label)
+        self.bands = probe.bands
+        self.reader = ReferenceReader(reference, target, self.grid, clcplus)
+
+    def read(self, survey, indices, min_valid_fraction, feedback=None, progress_range=(0.0, 0.0)):
+        """Raw features (N, C, s, s), targets and validity of the windows `indices` of the
+        survey; windows whose valid share (PP and reference) falls below the minimum are left
+        out. Only these windows are read: memory is that of the patches, at any area."""
+        size = survey.size
+        inputs = np.zeros((len(indices), len(self.features), size, size), dtype=np.float32)
+        targets = np.zeros((len(indices), size, size), dtype=np.float32)
+        valid = np.zeros((len(indices), size, size), dtype=bool)
+        progress = StepProgress(feedback, len(indices), *progress_range)
+        kept = 0
+        for index in indices:
+            progress.step()
+            window = survey.window(index)
+            density, reference_valid = self.reader.read(window)
+            bands = {band: self.pp.read_float(window, self.pp.band_number(band), np.float32)
+                     for band in self.bands}
+            for channel, feature in enumerate(self.features):
+                inputs[kept, channel] = feature.compute(bands)
+            mask = reference_valid & np.all(np.isfinite(inputs[kept]), axis=0)
+            if mask.mean() < min_valid_fraction:
+                continue
+            inputs[kept][:, ~mask] = 0.0
+            targets[kept], valid[kept] = density, mask
+            kept += 1
+        return inputs[:kept], targets[:kept], valid[:kept]
+
+
+def normalise_in_place(inputs, valid, mean, std):
+    """PatchSet of raw patches normalised in place (no second copy); invalid pixels: features 0,
+    weight 0."""
+    inputs -= np.asarray(mean, dtype=np.float32)[None, :, None, None]
+    inputs /= np.asarray(std, dtype=np.float32)[None, :, None, None]
+    inputs *= valid[:, None]
+    return inputs
 
 
 def make_patch_sets(raw, targets, valid, mean, std, indices):
@@ -691,63 +719,212 @@ def make_patch_sets(raw, targets, valid, mean, std, indices):
 
 def run_train_model(pp_path, reference, target, output_path, init_model=None, clcplus=None,
                     options=None, feedback=None, provenance=None):
-    """Train a U-Net on a PP stack against a reference and write the .onnx with its contract."""
+    """Train an ensemble of U-Nets on a PP stack against a reference and write the .onnx
+    members with their contracts; returns their paths and the held-out metrics."""
     options = options or TrainOptions()
     target = str(target).upper()
     if target not in TARGETS:
         raise ImperviousnessError(f"TARGET must be IMD or IBU, not {target!r}.")
-    require_torch()
+    if int(options.members) < 1:
+        raise ImperviousnessError(f"MEMBERS must be at least 1, not {options.members}.")
+    torch = require_torch()
     require_onnx()
+    resolve_device(torch, options.device)        # refuse a missing GPU before reading anything
     progress = StepProgress(feedback, 1)
-    init_contract = init_spec = init_weights = None
-    if init_model:
-        init_contract, init_spec, init_weights = read_onnx_weights(init_model)
-        features = init_contract.features
-        options.widths = tuple(init_spec.widths)
-        progress.info(f"Transfer learning: starting from {os.path.basename(str(init_model))} "
-                      f"({init_contract.target}, widths {list(init_spec.widths)}).")
-    else:
-        from ..io.raster import band_descriptions
-        order = sum(1 for name in band_descriptions(pp_path) if name.startswith("NDVI_A"))
-        features = default_features(max(order, 1))
-    raw, targets, valid, grid, size = collect_patches(pp_path, reference, target, features,
-                                                      options, clcplus, feedback)
-    train_idx, val_idx = split_patches(len(raw), options.validation_fraction, options.seed)
-    if init_contract is not None:
-        mean, std = init_contract.mean, init_contract.std
-    else:
-        mean, std = normalisation_of(raw[train_idx], valid[train_idx])
-    train = make_patch_sets(raw, targets, valid, mean, std, train_idx)
-    validation = make_patch_sets(raw, targets, valid, mean, std, val_idx)
-    progress.info(f"{len(raw)} patches of {size} x {size} px: {len(train)} for training, "
-                  f"{len(validation)} for validation.")
+    init = _initial_model(init_model, options, progress)
+    features = init[0].features if init else _features_of(pp_path)
+    source = PatchSource(pp_path, reference, target, features, clcplus)
+    grid, alignment = source.grid, 2 ** (len(options.widths) - 1)
+    size = sampling.patch_size_for(grid.width, grid.height, options.patch_size, alignment)
+    survey = sampling.survey_windows(source.reader, grid.width, grid.height, size, feedback, (0.0, 4.0))
+    eligible = survey.valid_share >= options.min_valid_fraction
+    if not eligible.any():
+        raise ImperviousnessError(
+            f"No patch of {size} x {size} px has at least {100 * options.min_valid_fraction:.0f} % "
+            "valid reference pixels: do the PP stack and the reference overlap?")
+    roles = _roles(survey, eligible, options, options.seed)
+    held = source.read(survey, sampling.draw_windows(survey, roles, sampling.HELD_OUT,
+                                                     options.evaluation_patches,
+                                                     options.min_valid_fraction, options.seed),
+                       options.min_valid_fraction, feedback, (4.0, 5.0))
+    if len(held[0]) == 0:
+        raise ImperviousnessError("No held-out patch has enough valid pixels in both the PP stack and "
+                                  "the reference: give a larger area or a smaller PATCH_SIZE.")
+    mean, std = (init[0].mean, init[0].std) if init else (None, None)
     spec = UNetSpec(len(features), tuple(options.widths), options.dropout)
-    result = fit_unet(train, validation, spec, options, init_weights, feedback, (10.0, 100.0))
-    training = {
-        "data": provenance or f"PP stack {os.path.basename(str(pp_path))} against "
-                              f"{os.path.basename(str(reference))}"
-                              + (f" cleaned with CLCplus {os.path.basename(str(clcplus))}" if clcplus else ""),
-        "pp_year": _year_of(pp_path), "target": target,
-        "patches": {"size": size, "train": len(train), "validation": len(validation),
-                    "split": "random 80/20 of whole non-overlapping patches"},
-        "loss": "binary cross-entropy on the reference density (soft labels), valid pixels only",
-        "steps": options.steps, "best_step": result.best_step, "seed": options.seed,
-        "init_model": os.path.basename(str(init_model)) if init_model else None,
-        "validation_metrics": result.validation_metrics,
-        "trained": datetime.date.today().isoformat(), "options": _jsonable(asdict(options)),
-    }
-    contract = ModelContract(target, tuple(features), tuple(mean), tuple(std), options.tile_size,
-                             options.overlap, spec.alignment, architecture=spec.as_json(),
-                             training=training, source=os.path.basename(str(output_path)))
-    save_onnx(build_onnx(spec, result.weights, contract), output_path)
-    metrics = result.validation_metrics
-    progress.info(
-        f"Validation ({metrics.get('pixels', 0)} px): MAE {metrics.get('mae_pp', float('nan')):.2f} pp, "
-        f"RMSE {metrics.get('rmse_pp', float('nan')):.2f} pp, F1 at 10 % "
-        f"{metrics.get('f1_at_10', float('nan')):.3f}, BCE {metrics.get('bce', float('nan')):.4f}.")
-    return {"output": str(output_path), "metrics": metrics, "history": result.history,
-            "best_step": result.best_step, "patches": (len(train), len(validation)),
-            "seconds": result.seconds}
+    span = 95.0 / options.members
+    members, baseline, held_inputs, ensemble_sum = [], None, None, None
+    for index in range(options.members):
+        member = _train_member(source, survey, eligible, options, index, spec, init, mean, std,
+                               feedback, (5.0 + index * span, 5.0 + (index + 1) * span))
+        train = member.pop("train")
+        if baseline is None:                      # the first member's training pixels
+            mean, std = member["mean"], member["std"]
+            baseline = _fit_baseline(target, train, options)
+            held_inputs = normalise_in_place(held[0], held[2], mean, std)
+        del train
+        predicted = predict_patches(member.pop("module"), held_inputs)
+        member["held_out"] = held_out_metrics(predicted, held[1], held[2])
+        ensemble_sum = predicted if ensemble_sum is None else ensemble_sum + predicted
+        members.append(member)
+    comparison = _comparison(target, ensemble_sum / len(members), baseline, held_inputs, held)
+    paths = _write_members(members, comparison, source, survey, roles, options, init_model, target,
+                           features, spec, output_path, pp_path, reference, clcplus, provenance,
+                           len(held[0]))
+    _report(progress, comparison, target)
+    first = members[0]
+    return {"output": paths[0], "members": paths, "metrics": first["fit"].validation_metrics,
+            "held_out": comparison, "history": first["fit"].history,
+            "best_step": first["fit"].best_step,
+            "patches": (first["patches"]["train"], first["patches"]["validation"], len(held[0])),
+            "seconds": sum(member["fit"].seconds for member in members)}
+
+
+def _initial_model(init_model, options, progress):
+    """(contract, spec, weights) of INIT_MODEL, whose architecture then wins; None without."""
+    if not init_model:
+        return None
+    contract, spec, weights = read_onnx_weights(init_model)
+    options.widths = tuple(spec.widths)
+    progress.info(f"Transfer learning: starting from {os.path.basename(str(init_model))} "
+                  f"({contract.target}, widths {list(spec.widths)}).")
+    return contract, spec, weights
+
+
+def _features_of(pp_path):
+    from ..io.raster import band_descriptions
+    order = sum(1 for name in band_descriptions(pp_path) if name.startswith("NDVI_A"))
+    return default_features(max(order, 1))
+
+
+def _roles(survey, eligible, options, member_seed):
+    # Held-out blocks from the base seed (the same for every member), validation from the member's.
+    return sampling.assign_roles(survey.shape, eligible, options.seed, member_seed + 7919,
+                                 options.held_out_fraction, options.validation_fraction)
+
+
+def _train_member(source, survey, eligible, options, index, spec, init, mean, std, feedback,
+                  progress_range):
+    """One member: its own validation blocks, training draw and seed."""
+    seed = int(options.seed) + index
+    roles = _roles(survey, eligible, options, seed)
+    start, end = progress_range
+    reading = start + 0.1 * (end - start)
+    train_raw = source.read(survey, sampling.draw_windows(survey, roles, sampling.TRAIN, options.max_patches,
+                                                          options.min_valid_fraction, seed),
+                            options.min_valid_fraction, feedback, (start, reading))
+    validation_raw = source.read(survey, sampling.draw_windows(survey, roles, sampling.VALIDATION,
+                                                               options.evaluation_patches,
+                                                               options.min_valid_fraction, seed),
+                                 options.min_valid_fraction)
+    for name, patches in (("training", train_raw), ("validation", validation_raw)):
+        if len(patches[0]) == 0:
+            raise ImperviousnessError(
+                f"Member {index + 1}: no {name} patch of {survey.size} px has enough valid pixels "
+                "after the spatial split: give a larger area or a smaller PATCH_SIZE.")
+    if mean is None:
+        mean, std = normalisation_of(train_raw[0], train_raw[2])
+    train = PatchSet(normalise_in_place(train_raw[0], train_raw[2], mean, std), train_raw[1],
+                     train_raw[2].astype(np.float32))
+    validation = PatchSet(normalise_in_place(validation_raw[0], validation_raw[2], mean, std),
+                          validation_raw[1], validation_raw[2].astype(np.float32))
+    StepProgress(feedback, 1).info(
+        f"Member {index + 1}/{options.members} (seed {seed}): {len(train)} training and "
+        f"{len(validation)} validation patches of {survey.size} x {survey.size} px "
+        f"({_role_counts(roles)}).")
+    member_options = TrainOptions(**{**asdict(options), "seed": seed})
+    fit = fit_unet(train, validation, spec, member_options, init[2] if init else None, feedback,
+                   (reading, end))
+    return {"index": index, "seed": seed, "fit": fit, "module": fit.module, "mean": mean, "std": std,
+            "train": train, "patches": {"train": len(train), "validation": len(validation)}}
+
+
+def _role_counts(roles):
+    counts = np.bincount(roles.ravel(), minlength=4)
+    return ", ".join(f"{sampling.ROLE_NAMES[role]} {counts[role]}" for role in range(4)) + " windows"
+
+
+def _fit_baseline(target, train, options):
+    features, targets = pixel_sample(train.inputs, train.targets, train.weights,
+                                     options.baseline_pixels, options.seed)
+    return PixelBaseline(target).fit(features, targets)
+
+
+def _comparison(target, ensemble, baseline, held_inputs, held):
+    unet = held_out_metrics(ensemble, held[1], held[2])
+    reference = held_out_metrics(baseline.predict(held_inputs), held[1], held[2])
+    reference["method"] = baseline.method
+    return {"unet_ensemble": unet, "baseline": reference,
+            "warning": compare(unet, reference, target)}
+
+
+def _member_paths(output_path, count):
+    """The members' files: OUTPUT itself for one member, else <stem>_m1.onnx .. <stem>_mN.onnx
+    beside it (the naming of the shipped ensembles, models/hrl_imd_unet_m1..m3.onnx)."""
+    output_path = os.path.abspath(str(output_path))
+    if count == 1:
+        return [output_path]
+    stem, extension = os.path.splitext(output_path)
+    return [f"{stem}_m{index}{extension or '.onnx'}" for index in range(1, count + 1)]
+
+
+def _write_members(members, comparison, source, survey, roles, options, init_model, target, features,
+                   spec, output_path, pp_path, reference, clcplus, provenance, held_count):
+    paths = _member_paths(output_path, len(members))
+    block = sampling.block_size(*survey.shape)
+    written = []
+    try:
+        for member, path in zip(members, paths):
+            fit = member["fit"]
+            training = {
+                "data": provenance or f"PP stack {os.path.basename(str(pp_path))} against "
+                                      f"{os.path.basename(str(reference))}"
+                                      + (f" cleaned with CLCplus {os.path.basename(str(clcplus))}" if clcplus else ""),
+                "pp_year": _year_of(pp_path), "target": target,
+                "member": member["index"] + 1, "members": len(members),
+                "patches": {"size": survey.size, "train": member["patches"]["train"],
+                            "validation": member["patches"]["validation"], "held_out": held_count,
+                            "split": f"spatial blocks of {block} x {block} patches: held-out "
+                                     f"{options.held_out_fraction:.0%} of the blocks (seed {options.seed}, "
+                                     f"the same for every member), validation {options.validation_fraction:.0%} "
+                                     f"(member seed), training the rest less a buffer of one patch",
+                            "sampling": "stratified by the density class of the window mean (0, 1-30, "
+                                        "31-80, 81-100 %) and its valid share (< 50, 50-90, >= 90 %), "
+                                        f"at most {options.max_patches} training patches"},
+                "loss": "binary cross-entropy on the reference density (soft labels), valid pixels only",
+                "steps": options.steps, "best_step": fit.best_step, "seed": member["seed"],
+                "init_model": os.path.basename(str(init_model)) if init_model else None,
+                "device": fit.device,
+                "validation_metrics": fit.validation_metrics,
+                "held_out_metrics": {"unet_member": member["held_out"], **comparison},
+                "trained": datetime.date.today().isoformat(), "options": _jsonable(asdict(options)),
+            }
+            contract = ModelContract(target, tuple(features), tuple(member["mean"]), tuple(member["std"]),
+                                     options.tile_size, options.overlap, spec.alignment,
+                                     architecture=spec.as_json(), training=training,
+                                     source=os.path.basename(path))
+            module = build_module(spec, fit.weights)
+            written.append(save_onnx(export_onnx(module, contract), path))
+    except BaseException:
+        for path in written:                      # all members or none
+            os.remove(path)
+        raise
+    return written
+
+
+def _report(progress, comparison, target):
+    unet, baseline = comparison["unet_ensemble"], comparison["baseline"]
+    progress.info(f"Held-out blocks ({unet.get('pixels', 0)} px), U-Net ensemble vs per-pixel baseline:")
+    for name, key in (("MAE (pp)", "mae_pp"), ("RMSE (pp)", "rmse_pp"), ("bias (pp)", "bias_pp"),
+                      ("F1 at 10 %", "f1_at_10"), ("precision at 10 %", "precision_at_10"),
+                      ("recall at 10 %", "recall_at_10")):
+        progress.info(f"  {name}: {unet.get(key, float('nan')):.3f} vs {baseline.get(key, float('nan')):.3f}")
+    for name, part in unet.get("by_class", {}).items():
+        other = baseline["by_class"].get(name, {})
+        progress.info(f"  density {name} % ({part.get('pixels', 0)} px): MAE {part.get('mae_pp', float('nan')):.2f}"
+                      f" vs {other.get('mae_pp', float('nan')):.2f} pp")
+    if comparison["warning"]:
+        progress.warn(comparison["warning"])
 
 
 def _jsonable(value):
