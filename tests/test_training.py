@@ -250,6 +250,67 @@ def test_density_metrics_hand_worked():
     assert metrics["f1_at_10"] == pytest.approx(2 / 3)
 
 
+def test_held_out_metrics_by_density_class_hand_worked():
+    truth = np.array([0.0, 0.0, 0.2, 0.3, 0.5, 0.9, 1.0, 0.4])
+    predicted = np.array([0.1, 0.0, 0.1, 0.3, 0.8, 0.8, 1.0, 0.0])
+    valid = np.array([True] * 7 + [False])
+    metrics = evaluation.held_out_metrics(predicted, truth, valid)
+    assert metrics["pixels"] == 7 and metrics["mae_pp"] == pytest.approx((10 + 0 + 10 + 0 + 30 + 10 + 0) / 7)
+    by_class = metrics["by_class"]
+    assert by_class["0"] == {"pixels": 2, "mae_pp": pytest.approx(5), "rmse_pp": pytest.approx(np.sqrt(50)),
+                             "bias_pp": pytest.approx(5)}
+    assert by_class["1-30"]["pixels"] == 2 and by_class["1-30"]["bias_pp"] == pytest.approx(-5)
+    assert by_class["31-80"] == {"pixels": 1, "mae_pp": pytest.approx(30), "rmse_pp": pytest.approx(30),
+                                 "bias_pp": pytest.approx(30)}
+    assert by_class["81-100"]["pixels"] == 2 and by_class["81-100"]["mae_pp"] == pytest.approx(5)
+    # >= 10 %: predicted [T, F, T, T, T, T, T] vs truth [F, F, T, T, T, T, T]: TP 5, FP 1, FN 0.
+    assert metrics["precision_at_10"] == pytest.approx(5 / 6) and metrics["recall_at_10"] == 1.0
+
+
+def test_pixel_baselines_recover_known_relations():
+    rng = np.random.default_rng(4)
+    features = rng.normal(size=(4000, 3))
+    linear = 0.3 + features @ np.array([0.1, -0.05, 0.0])
+    baseline = evaluation.PixelBaseline("IMD").fit(features, linear)
+    np.testing.assert_allclose(baseline.coefficients, [0.3, 0.1, -0.05, 0.0], atol=1e-10)
+    # Logistic on soft labels: labels that are exactly sigmoid(x b) give b back (the log-loss
+    # minimum), and predictions of patches (N, C, h, w) follow pixel by pixel, clipped to 0..1.
+    beta = np.array([-1.0, 2.0, 0.5, -1.5])
+    soft = 1 / (1 + np.exp(-(beta[0] + features @ beta[1:])))
+    logistic = evaluation.PixelBaseline("IBU").fit(features, soft)
+    np.testing.assert_allclose(logistic.coefficients, beta, atol=1e-6)
+    patches = features[:32].T.reshape(1, 3, 4, 8)
+    np.testing.assert_allclose(logistic.predict(patches)[0].ravel(), soft[:32], atol=1e-6)
+    assert baseline.predict(patches * 100).min() == 0.0 and baseline.predict(patches * 100).max() == 1.0
+    # Pixels are sampled from valid pixels only.
+    inputs = np.arange(2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2)
+    weights = np.array([[[1, 0], [0, 0]], [[0, 0], [0, 1]]], np.float32)
+    sampled, targets = evaluation.pixel_sample(inputs, np.ones((2, 2, 2)), weights, 10, 0)
+    np.testing.assert_array_equal(sampled, [[0, 4, 8], [15, 19, 23]])
+
+
+def test_the_run_warns_when_the_baseline_wins():
+    better = {"mae_pp": 3.0, "f1_at_10": 0.9}
+    worse = {"mae_pp": 5.0, "f1_at_10": 0.5}
+    assert evaluation.compare(better, worse, "IMD") is None
+    message = evaluation.compare(worse, better, "IMD")
+    assert "does not beat the per-pixel baseline" in message and "MAE" in message and "STEPS" in message
+    assert evaluation.compare(worse, better, "IBU").count("F1") == 1
+    assert evaluation.compare(better, worse, "IBU") is None
+
+
+def test_training_starts_from_a_shipped_model(tmp_path):
+    """INIT_MODEL = a shipped (hand-built) model: zero steps give back its weights exactly."""
+    shipped = SHIPPED[0]
+    pp, reference, _ = tiny_stack(tmp_path)
+    training.run_train_model(pp, reference, "IMD", tmp_path / "same.onnx", init_model=shipped,
+                             options=fast_options(steps=0))
+    _, _, shipped_weights = training.read_onnx_weights(shipped)
+    contract, _, weights = training.read_onnx_weights(tmp_path / "same.onnx")
+    assert all(np.array_equal(weights[name], shipped_weights[name]) for name in shipped_weights)
+    assert contract.mean == load_contract(shipped).mean
+
+
 def test_missing_torch_gives_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImperviousnessError, match="needs PyTorch.*pip install torch"):

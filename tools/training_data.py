@@ -427,3 +427,134 @@ def simulate_malta_chunk(layers, row, col, seed, real=None, size=CHUNK, years=(2
 def is_gozo(row, col, size=CHUNK):
     """Chunks of Gozo and Comino (north-west of the Malta grid): held out from training."""
     return row + size / 2 < 1100
+
+
+# ---------------------------------------------------------------------------------------------
+# Large synthetic areas (issue 23: training memory, time and held-out metrics at any size)
+# ---------------------------------------------------------------------------------------------
+# PP stacks of any size written directly (no Sentinel-2 simulation, which would take hours at
+# 10980 px): the real Malta IMD / TCD / GRA fractions, in blocks of AREA_BLOCK px each taken from
+# another place of Malta (random offset, flip and rotation; a 2000 px area is one real crop, so
+# its held-out blocks are really other places), mixed per pixel from end-member spectra with a
+# per-pixel bright / dark impervious share, a 3 x 3 sensor blur and noise; NDVI statistics from
+# the green fractions. Written strip by strip (bounded memory), tiled and ZSTD-compressed.
+
+AREA_BLOCK = 2000
+# Q20 reflectance of B02 B03 B04 B05 B06 B07 B08 B8A B11 B12.
+AREA_SPECTRA = {
+    "bright": (0.12, 0.14, 0.16, 0.18, 0.20, 0.21, 0.22, 0.23, 0.26, 0.24),
+    "dark": (0.05, 0.06, 0.07, 0.08, 0.09, 0.09, 0.10, 0.10, 0.12, 0.11),
+    "tree": (0.02, 0.04, 0.02, 0.07, 0.20, 0.26, 0.30, 0.32, 0.15, 0.07),
+    "grass": (0.03, 0.06, 0.04, 0.10, 0.22, 0.27, 0.30, 0.31, 0.20, 0.10),
+    "bare": (0.08, 0.11, 0.15, 0.18, 0.21, 0.23, 0.25, 0.27, 0.32, 0.26),
+    "water": (0.05, 0.04, 0.03, 0.02, 0.01, 0.01, 0.01, 0.01, 0.005, 0.003),
+}
+
+
+def _area_sources(layers, blocks, seed):
+    """(row, col, flip, rotation) in the Malta grid of every AREA_BLOCK block of the area."""
+    rng = np.random.default_rng(seed)
+    land = layers.imd != 255
+    sources = {}
+    for block in blocks:
+        for _ in range(200):          # a crop with at least 40 % land
+            row = int(rng.integers(0, layers.grid.height - AREA_BLOCK + 1))
+            col = int(rng.integers(0, layers.grid.width - AREA_BLOCK + 1))
+            if land[row:row + AREA_BLOCK, col:col + AREA_BLOCK].mean() >= 0.4:
+                break
+        sources[block] = (row, col, bool(rng.integers(0, 2)), int(rng.integers(0, 4)))
+    return sources
+
+
+def _area_fractions(layers, sources, size, row0, rows):
+    """imd (0..1, NaN sea), tcd and gra of rows row0..row0+rows of the area."""
+    out = {name: np.zeros((rows, size), np.float32) for name in ("imd", "tcd", "gra")}
+    for (block_row, block_col), (row, col, flip, rotation) in sources.items():
+        top, left = block_row * AREA_BLOCK, block_col * AREA_BLOCK
+        if top >= row0 + rows or top + AREA_BLOCK <= row0 or left >= size:
+            continue
+        for name in out:
+            source = getattr(layers, name)[row:row + AREA_BLOCK, col:col + AREA_BLOCK]
+            source = np.rot90(source[:, ::-1] if flip else source, rotation)
+            a, b = max(row0, top), min(row0 + rows, top + AREA_BLOCK)
+            width = min(AREA_BLOCK, size - left)
+            values = source[a - top:b - top, :width].astype(np.float32)
+            if name == "imd":
+                values = np.where(values == 255, np.nan, values / 100.0)
+            elif name == "tcd":
+                values = np.where(values == 255, 0.0, values / 100.0)
+            else:
+                values = np.where(values == 255, 0.0, values)
+            out[name][a - row0:b - row0, left:left + width] = values
+    return out
+
+
+def _area_bands(fractions, rng):
+    """The 22 PP bands (pp_band_names(3) order) of fraction strips."""
+    from scipy.ndimage import uniform_filter
+    imd, tcd, gra = fractions["imd"], fractions["tcd"], fractions["gra"]
+    sea = np.isnan(imd)
+    imp = np.nan_to_num(imd)
+    tree = tcd * (1 - imp)
+    grass = (1 - imp - tree) * (0.3 + 0.5 * gra)
+    bare = np.clip(1 - imp - tree - grass, 0, 1)
+    bright = rng.uniform(0, 1, imp.shape).astype(np.float32)       # roof and pavement brightness
+    spectra = {k: np.asarray(v, np.float32)[:, None, None] for k, v in AREA_SPECTRA.items()}
+    q20 = (imp * (bright * spectra["bright"] + (1 - bright) * spectra["dark"])
+           + tree * spectra["tree"] + grass * spectra["grass"] + bare * spectra["bare"])
+    q20 = np.where(sea, spectra["water"], q20)
+    q20 = uniform_filter(q20, size=(1, 3, 3), mode="nearest")      # sensor blur: context matters
+    q20 += rng.normal(0, 0.012, q20.shape).astype(np.float32)
+    green = tree + 0.8 * grass + 0.3 * bare
+    p0 = np.where(sea, -0.1, 0.08 + 0.62 * green) + rng.normal(0, 0.03, imp.shape)
+    a1 = np.where(sea, 0.01, 0.04 + 0.25 * bare + 0.1 * grass) + rng.normal(0, 0.02, imp.shape)
+    phi1 = 0.8 + 0.3 * gra + rng.normal(0, 0.3, imp.shape)
+    small = [rng.normal(0, 0.02, imp.shape) for _ in range(5)]
+    phases = [rng.uniform(-np.pi, np.pi, imp.shape) for _ in range(2)]
+    bands = list(q20) + [p0 + 0.12 + 0.1 * a1, p0, small[0], small[1], small[2], np.abs(a1), phi1,
+                         np.abs(small[3]), phases[0], np.abs(small[4]), phases[1], np.full(imp.shape, 30.0)]
+    return [np.asarray(band, np.float32) for band in bands]
+
+
+def write_synthetic_area(folder, size, seed=0, shared_data=None, strip=512):
+    """pp.tif (22 bands, float32, NaN nodata) and imd.tif (Byte 0..100, 255 sea) of size x size px
+    on the EEA grid; returns their paths."""
+    from imperviousness_plugin.core.features.preprocess import pp_band_names
+    shared_data = shared_data or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+    layers = malta_layers(shared_data)
+    blocks = [(r, c) for r in range(-(-size // AREA_BLOCK)) for c in range(-(-size // AREA_BLOCK))]
+    sources = _area_sources(layers, blocks, seed)
+    os.makedirs(folder, exist_ok=True)
+    names = pp_band_names(3)
+    geotransform = (4000000.0, 10.0, 0.0, 3000000.0 + 10.0 * size, 0.0, -10.0)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(3035)
+    options = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=ZSTD", "ZSTD_LEVEL=1",
+               "PREDICTOR=3", "BIGTIFF=YES", "INTERLEAVE=BAND"]
+    pp = gdal.GetDriverByName("GTiff").Create(os.path.join(folder, "pp.tif"), size, size, len(names),
+                                              gdal.GDT_Float32, options)
+    imd = gdal.GetDriverByName("GTiff").Create(os.path.join(folder, "imd.tif"), size, size, 1, gdal.GDT_Byte,
+                                               ["TILED=YES", "COMPRESS=DEFLATE"])
+    for dataset in (pp, imd):
+        dataset.SetGeoTransform(geotransform)
+        dataset.SetProjection(srs.ExportToWkt())
+    for index, name in enumerate(names, start=1):
+        pp.GetRasterBand(index).SetDescription(name)
+        pp.GetRasterBand(index).SetNoDataValue(float("nan"))
+    pp.SetMetadata({"FIRST_DATE": "2018-01-01", "LAST_DATE": "2018-12-31"})
+    imd.GetRasterBand(1).SetNoDataValue(255)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 23]))
+    for row0 in range(0, size, strip):
+        rows = min(strip, size - row0)
+        fractions = _area_fractions(layers, sources, size, row0, rows)
+        for index, band in enumerate(_area_bands(fractions, rng), start=1):
+            pp.GetRasterBand(index).WriteArray(band, 0, row0)
+        truth = np.where(np.isnan(fractions["imd"]), 255, np.rint(100 * np.nan_to_num(fractions["imd"])))
+        imd.GetRasterBand(1).WriteArray(truth.astype(np.uint8), 0, row0)
+    pp = imd = None
+    return os.path.join(folder, "pp.tif"), os.path.join(folder, "imd.tif")
+
+
+if __name__ == "__main__":
+    import sys
+    print(write_synthetic_area(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0))
