@@ -203,10 +203,11 @@ def test_train_on_year_a_first(model_run, qgis_process, tmp_path):
         hrl_name(product, YEAR_A, YEAR_B) for product in PRODUCTS}
     report = json.loads((output / "report.json").read_text())
     for target in ("IMD", "IBU"):
-        (model,) = report["models"][target]
-        # The model the run trained, not the shipped ensemble: its contract says so.
-        assert not model["file"].startswith("hrl_")
-        assert target in json.dumps(model["metadata"])
+        models = report["models"][target]
+        # The ensemble the run trained (three members, issue 23), not the shipped one.
+        assert [model["file"][-8:] for model in models] == ["_m1.onnx", "_m2.onnx", "_m3.onnx"]
+        assert not any(model["file"].startswith("hrl_") for model in models)
+        assert all(target in json.dumps(model["metadata"]) and model["held_out"] for model in models)
     rimd = read(output / hrl_name("RIMD", YEAR_A, YEAR_B)).ReadAsArray()
     assert ((rimd <= 100) | (rimd == 255)).all() and (rimd <= 100).any()
 

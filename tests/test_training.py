@@ -431,12 +431,37 @@ def test_processing_trainmodel(provider, tmp_path):
     assert result["BASELINE_MAE_PP"] == pytest.approx(
         contracts[0].training["held_out_metrics"]["baseline"]["mae_pp"])
     assert result["VALIDATION_MAE_PP"] >= 0
+    # report.html shows the held-out table of the models it used.
+    from imperviousness_plugin.core.products import report
+    info = report.model_provenance(members[0])
+    assert info["held_out"] == contracts[0].training["held_out_metrics"]
+    table = report._held_out_html(info["held_out"])
+    assert f"{ensembles[0]['by_class']['0']['mae_pp']:.2f}" in table and "baseline MAE (pp)" in table
     stack = gdal.Open(pp)
     densities, valid = predict_arrays({name: stack.GetRasterBand(i + 1).ReadAsArray()
                                        for i, name in enumerate(NAMES)},
                                       load_ensemble(members, NAMES))
     assert densities.shape == (3, 192, 192) and not valid[0, 0] and valid[10, 10]
     assert np.abs(densities[0] - densities[1])[valid].max() > 1e-4       # distinct members
+
+
+def test_torch_threads_follow_the_qgis_thread_setting(provider):
+    import torch
+    from qgis.core import QgsApplication, QgsProcessingContext
+    from imperviousness_plugin.algorithms.trainmodel import processing_threads
+    previous = QgsApplication.maxThreads()
+    try:
+        QgsApplication.setMaxThreads(1)
+        assert processing_threads(QgsProcessingContext()) == 1
+        QgsApplication.setMaxThreads(-1)                     # -1: all cores
+        assert processing_threads(QgsProcessingContext()) is None
+    finally:
+        QgsApplication.setMaxThreads(previous)
+    x = np.zeros((2, 3, 16, 16), np.float32)
+    patches = training.PatchSet(x, np.zeros((2, 16, 16), np.float32), np.ones((2, 16, 16), np.float32))
+    for threads in (1, 2):
+        training.fit_unet(patches, patches, training.UNetSpec(3, (4, 4)), fast_options(steps=1, threads=threads))
+        assert torch.get_num_threads() == threads
 
 
 def test_cuda_is_refused_clearly_without_a_gpu(tmp_path):

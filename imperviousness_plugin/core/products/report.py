@@ -102,6 +102,10 @@ def model_provenance(path):
         import onnxruntime
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         meta = session.get_modelmeta()
+        # trainmodel's held-out metrics of the ensemble and its baseline (issue 23), untruncated.
+        training = json.loads(meta.custom_metadata_map.get("hrl.training", "{}") or "{}")
+        if isinstance(training, dict) and training.get("held_out_metrics"):
+            info["held_out"] = training["held_out_metrics"]
         info["metadata"] = {"producer": meta.producer_name, "version": meta.version,
                             "description": meta.description,
                             **{key: value[:300] for key, value in meta.custom_metadata_map.items()}}
@@ -194,6 +198,32 @@ def relative_to_folder(parameters, folder):
     return relative
 
 
+def _held_out_html(held_out):
+    """The held-out table of a trained ensemble against its per-pixel baseline."""
+    unet, baseline = held_out.get("unet_ensemble", {}), held_out.get("baseline", {})
+
+    def number(metrics, key):
+        value = metrics.get(key)
+        return "" if value is None else f"{value:.2f}"
+
+    rows = [("all", unet.get("pixels", 0), number(unet, "mae_pp"), number(baseline, "mae_pp"),
+             number(unet, "bias_pp"), number(baseline, "bias_pp"))]
+    for name, part in unet.get("by_class", {}).items():
+        other = baseline.get("by_class", {}).get(name, {})
+        rows.append((f"{name} %", part.get("pixels", 0), number(part, "mae_pp"), number(other, "mae_pp"),
+                     number(part, "bias_pp"), number(other, "bias_pp")))
+    ibu = (f"IBU (density >= 10 %): U-Net precision {unet.get('precision_at_10', 0):.3f}, recall "
+           f"{unet.get('recall_at_10', 0):.3f}, F1 {unet.get('f1_at_10', 0):.3f}; baseline "
+           f"({baseline.get('method', '')}) precision {baseline.get('precision_at_10', 0):.3f}, recall "
+           f"{baseline.get('recall_at_10', 0):.3f}, F1 {baseline.get('f1_at_10', 0):.3f}.")
+    warning = held_out.get("warning")
+    return ("<p>Held-out blocks of the training area (not used to train or to pick checkpoints):</p>"
+            + _table(rows, ("reference density", "pixels", "U-Net MAE (pp)", "baseline MAE (pp)",
+                            "U-Net bias (pp)", "baseline bias (pp)"))
+            + f"<p>{html.escape(ibu)}</p>"
+            + (f'<p class="warning">{html.escape(warning)}</p>' if warning else ""))
+
+
 def _html(statistics, maps, calibration, thresholds, provenance, parameters, products,
           year_a, year_b, summary_html=""):
     parts = [f"<h1>HRL Imperviousness {year_a} &rarr; {year_b}</h1>", summary_html,
@@ -226,6 +256,9 @@ def _html(statistics, maps, calibration, thresholds, provenance, parameters, pro
         parts.append(_table([(info["file"], info["bytes"], info["sha256"][:16],
                               json.dumps(info["metadata"], default=str)[:400]) for info in infos],
                             ("file", "bytes", "sha256 (first 16)", "metadata")))
+        held_out = next((info["held_out"] for info in infos if info.get("held_out")), None)
+        if held_out:
+            parts.append(_held_out_html(held_out))
     parts += ["<h2>Run parameters</h2>",
               _table(sorted((key, value) for key, value in parameters.items()), ("parameter", "value")),
               "<h2>Products</h2>",
