@@ -41,7 +41,8 @@ class Log:
         return False
 
     def pushInfo(self, message):
-        print(f"[{time.perf_counter() - self.started:7.1f} s, {peak_rss_mib():6.0f} MiB] {message}", flush=True)
+        print(f"[{time.perf_counter() - self.started:7.1f} s wall, {time.process_time():7.1f} s CPU, "
+              f"{peak_rss_mib():6.0f} MiB] {message}", flush=True)
 
     pushWarning = pushInfo
 
@@ -72,7 +73,8 @@ def main(pp, reference, members=3, steps=600, threads=2):
                                           options=options, feedback=Log())
     wall = time.perf_counter() - started
     print(f"\n{steps} steps, {threads} thread(s): wall {wall:.0f} s for {members} member(s) ({result['seconds'] / int(members):.0f} s of "
-          f"fitting per member), peak RSS {peak_rss_mib():.0f} MiB (target < 2048 MiB); load "
+          f"fitting per member), {time.process_time():.0f} s CPU, peak RSS {peak_rss_mib():.0f} MiB "
+          f"(target < 2048 MiB); load "
           f"{os.getloadavg()[0]:.1f}")
     print(f"patches of member 1: {result['patches'][0]} training, {result['patches'][1]} validation, "
           f"{result['patches'][2]} held-out")

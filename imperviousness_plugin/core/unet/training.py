@@ -681,21 +681,49 @@ class PatchSource:
         valid = np.zeros((len(indices), size, size), dtype=bool)
         progress = StepProgress(feedback, len(indices), *progress_range)
         kept = 0
-        for index in indices:
-            progress.step()
-            window = survey.window(index)
-            density, reference_valid = self.reader.read(window)
-            bands = {band: self.pp.read_float(window, self.pp.band_number(band), np.float32)
-                     for band in self.bands}
-            for channel, feature in enumerate(self.features):
-                inputs[kept, channel] = feature.compute(bands)
-            mask = reference_valid & np.all(np.isfinite(inputs[kept]), axis=0)
-            if mask.mean() < min_valid_fraction:
-                continue
-            inputs[kept][:, ~mask] = 0.0
-            targets[kept], valid[kept] = density, mask
-            kept += 1
+        with _gdal_cache_limit(READ_CACHE_BYTES):
+            for index in indices:
+                progress.step()
+                if self._read_window(survey.window(index), inputs[kept], targets, valid, kept,
+                                     min_valid_fraction):
+                    kept += 1
         return inputs[:kept], targets[:kept], valid[:kept]
+
+    def _read_window(self, window, features, targets, valid, slot, min_valid_fraction):
+        """Features, target and validity of one window into slot `slot`; False when too few of
+        its pixels are valid (the slot is then reused)."""
+        density, reference_valid = self.reader.read(window)
+        bands = {band: self.pp.read_float(window, self.pp.band_number(band), np.float32)
+                 for band in self.bands}
+        for channel, feature in enumerate(self.features):
+            features[channel] = feature.compute(bands)
+        mask = reference_valid & np.all(np.isfinite(features), axis=0)
+        if mask.mean() < min_valid_fraction:
+            return False
+        features[:, ~mask] = 0.0
+        targets[slot], valid[slot] = density, mask
+        return True
+
+
+# GDAL's block cache (default 5 % of the RAM, process-wide) would fill with the decoded PP tiles
+# of the drawn windows and count in the training's memory; the windows are read in raster order,
+# so a small cache loses nothing. The previous limit is restored afterwards (QGIS shares it).
+READ_CACHE_BYTES = 256 * 1024 * 1024
+
+
+class _gdal_cache_limit:
+    def __init__(self, limit):
+        self.limit = limit
+
+    def __enter__(self):
+        from osgeo import gdal
+        self.previous = gdal.GetCacheMax()
+        gdal.SetCacheMax(min(self.previous, self.limit))
+
+    def __exit__(self, *exc):
+        from osgeo import gdal
+        gdal.SetCacheMax(self.previous)
+        return False
 
 
 def normalise_in_place(inputs, valid, mean, std):
