@@ -766,6 +766,8 @@ def run_train_model(pp_path, reference, target, output_path, init_model=None, cl
     size = sampling.patch_size_for(grid.width, grid.height, options.patch_size, alignment)
     survey = sampling.survey_windows(source.reader, grid.width, grid.height, size, feedback, (0.0, 4.0))
     eligible = survey.valid_share >= options.min_valid_fraction
+    progress.info(f"Reference surveyed: {survey.shape[0]} x {survey.shape[1]} windows of {size} px, "
+                  f"{int(eligible.sum())} with at least {100 * options.min_valid_fraction:.0f} % valid pixels.")
     if not eligible.any():
         raise ImperviousnessError(
             f"No patch of {size} x {size} px has at least {100 * options.min_valid_fraction:.0f} % "
