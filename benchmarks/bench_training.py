@@ -10,7 +10,7 @@ Synthetic areas of any size: `PYTHONPATH=. .venv/bin/python tools/training_data.
 writes FOLDER/pp.tif and FOLDER/imd.tif (a full 10980 px tile is ~8 GB: put it in /tmp, delete it
 afterwards).
 
-Run: `PYTHONPATH=. .venv/bin/python benchmarks/bench_training.py PP REFERENCE [MEMBERS [STEPS [THREADS]]]`
+Run: `PYTHONPATH=. .venv/bin/python benchmarks/bench_training.py PP REFERENCE [MEMBERS [STEPS [THREADS [INIT_MODEL]]]]`
 """
 
 import os
@@ -65,12 +65,12 @@ def table(held_out):
     return "\n".join(lines)
 
 
-def main(pp, reference, members=3, steps=600, threads=2):
+def main(pp, reference, members=3, steps=600, threads=2, init_model=None):
     options = training.TrainOptions(members=int(members), steps=int(steps), threads=int(threads))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="train-bench-") as folder:
         result = training.run_train_model(pp, reference, "IMD", os.path.join(folder, "imd.onnx"),
-                                          options=options, feedback=Log())
+                                          init_model=init_model, options=options, feedback=Log())
     wall = time.perf_counter() - started
     print(f"\n{steps} steps, {threads} thread(s): wall {wall:.0f} s for {members} member(s) ({result['seconds'] / int(members):.0f} s of "
           f"fitting per member), {time.process_time():.0f} s CPU, peak RSS {peak_rss_mib():.0f} MiB "
