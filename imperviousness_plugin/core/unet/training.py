@@ -798,9 +798,8 @@ def run_train_model(pp_path, reference, target, output_path, init_model=None, cl
         ensemble_sum = predicted if ensemble_sum is None else ensemble_sum + predicted
         members.append(member)
     comparison = _comparison(target, ensemble_sum / len(members), baseline, held_inputs, held)
-    paths = _write_members(members, comparison, source, survey, roles, options, init_model, target,
-                           features, spec, output_path, pp_path, reference, clcplus, provenance,
-                           len(held[0]))
+    paths = _write_members(members, comparison, survey, options, init_model, target, features, spec,
+                           output_path, pp_path, reference, clcplus, provenance, len(held[0]))
     _report(progress, comparison, target)
     first = members[0]
     return {"output": paths[0], "members": paths, "metrics": first["fit"].validation_metrics,
@@ -898,8 +897,9 @@ def _member_paths(output_path, count):
     return [f"{stem}_m{index}{extension or '.onnx'}" for index in range(1, count + 1)]
 
 
-def _write_members(members, comparison, source, survey, roles, options, init_model, target, features,
-                   spec, output_path, pp_path, reference, clcplus, provenance, held_count):
+def _write_members(members, comparison, survey, options, init_model, target, features, spec,
+                   output_path, pp_path, reference, clcplus, provenance, held_count):
+    """Every member's .onnx with its contract, all or none."""
     paths = _member_paths(output_path, len(members))
     block = sampling.block_size(*survey.shape)
     written = []
