@@ -1,6 +1,7 @@
-"""The requirements of the EEA QC tool's HRL Imperviousness 2021 product definitions, written out
-by hand from them (eea/copernicus_quality_tools, product_definitions/clms_hrlnvlcc_*_s2021_*.json
-and *_c1821_*.json at commit 9a546f8f), as one check of a delivered tile.
+"""The requirements of the EEA QC tool's HRL Imperviousness product definitions, written out by
+hand from them (eea/copernicus_quality_tools, product_definitions/clms_hrlnvlcc_*_s2021_*.json
+and *_c1821_*.json, and clms_nvlcc_*_s2024_*.json and *_c2021-2024_*.json, equal but for the
+names, at commit 9a546f8f), as one check of a delivered tile.
 
 A second transcription, independent of the plugin's catalogue: a slip in either shows here. The
 QC tool's own check functions run in test_end_to_end.py when a copy of its repository exists.
@@ -14,7 +15,8 @@ from osgeo import gdal, ogr, osr
 
 STATUS = set(range(101)) | {255}
 CHANGE = set(range(202)) | {255}
-CLASSES = {0, 1, 2, 10, 11, 12, 255}   # IBUC: the definition lists 0, 1, 2, 10, 255; ATBD Table 5 adds 11, 12
+CLASSES = {0, 1, 2, 10, 11, 12, 255}
+IBUC_CLASSES = {0, 1, 2, 10, 255}       # every IBUC definition (2021, 2024)
 IMD_COLOURS = {0: (240, 240, 240), 1: (255, 237, 195), 50: (175, 74, 51), 100: (113, 12, 2), 255: (0, 0, 0)}
 SBU_COLOURS = {0: (240, 240, 240), 1: (251, 255, 214), 30: (255, 221, 0), 70: (255, 178, 0),
                100: (219, 106, 6), 255: (0, 0, 0)}
@@ -25,19 +27,23 @@ IBUC_COLOURS = {0: (240, 240, 240), 1: (255, 0, 0), 2: (0, 100, 0), 10: (156, 15
 CHANGE_COLOURS = {0: (3, 102, 0), 50: (63, 178, 0), 99: (127, 255, 0), 100: (178, 178, 178),
                   101: (255, 255, 0), 150: (255, 191, 0), 200: (255, 0, 0), 201: (240, 240, 240),
                   255: (0, 0, 0)}
-# product code: (period, resolutions, valid values, colour entries)
+# product code: (status or change, resolutions, valid values, colour entries)
 REQUIREMENTS = {
-    "imd": ("s2021", {10, 100}, STATUS, IMD_COLOURS),
-    "ibu": ("s2021", {10}, {0, 1, 255}, IBU_COLOURS),
-    "sbu": ("s2021", {100}, STATUS, SBU_COLOURS),
-    "imdc": ("c2018-2021", {20, 100}, CHANGE, CHANGE_COLOURS),
-    "imcc": ("c2018-2021", {20}, CLASSES, CLASS_COLOURS),
-    "ibuc": ("c2018-2021", {20}, CLASSES, IBUC_COLOURS),
-    "sbuc": ("c2018-2021", {100}, CHANGE, CHANGE_COLOURS),
-    "sbcc": ("c2018-2021", {100}, CLASSES, CLASS_COLOURS),
+    "imd": ("s", {10, 100}, STATUS, IMD_COLOURS),
+    "ibu": ("s", {10}, {0, 1, 255}, IBU_COLOURS),
+    "sbu": ("s", {100}, STATUS, SBU_COLOURS),
+    "imdc": ("c", {20, 100}, CHANGE, CHANGE_COLOURS),
+    "imcc": ("c", {20}, CLASSES, CLASS_COLOURS),
+    "ibuc": ("c", {20}, IBUC_CLASSES, IBUC_COLOURS),
+    "sbuc": ("c", {100}, CHANGE, CHANGE_COLOURS),
+    "sbcc": ("c", {100}, CLASSES, CLASS_COLOURS),
 }
-NAME = re.compile(r"^clms_hrlnvlcc_(?P<code>[a-z]+)_(?P<period>s2021|c2018-2021)_r(?P<res>10|20|100)m_"
-                  r"e(?P<e>\d{2})n(?P<n>\d{2})_03035_v\d{2}_r\d{2}\.tif$")
+# prefix: the periods of its definitions (s: status, c: change); clms_nvlcc of other years takes
+# the 2024 pattern with its own years (no definition)
+PERIODS = {"clms_hrlnvlcc": {"s": "s2021", "c": "c2018-2021"},
+           "clms_nvlcc": {"s": r"s\d{4}", "c": r"c\d{4}-\d{4}"}}
+NAME = re.compile(r"^(?P<prefix>clms_hrlnvlcc|clms_nvlcc)_(?P<code>[a-z]+)_(?P<period>[sc][0-9-]+)_"
+                  r"r(?P<res>10|20|100)m_e(?P<e>\d{2})n(?P<n>\d{2})_03035_v\d{2}_r\d{2}\.tif$")
 RAT_COLUMNS = ["value", "count", "area_km2", "area_perc", "class_name"]
 
 
@@ -46,9 +52,10 @@ def check_delivered_tile(tif):
     tif = str(tif)
     match = NAME.match(os.path.basename(tif))
     assert match, tif
-    period, resolutions, valid, colours = REQUIREMENTS[match["code"]]
+    kind, resolutions, valid, colours = REQUIREMENTS[match["code"]]
     resolution = int(match["res"])
-    assert match["period"] == period and resolution in resolutions, tif
+    assert re.fullmatch(PERIODS[match["prefix"]][kind], match["period"]), tif
+    assert resolution in resolutions, tif
     dataset = gdal.Open(tif)
     assert dataset.RasterCount == 1
     band = dataset.GetRasterBand(1)

@@ -64,12 +64,14 @@ def extract(target):
 
 def definition_name(zip_name):
     """clms_hrlnvlcc_imd_s2021_r10m_e47n14_... -> clms_hrlnvlcc_imd_s2021_r10m.json (c2018-2021 ->
-    c1821, as the definitions are named)."""
-    code, period, resolution = zip_name.split("_")[2:5]
-    if period.startswith("c"):
+    c1821, as the 2021 definitions are named); clms_nvlcc_imcc_c2021-2024_r20m_e47n14_... ->
+    clms_nvlcc_imcc_c2021-2024_r20m.json (the 2024 definitions keep the file names' period)."""
+    prefix = "clms_hrlnvlcc" if zip_name.startswith("clms_hrlnvlcc_") else "clms_nvlcc"
+    code, period, resolution = zip_name[len(prefix) + 1:].split("_")[:3]
+    if period.startswith("c") and prefix == "clms_hrlnvlcc":
         first, second = period[1:].split("-")
         period = f"c{first[2:]}{second[2:]}"
-    return f"clms_hrlnvlcc_{code}_{period}_{resolution}.json"
+    return f"{prefix}_{code}_{period}_{resolution}.json"
 
 
 def run(tool, zips, work):

@@ -134,6 +134,8 @@ def test_every_delivered_tile_meets_the_definitions_and_holds_the_analysis_pixel
             col0 = round((origin[0] - transform[0]) / pixel)
             row0 = round((transform[3] - origin[3]) / pixel)
             expected = np.full(data.shape, 255, dtype=np.uint8)
+            if name == "IBUC_20":   # the EEA's IBUC: ATBD Table 5's 11 and 12 delivered as 10
+                array = np.where((array == 11) | (array == 12), 10, array).astype(np.uint8)
             rows = slice(max(row0, 0), min(row0 + data.shape[0], array.shape[0]))
             cols = slice(max(col0, 0), min(col0 + data.shape[1], array.shape[1]))
             inside = (slice(rows.start - row0, rows.stop - row0), slice(cols.start - col0, cols.stop - col0))
@@ -143,14 +145,27 @@ def test_every_delivered_tile_meets_the_definitions_and_holds_the_analysis_pixel
         assert (covered == 1).all(), name      # every analysis pixel delivered exactly once
 
 
-def test_ibuc_keeps_the_atbd_classes_11_and_12(delivered):
-    root, _, _ = delivered
-    values = set()
-    for tile in TILES:
-        stem = EXPECTED_STEMS["IBUC_20"].format(tile)
-        tif = root / "one" / "delivery" / stem / (stem + ".tif")
-        values |= set(np.unique(gdal.Open(str(tif)).ReadAsArray()).tolist())
-    assert {11, 12} <= values
+def test_delivered_ibuc_has_the_eea_classes_and_imcc_sbcc_keep_11_and_12(delivered):
+    root, products, _ = delivered
+    assert {11, 12} <= set(np.unique(products["IBUC_20"][1]).tolist())   # the analysis IBUC has them
+    for name, expected in (("IBUC_20", {0, 1, 2, 10, 255}), ("IMCC_20", {0, 1, 2, 10, 11, 12, 255}),
+                           ("SBCC_100", {0, 1, 2, 10, 11, 12, 255})):
+        values, classes = set(), {}
+        for tile in TILES:
+            stem = EXPECTED_STEMS[name].format(tile)
+            dataset = gdal.Open(str(root / "one" / "delivery" / stem / (stem + ".tif")))
+            band = dataset.GetRasterBand(1)
+            values |= set(np.unique(band.ReadAsArray()).tolist())
+            rat = band.GetDefaultRAT()
+            classes.update({rat.GetValueAsInt(row, 0): rat.GetValueAsString(row, 4)
+                            for row in range(rat.GetRowCount())})
+            qml = (root / "one" / "delivery" / stem / (stem + ".qml")).read_text()
+            assert ('value="11"' in qml) == (name != "IBUC_20"), stem
+        assert values == expected, name
+    assert classes[10].startswith("unchanged")
+    readme = (root / "one" / "delivery" / "README.txt").read_text()
+    assert "11 (increase) and 12 (decrease of built-up density) are delivered as 10" in readme
+    assert "clms_hrlnvlcc_ibuc_c1821_r20m: 4 tile(s), from IBUC_1821_020m.tif" in readme
 
 
 def test_metadata_names_the_tool_its_version_and_the_inputs(delivered):
@@ -204,7 +219,7 @@ def test_two_runs_give_byte_identical_deliveries(delivered):
     first, second = root / "one" / "delivery", root / "two" / "delivery"
     files = sorted(path.relative_to(first) for path in first.rglob("*") if path.is_file())
     assert files == sorted(path.relative_to(second) for path in second.rglob("*") if path.is_file())
-    assert len(files) == 10 * 4 * 6
+    assert len(files) == 10 * 4 * 6 + 1    # and README.txt
     for relative in files:
         assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
     # nothing but the delivery: no temporary or partial file left behind
@@ -241,7 +256,7 @@ def test_publish_algorithm_writes_the_delivery_by_default(provider, tmp_path):
         "DELIVERY_VERSION": 2, "DELIVERY_RELEASE": 3})
     assert result["DELIVERY_FOLDER"] == str(tmp_path / "out" / "delivery")
     assert sorted(os.listdir(tmp_path / "out" / "delivery")) == [
-        "clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v02_r03",
+        "README.txt", "clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v02_r03",
         "clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v02_r03.zip"]
     processing.run("imperviousness:publish", {
         "IMD_B": path, "YEAR_A": 2018, "YEAR_B": 2021, "OUTPUT_FOLDER": str(tmp_path / "off"),
@@ -282,3 +297,100 @@ def test_cancelling_between_tiles_leaves_only_complete_files(tmp_path):
     assert names == ["clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v01_r00",
                      "clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v01_r00.zip"]
     assert not [p for p in (output / "delivery").rglob("*") if p.name.startswith(".")]
+
+
+# -- issue 24: deliveries that say what they hold ------------------------------------------------
+
+@pytest.mark.parametrize("name, value", [
+    ("DELIVERY_VERSION", "../x"), ("DELIVERY_VERSION", "abc"), ("DELIVERY_VERSION", "0"),
+    ("DELIVERY_VERSION", "100"), ("DELIVERY_VERSION", "1.5"), ("DELIVERY_RELEASE", "../x"),
+    ("DELIVERY_RELEASE", "-1")])
+def test_delivery_version_and_release_accept_only_whole_numbers(provider, tmp_path, name, value):
+    # Before: parameterAsInt turned '../x' and 'abc' into the default, v01, without a word.
+    import processing
+    from qgis.core import QgsProcessingException
+    path = write(tmp_path / "imd.tif", np.full((20, 20), 40, dtype=np.uint8), 10, 4728890.0, 1442510.0)
+    # QGIS itself refuses numbers out of range ('Incorrect parameter value for ...'), the
+    # algorithm the rest ('... must be a whole number from 1 to 99 ...')
+    with pytest.raises(QgsProcessingException, match=name):
+        processing.run("imperviousness:publish", {
+            "IMD_B": path, "YEAR_A": 2018, "YEAR_B": 2021, "OUTPUT_FOLDER": str(tmp_path / "out"),
+            name: value})
+    assert not (tmp_path / "out").exists()   # refused before anything is written
+
+
+def test_publishing_into_an_earlier_delivery_replaces_it_or_refuses(tmp_path):
+    """Before: the new zips were written beside the old ones (e48n14 v01 beside e47n14 v02)."""
+    four = write(tmp_path / "four.tif", np.full((50, 60), 30, dtype=np.uint8), 10)   # 4 tiles
+    one = write(tmp_path / "one.tif", np.full((20, 20), 40, dtype=np.uint8), 10, 4728890.0, 1442510.0)
+    sbu = write(tmp_path / "sbu.tif", np.full((10, 10), 5, dtype=np.uint8), 100, 4799500.0, 1400500.0)
+    folder = tmp_path / "delivery"
+
+    def deliver(layers, version=(1, 0)):
+        return publish(layers, str(tmp_path / "out"), YEAR_A, YEAR_B, report=False,
+                       delivery_folder=str(folder), delivery_version=version)
+
+    def zips():
+        return sorted(path.name for path in folder.glob("*.zip"))
+
+    deliver({"IMD_B": four, "SBU_B": sbu})
+    first = zips()
+    assert len(first) == 8 and all("_v01_r00" in name for name in first)
+    # another version of the same tiles: refused, nothing changed
+    with pytest.raises(ImperviousnessError, match="earlier delivery of version 01; this one has 02"):
+        deliver({"IMD_B": four, "SBU_B": sbu}, (2, 0))
+    # other tiles (e47n14 only) of the same version: refused
+    with pytest.raises(ImperviousnessError, match="earlier delivery of tiles e47n13, e47n14, e48n13, e48n14; "
+                                                  "this one has e47n14"):
+        deliver({"IMD_B": one})
+    # other years: refused
+    with pytest.raises(ImperviousnessError, match="other years"):
+        publish({"IMD_B": four}, str(tmp_path / "out"), 2021, 2024, report=False,
+                delivery_folder=str(folder))
+    assert zips() == first
+    # the same version and tiles: replaced, the SBU tiles of the earlier delivery removed
+    deliver({"IMD_B": four})
+    assert zips() == [name for name in first if "_imd_" in name]
+    assert sorted(path.name for path in folder.iterdir() if path.is_dir()) == [name[:-4] for name in zips()]
+    assert "sbu" not in (folder / "README.txt").read_text()
+
+
+def test_version_numbers_are_refused_by_name():
+    from imperviousness_plugin.core.products.delivery import version_number
+    assert version_number("7", "DELIVERY_VERSION", 1) == 7 and version_number(None, "DELIVERY_RELEASE", 0) == 0
+    assert version_number(3.0, "DELIVERY_RELEASE", 0) == 3 and version_number(99, "DELIVERY_VERSION", 1) == 99
+    for value in ("../x", "abc", "0", "100", 1.5, "1e1"):
+        with pytest.raises(ImperviousnessError, match=r"DELIVERY_VERSION must be a whole number from 1 to 99 .*not"):
+            version_number(value, "DELIVERY_VERSION", 1)
+
+
+# -- issue 22: the names of each generation --------------------------------------------------------
+
+GENERATION_STEMS = {   # by hand from the QC tool's definitions at 9a546f8f (2024) and SPEC 11
+    (2021, 2024): ["clms_nvlcc_imd_s2024_r10m", "clms_nvlcc_imd_s2024_r100m", "clms_nvlcc_ibu_s2024_r10m",
+                   "clms_nvlcc_sbu_s2024_r100m", "clms_nvlcc_imdc_c2021-2024_r20m",
+                   "clms_nvlcc_imdc_c2021-2024_r100m", "clms_nvlcc_imcc_c2021-2024_r20m",
+                   "clms_nvlcc_ibuc_c2021-2024_r20m", "clms_nvlcc_sbuc_c2021-2024_r100m",
+                   "clms_nvlcc_sbcc_c2021-2024_r100m"],
+    (2019, 2022): ["clms_nvlcc_imd_s2022_r10m", "clms_nvlcc_imd_s2022_r100m", "clms_nvlcc_ibu_s2022_r10m",
+                   "clms_nvlcc_sbu_s2022_r100m", "clms_nvlcc_imdc_c2019-2022_r20m",
+                   "clms_nvlcc_imdc_c2019-2022_r100m", "clms_nvlcc_imcc_c2019-2022_r20m",
+                   "clms_nvlcc_ibuc_c2019-2022_r20m", "clms_nvlcc_sbuc_c2019-2022_r100m",
+                   "clms_nvlcc_sbcc_c2019-2022_r100m"],
+}
+
+
+@pytest.mark.parametrize("years", sorted(GENERATION_STEMS))
+def test_delivery_names_follow_the_generation_of_the_years(tmp_path, years):
+    products = synthetic_products(tmp_path)
+    result = publish({name: path for name, (path, _) in products.items()}, str(tmp_path / "out"), *years,
+                     report=False, delivery_folder=str(tmp_path / "out" / "delivery"))
+    expected = {f"{stem}_{tile}_03035_v01_r00.zip" for stem in GENERATION_STEMS[years] for tile in TILES}
+    assert {os.path.basename(path) for path in result["delivery"]} == expected
+    for path in result["delivery"]:
+        stem = os.path.basename(path)[:-4]
+        check_delivered_tile(tmp_path / "out" / "delivery" / stem / (stem + ".tif"))
+    readme = (tmp_path / "out" / "delivery" / "README.txt").read_text()
+    defined = "No EEA product definition exists yet for 2019-2022" in readme
+    assert defined == (years == (2019, 2022))
+    assert ("clms_nvlcc_*_s2024_*, *_c2021-2024_*" in readme) == (years == (2021, 2024))

@@ -11,6 +11,7 @@ from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputFolder,
 
 from .. import compat
 from ..core.unet.predict import shipped_models
+from ..core.products.delivery import version_number
 from ..core.products.publish import PRODUCTS, SIDE_FILES, publish
 from .base import Group, ImperviousnessAlgorithm
 
@@ -35,10 +36,15 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         "recorded in the report.\n\n"
         "DELIVERY (on by default) also writes the official EEA delivery into DELIVERY_FOLDER "
         "(default: OUTPUT_FOLDER/delivery): IMD, IBU, SBU, IMDC, IMCC, IBUC, SBUC and SBCC cut "
-        "per EEA 100 km tile on the 1 km grid, named clms_hrlnvlcc_<product>_<period>_r<res>m_"
-        "<tile>_03035_v<DELIVERY_VERSION>_r<DELIVERY_RELEASE>, LZW, with raster attribute table, "
-        "ISO 19139 metadata and QML, one zip per product and tile, as the EEA's QC tool checks "
-        "them (see the README, Delivering to the EEA).")
+        "per EEA 100 km tile on the 1 km grid, named <prefix>_<product>_<period>_r<res>m_"
+        "<tile>_03035_v<DELIVERY_VERSION>_r<DELIVERY_RELEASE> (clms_hrlnvlcc_ for 2018-2021, "
+        "clms_nvlcc_ for 2021-2024 and other years), LZW, with raster attribute table, "
+        "ISO 19139 metadata and QML, one zip per product and tile, and a README.txt, as the EEA's "
+        "QC tool checks them (see the README, Delivering to the EEA). The delivered IBUC has the "
+        "EEA's classes 0, 1, 2, 10: ATBD Table 5's 11 and 12 are delivered as 10 (the analysis "
+        "IBUC keeps them). DELIVERY_VERSION is 1..99, DELIVERY_RELEASE 0..99. A delivery folder "
+        "holding an earlier delivery of the same version and tiles is replaced; one of another "
+        "version, tiles or years is refused (one folder, one delivery).")
 
     CALIBRATION = "CALIBRATION"
     THRESHOLDS = "THRESHOLDS"
@@ -155,9 +161,17 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
             side_files=side_files, models=models, reference=reference,
             parameters=self._run_parameters(parameters, context, reference), feedback=feedback,
             delivery_folder=delivery,
-            delivery_version=(self.parameterAsInt(parameters, self.DELIVERY_VERSION, context),
-                              self.parameterAsInt(parameters, self.DELIVERY_RELEASE, context)))
+            delivery_version=(self._version(parameters, self.DELIVERY_VERSION, 1, context),
+                              self._version(parameters, self.DELIVERY_RELEASE, 0, context)))
         return {self.OUTPUT_FOLDER: folder, self.REPORT: result["report"], self.DELIVERY_FOLDER: delivery}
+
+    def _version(self, parameters, name, default, context):
+        """DELIVERY_VERSION / DELIVERY_RELEASE checked as given: parameterAsInt turns '../x' or
+        'abc' into the default without a word (which may overwrite that version)."""
+        value = parameters.get(name)
+        if not isinstance(value, (type(None), int, float, str)):   # e.g. a QgsProperty in a model
+            value = self.parameterAsInt(parameters, name, context)
+        return self.run_core(version_number, value, name, default)
 
     def _run_parameters(self, parameters, context, reference):
         """RUN_PARAMETERS (a JSON object, or 'NAME=value' lines) plus the reference layers' files.

@@ -7,12 +7,15 @@ Everything the plugin says about a product lives here, once:
   delivery's raster attribute tables (delivery.py) all come from it.
 * PRODUCTS / SIDE_FILES / hrl_name(): the analysis products `imperviousness:publish` writes, under
   their HRL analysis names (IMD_2021_010m.tif, IMCC_1821_020m.tif, ...).
-* OFFICIAL: the ten HRL Imperviousness 2021 products the EEA checks with its QC tool
-  (eea/copernicus_quality_tools, product definitions clms_hrlnvlcc_*_s2021_*.json and
-  *_c1821_*.json at release 2.4.5, commit 9a546f8f), each with its delivery name, resolution,
-  valid values and the colour entries the tool's colour check compares. They were transcribed by
-  hand from those definitions (the tool's code is not part of this project; tests/ runs it when a
-  local copy of its repository exists).
+* OFFICIAL: the ten HRL Imperviousness products the EEA checks with its QC tool
+  (eea/copernicus_quality_tools, product definitions at release 2.4.5, commit 9a546f8f), each
+  with its resolution, valid values and the colour entries the tool's colour check compares.
+  They were transcribed by hand from those definitions (the tool's code is not part of this
+  project; tests/ runs it when a local copy of its repository exists).
+* generation(): the delivery names of a pair of years. The definitions know two generations with
+  the same classes, colours, LZW and 255 outside: 2018-2021 (clms_hrlnvlcc_*_s2021_*.json,
+  *_c1821_*.json) and 2021-2024 (clms_nvlcc_*_s2024_*.json, *_c2021-2024_*.json). Any other pair
+  is named by the newest pattern with its own years and flagged as having no EEA definition.
 
 Palettes. Where a definition lists colours they are the official ones, and the analysis products
 use them too: IMD (the official 0..100 ramp, transcribed value by value from the official colour
@@ -67,6 +70,7 @@ SBU_COLOURS = {0: (240, 240, 240), 1: (251, 255, 214), 30: (255, 221, 0), 70: (2
 IBU_COLOURS = {0: (240, 240, 240), 1: (255, 178, 0)}
 CHANGE_CLASS_COLOURS = {0: (240, 240, 240), 1: (255, 0, 0), 2: (0, 100, 0), 10: (156, 156, 156),
                         11: (255, 191, 0), 12: (64, 178, 0)}
+IBUC_COLOURS = {code: CHANGE_CLASS_COLOURS[code] for code in (0, 1, 2, 10)}
 CHANGE_COLOURS = {0: (3, 102, 0), 50: (63, 178, 0), 99: (127, 255, 0), 100: (178, 178, 178),
                   101: (255, 255, 0), 150: (255, 191, 0), 200: (255, 0, 0), 201: (240, 240, 240)}
 
@@ -117,6 +121,10 @@ _LEGENDS = {
     "change": lambda: [(value, rgb, _change_label(value))
                        for value, rgb in sorted(anchored_ramp(CHANGE_COLOURS).items())],
     "change_class": lambda: list(CHANGE_CLASSES),
+    # the delivered IBUC (EEA definition): Table 5 without 11/12, which it delivers as 10
+    "change_class_ibuc": lambda: [(code, rgb, "unchanged built-up (ATBD 10, 11 and 12)" if code == 10
+                                   else label) for code, rgb, label in CHANGE_CLASSES
+                                  if code in IBUC_COLOURS],
 }
 LEGENDS = tuple(_LEGENDS)
 
@@ -250,15 +258,60 @@ RAT_COLUMNS = ("value", "count", "area_km2", "area_perc", "class_name")
 STATUS_VALUES = tuple(range(101)) + (NODATA,)
 BUILTUP_VALUES = (0, 1, NODATA)
 CHANGE_VALUES = tuple(range(202)) + (NODATA,)
-# ATBD Table 5. For IBUC the QC definition lists only 0, 1, 2, 10 and 255, but the ATBD (Table 5,
-# section 4.5.4) defines 11 and 12 for IBUC as for IMCC (the QC tool's issue 26 asks to accept
-# them): IBUC keeps them.
+# ATBD Table 5, as the IMCC and SBCC definitions list it.
 CLASS_VALUES = (0, 1, 2, 10, 11, 12, NODATA)
+# Every EEA IBUC definition (2021, 2024) lists only 0, 1, 2, 10 and 255, while ATBD Table 5 (section
+# 4.5.4) defines 11 and 12 for IBUC too. The analysis product IBUC keeps Table 5; the delivered
+# file follows the EEA: 11 (increase) and 12 (decrease of built-up density) become 10 (unchanged
+# built-up: built-up in both years).
+IBUC_VALUES = (0, 1, 2, 10, NODATA)
+IBUC_RECODE = {11: 10, 12: 10}
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The delivery names of one pair of years (SPEC 11)."""
+
+    prefix: str          # "clms_hrlnvlcc" (2018-2021), "clms_nvlcc" (2021-2024 and later)
+    year_a: int
+    year_b: int
+    defined: bool        # the QC tool has product definitions for these names
+
+    def period(self, change):
+        return f"c{self.year_a}-{self.year_b}" if change else f"s{self.year_b}"
+
+    def definition_period(self, change):
+        """The period as the QC tool's definition files name it (c1821 for 2018-2021)."""
+        if change and self.prefix == "clms_hrlnvlcc":
+            return f"c{self.year_a % 100:02d}{self.year_b % 100:02d}"
+        return self.period(change)
+
+    @property
+    def note(self):
+        """A line for the delivery's README."""
+        if self.defined:
+            return (f"Names, classes and colours follow the EEA QC tool's product definitions "
+                    f"{self.prefix}_*_{self.period(False)}_*, *_{self.definition_period(True)}_* "
+                    f"(eea/copernicus_quality_tools, commit 9a546f8f).")
+        return (f"No EEA product definition exists yet for {self.year_a}-{self.year_b}: the files "
+                f"follow the 2021-2024 pattern ({self.prefix}_<product>_{self.period(False)}, "
+                f"_{self.period(True)}) with these years; the EEA may name them otherwise.")
+
+
+GENERATIONS = {(2018, 2021): "clms_hrlnvlcc", (2021, 2024): "clms_nvlcc"}
+
+
+def generation(year_a, year_b):
+    """The Generation of YEAR_A/YEAR_B: 2018-2021 and 2021-2024 as the EEA defines them, any
+    other pair with the newest pattern (clms_nvlcc) and its own years, not defined."""
+    years = (int(year_a), int(year_b))
+    prefix = GENERATIONS.get(years, "clms_nvlcc")
+    return Generation(prefix, years[0], years[1], years in GENERATIONS)
 
 
 @dataclass(frozen=True)
 class Official:
-    """One official product of the QC definitions: clms_hrlnvlcc_<code>_<period>_r<res>m_..."""
+    """One official product of the QC definitions: <prefix>_<code>_<period>_r<res>m_..."""
 
     code: str            # e.g. "imd"
     source: str          # the publish parameter (analysis product) it is cut from
@@ -267,24 +320,32 @@ class Official:
     valid_values: tuple
     colours: dict        # the colour check's entries, value -> (r, g, b)
     title: str
+    legend_kind: str = None   # the delivered legend, when it differs from the analysis product's
+    recode: tuple = ()        # ((analysis value, delivered value), ...): IBUC only
 
     @property
     def legend(self):
-        return PRODUCTS[self.source].legend
+        return self.legend_kind or PRODUCTS[self.source].legend
 
     def period(self, year_a, year_b):
-        return f"c{int(year_a)}-{int(year_b)}" if self.change else f"s{int(year_b)}"
+        return generation(year_a, year_b).period(self.change)
+
+    def definition(self, year_a, year_b):
+        """The QC tool's definition of this product, e.g. clms_hrlnvlcc_imcc_c1821_r20m."""
+        names = generation(year_a, year_b)
+        return f"{names.prefix}_{self.code}_{names.definition_period(self.change)}_r{self.resolution}m"
 
     def file_stem(self, year_a, year_b, aoi, version=1, release=0):
         """e.g. clms_hrlnvlcc_imd_s2021_r10m_e47n14_03035_v01_r00 (no extension)."""
-        return (f"clms_hrlnvlcc_{self.code}_{self.period(year_a, year_b)}_r{self.resolution}m_"
-                f"{aoi}_{DELIVERY_EPSG:05d}_v{int(version):02d}_r{int(release):02d}")
+        return (f"{generation(year_a, year_b).prefix}_{self.code}_{self.period(year_a, year_b)}_"
+                f"r{self.resolution}m_{aoi}_{DELIVERY_EPSG:05d}_v{int(version):02d}_r{int(release):02d}")
 
 
-# code, source, resolution, change, valid values, colour entries (255 black added), title
+# code, source, resolution, change, valid values, colour entries (255 black added), title,
+# delivered legend, recode
 OFFICIAL = tuple(Official(code, source, resolution, change, values,
-                          {**colours, NODATA: NODATA_RGB}, title)
-                 for code, source, resolution, change, values, colours, title in (
+                          {**colours, NODATA: NODATA_RGB}, title, *delivered)
+                 for code, source, resolution, change, values, colours, title, *delivered in (
     ("imd", "IMD_B", 10, False, STATUS_VALUES, IMD_COLOURS, "Imperviousness Density"),
     ("imd", "IMD_B_100", 100, False, STATUS_VALUES, IMD_COLOURS, "Imperviousness Density"),
     ("ibu", "IBU_B", 10, False, BUILTUP_VALUES, IBU_COLOURS, "Impervious Built-up"),
@@ -293,8 +354,8 @@ OFFICIAL = tuple(Official(code, source, resolution, change, values,
     ("imdc", "IMDC_100", 100, True, CHANGE_VALUES, CHANGE_COLOURS, "Imperviousness Density Change"),
     ("imcc", "IMCC_20", 20, True, CLASS_VALUES, CHANGE_CLASS_COLOURS,
      "Imperviousness Change Classification"),
-    ("ibuc", "IBUC_20", 20, True, CLASS_VALUES, CHANGE_CLASS_COLOURS,
-     "Impervious Built-up Change Classification"),
+    ("ibuc", "IBUC_20", 20, True, IBUC_VALUES, IBUC_COLOURS,
+     "Impervious Built-up Change Classification", "change_class_ibuc", tuple(IBUC_RECODE.items())),
     ("sbuc", "SBUC_100", 100, True, CHANGE_VALUES, CHANGE_COLOURS, "Share of Built-up Change"),
     ("sbcc", "SBCC_100", 100, True, CLASS_VALUES, CHANGE_CLASS_COLOURS,
      "Share of Built-up Change Classification"),

@@ -10,7 +10,20 @@ each EEA 100 km tile the product touches, one folder and one zip:
                             <name>.qml            the QGIS style
     <delivery folder>/<name>.zip                  those five files, the unit the QC tool checks
 
-with <name> = clms_hrlnvlcc_<product>_<s<B>|c<A>-<B>>_r<res>m_<tile>_03035_v<NN>_r<NN>.
+    <delivery folder>/README.txt                  what the delivery holds: years, names, version,
+                                                  tiles, products, the IBUC recoding
+
+with <name> = <prefix>_<product>_<s<B>|c<A>-<B>>_r<res>m_<tile>_03035_v<NN>_r<NN>, the prefix
+and periods of the generation of the years (catalogue.generation: clms_hrlnvlcc for 2018-2021,
+clms_nvlcc for 2021-2024 and, flagged in the README as not defined by the EEA yet, other pairs).
+
+One folder holds one delivery. Publishing into a folder that holds an earlier one replaces it
+when it has the same version and tiles (its files not written again are removed), and is refused
+with a message naming the difference otherwise (another version, other tiles, other years): old
+tiles never stay beside new ones.
+
+The delivered IBUC follows the EEA's definition (0, 1, 2, 10, 255): ATBD Table 5's 11 and 12
+(increase, decrease of built-up density) become 10 in the delivered file only (Official.recode).
 
 The tile part of a product is its overlap with the 100 km tile, extended outward to whole
 kilometres (the QC tool's origin check wants the upper-left corner on the 1 km grid) by the rule
@@ -36,6 +49,8 @@ import contextlib
 import dataclasses
 import math
 import os
+import re
+import shutil
 import uuid
 import xml.etree.ElementTree as ET  # nosec B405  # only builds the ISO 19139 XML; nothing here parses XML
 import zipfile
@@ -49,7 +64,7 @@ from ..io.atomic import atomic_path, write_bytes, write_text
 from ..io.raster import (Grid, aligned_window, check_alignable, iter_padded_blocks, open_raster,
                          same_crs, window_grid)
 from .catalogue import (DELIVERY_CREATION_OPTIONS, DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE,
-                        NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS, class_names)
+                        NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS, class_names, generation)
 from .styles import color_table, render_qml
 
 gdal.UseExceptions()
@@ -183,6 +198,16 @@ def _pam_side_files():
         gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", previous)
 
 
+def _recode_table(official):
+    """A 256-entry lookup table of the delivered values, or None when they are the analysis'."""
+    if not official.recode:
+        return None
+    table = np.arange(256, dtype=np.uint8)
+    for value, delivered in official.recode:
+        table[value] = delivered
+    return table
+
+
 def write_tile_raster(source, grid, window, target, official):
     """Write the tile raster and its GDAL attribute table (<target>.aux.xml); returns the rows."""
     kind = official.legend
@@ -199,7 +224,10 @@ def write_tile_raster(source, grid, window, target, official):
         band.SetColorTable(_gdal_colour_table(kind))
         band.SetColorInterpretation(gdal.GCI_PaletteIndex)
         # Whole rows of blocks in order, so the file's layout does not depend on GDAL's cache.
+        lookup = _recode_table(official)
         for block, (data,) in iter_padded_blocks(source, window, NODATA, BLOCK):
+            if lookup is not None:
+                data = lookup[data]
             histogram += np.bincount(data.ravel(), minlength=256)
             band.WriteArray(data, block.col, block.row)
         rows = attribute_rows(histogram, grid.pixel_size, kind)
@@ -308,7 +336,7 @@ def metadata_xml(stem, official, tile_grid, aoi, year_a, year_b, source_name, in
              "http://www.isotc211.org/2005/gmd "
              "http://schemas.opengis.net/csw/2.0.2/profiles/apiso/1.0.0/apiso.xsd")
     _add(root, "gmd:fileIdentifier/gco:CharacterString",
-         uuid.uuid5(uuid.NAMESPACE_URL, f"clms_hrlnvlcc/{stem}"))
+         uuid.uuid5(uuid.NAMESPACE_URL, f"{generation(year_a, year_b).prefix}/{stem}"))
     _code(root, "gmd:language/gmd:LanguageCode", "LanguageCode", "eng")
     _code(root, "gmd:characterSet/gmd:MD_CharacterSetCode", "MD_CharacterSetCode", "utf8")
     _code(root, "gmd:hierarchyLevel/gmd:MD_ScopeCode", "MD_ScopeCode", "dataset")
@@ -422,18 +450,130 @@ def deliver_tile(official, source, grid, aoi, window, folder, year_a, year_b, ve
     return target
 
 
+# -- versions and earlier deliveries ----------------------------------------------------------------
+
+VERSION_RANGES = {"DELIVERY_VERSION": (1, 99), "DELIVERY_RELEASE": (0, 99)}
+DELIVERED_NAME = re.compile(r"^(?P<prefix>clms_(?:hrl)?nvlcc)_(?P<code>[a-z]+)_(?P<period>[sc][0-9-]+)_"
+                            r"r(?P<res>\d+)m_(?P<aoi>[0-9a-zA-Z]{6})_(?P<epsg>\d{5})_"
+                            r"v(?P<version>\d{2})_r(?P<release>\d{2})$")
+README = "README.txt"
+
+
+def version_number(value, name, default):
+    """DELIVERY_VERSION (1..99) or DELIVERY_RELEASE (0..99) from a number or text; None or ''
+    gives `default`; anything else (a path, letters, 1.5, 100) is refused by name."""
+    low, high = VERSION_RANGES[name]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    text = str(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if not re.fullmatch(r"[0-9]{1,2}", text) or not low <= int(text) <= high:
+        raise ImperviousnessError(f"{name} must be a whole number from {low} to {high} (it names the "
+                                  f"files ..._v<NN>_r<NN>), not {value!r}.")
+    return int(text)
+
+
+def planned_stems(published, year_a, year_b, version):
+    """[(official, path, [(aoi, window, stem)])] of what write_delivery writes."""
+    planned = []
+    for official, path in deliverables(published):
+        grid = Grid.of_dataset(open_raster(path))
+        planned.append((official, path, [(aoi, window, official.file_stem(year_a, year_b, aoi, *version))
+                                         for aoi, window in delivery_tiles(grid)]))
+    return planned
+
+
+def earlier_delivery(folder):
+    """{stem: match} of the delivered zips already in `folder`."""
+    if not os.path.isdir(folder):
+        return {}
+    found = {}
+    for name in sorted(os.listdir(folder)):
+        match = DELIVERED_NAME.match(name[:-4]) if name.endswith(".zip") else None
+        if match:
+            found[name[:-4]] = match
+    return found
+
+
+def check_earlier_delivery(folder, stems):
+    """Refuse to mix with an earlier delivery of `folder`: returns the earlier stems to remove
+    (same version, tiles and years: the new one replaces it), else raises naming the difference."""
+    earlier = earlier_delivery(folder)
+    if not earlier:
+        return []
+    new = {stem: DELIVERED_NAME.match(stem) for stem in stems}
+
+    def describe(matches, key):
+        return sorted({match[key] for match in matches.values()})
+
+    for key, what in (("version", "version"), ("release", "release"), ("aoi", "tiles")):
+        if describe(earlier, key) != describe(new, key):
+            raise ImperviousnessError(
+                f"The delivery folder {folder} holds an earlier delivery of {what} "
+                f"{', '.join(describe(earlier, key))}; this one has {', '.join(describe(new, key))}. "
+                "One folder holds one delivery: choose another DELIVERY_FOLDER, or remove the "
+                "earlier delivery, or deliver the same version and tiles to replace it.")
+    years = {(match["prefix"], match["period"]) for match in earlier.values()}
+    if not years <= {(match["prefix"], match["period"]) for match in new.values()}:
+        raise ImperviousnessError(
+            f"The delivery folder {folder} holds an earlier delivery of other years "
+            f"({', '.join(sorted(stem for stem in earlier if stem not in new)[:3])}, ...): choose another "
+            "DELIVERY_FOLDER or remove it.")
+    return sorted(set(earlier) - set(new))
+
+
+def remove_delivered(folder, stem):
+    """Remove one delivered tile of an earlier delivery (its zip and its folder)."""
+    os.remove(os.path.join(folder, stem + ".zip"))
+    shutil.rmtree(os.path.join(folder, stem), ignore_errors=True)
+
+
+def readme_text(planned, year_a, year_b, version):
+    """README.txt of a delivery: what it holds and how it is named."""
+    names = generation(year_a, year_b)
+    lines = [f"HRL Imperviousness delivery {year_a}-{year_b}, version v{version[0]:02d}_r{version[1]:02d}",
+             "", names.note, ""]
+    tiles = sorted({aoi for _, _, stems in planned for aoi, _, _ in stems})
+    lines.append(f"EEA 100 km tiles: {', '.join(tiles)}")
+    lines.append("Products (one zip per product and tile):")
+    for official, path, stems in planned:
+        lines.append(f"  {official.definition(year_a, year_b)}: {len(stems)} tile(s), from "
+                     f"{os.path.basename(path)}")
+    if any(official.recode for official, _, _ in planned):
+        lines += ["", "IBUC: the delivered file has only 0, 1, 2, 10 and 255, as every EEA IBUC definition "
+                  "allows; ATBD Table 5's classes 11 (increase) and 12 (decrease of built-up density) are "
+                  "delivered as 10 (unchanged built-up). The analysis product IBUC keeps Table 5. IMCC "
+                  "and SBCC keep 11 and 12, which their definitions list."]
+    return "\n".join(lines) + "\n"
+
+
+def check_delivery(published, folder, year_a, year_b, version):
+    """Everything write_delivery refuses, before anything is written: the version numbers, the
+    products' grids, an earlier delivery in `folder`. Returns (version, planned, stems to remove)."""
+    version = (version_number(version[0], "DELIVERY_VERSION", 1),
+               version_number(version[1], "DELIVERY_RELEASE", 0))
+    check_deliverables(published)
+    planned = planned_stems(published, year_a, year_b, version)
+    replaced = check_earlier_delivery(folder, [stem for _, _, stems in planned for _, _, stem in stems])
+    return version, planned, replaced
+
+
 def write_delivery(published, folder, year_a, year_b, version=(1, 0), inputs=(), progress=None):
     """Deliver every official product in `published` ({publish parameter: path}) into `folder`.
 
     version: (vNN, rNN) of the file names. inputs: the lineage's input names (input_names()).
+    An earlier delivery in `folder` is replaced (same version and tiles) or refused.
     Returns the written zip paths, in catalogue and tile order.
     """
-    check_deliverables(published)
+    version, planned, replaced = check_delivery(published, folder, year_a, year_b, version)
+    for stem in replaced:
+        remove_delivered(folder, stem)
     zips = []
-    for official, path in deliverables(published):
+    for official, path, stems in planned:
         source = open_raster(path)
         grid = Grid.of_dataset(source)
-        for aoi, window in delivery_tiles(grid):
+        for aoi, window, _ in stems:
             if progress:
                 progress.check_cancelled()
             zips.append(deliver_tile(official, source, grid, aoi, window, folder, year_a, year_b,
@@ -441,4 +581,5 @@ def write_delivery(published, folder, year_a, year_b, version=(1, 0), inputs=(),
         if progress:
             progress.info(f"EEA delivery: {official.code} {official.resolution} m")
             progress.step()
+    write_text(os.path.join(folder, README), readme_text(planned, year_a, year_b, version))
     return zips

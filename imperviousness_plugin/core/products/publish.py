@@ -19,7 +19,7 @@ from ..progress import StepProgress
 from ..io.atomic import atomic_path, copy_file, write_json
 from ..io.raster import check_closed, flush_written, gdal_array_dtype, gtiff_creation_options, open_raster
 from .catalogue import PRODUCTS, SIDE_FILES, hrl_name, pair_code  # noqa: F401 (re-exported)
-from .delivery import check_deliverables, deliverables, input_names, write_delivery
+from .delivery import check_delivery, deliverables, input_names, write_delivery
 from .report import write_report
 from .styles import write_style_beside
 
@@ -100,8 +100,8 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
                                   f"known: {', '.join(PRODUCTS)}.")
     side_files = {key: value for key, value in (side_files or {}).items() if value}
     delivered = deliverables(layers) if delivery_folder else []
-    if delivered:
-        check_deliverables(layers)  # before anything is written
+    if delivered:   # before anything is written
+        check_delivery(layers, delivery_folder, year_a, year_b, delivery_version)
     os.makedirs(output_folder, exist_ok=True)
     progress = StepProgress(feedback, len(layers) + len(side_files) + len(delivered)
                             + (1 if report else 0))
