@@ -341,3 +341,113 @@ def test_command_line_options_reach_the_run_options():
     assert options == RunOptions(tile_size=10000.0, extent=(1.0, 2.0, 3.0, 4.0), halo_m=500.0,
                                  calibration_per_tile=True)
     assert not options_from(parse_arguments(required + ["out"])).calibration_per_tile
+
+
+# -- issue 24: re-runs that cannot lie ------------------------------------------------------------
+
+def published(folder):
+    """{relative path: bytes} of what publish wrote (products, styles, report, delivery)."""
+    skip = ("tiles", "mosaic", "cells", "area", MANIFEST)
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.relative_to(folder).parts[0] not in skip}
+
+
+def test_reruns_rebuild_what_is_missing_and_notice_changed_inputs(area, client, tiled_run, tmp_path):
+    """Before: products deleted -> "computed 0, skipped 11", still missing; a tile output deleted
+    with its manifest entry listing no outputs -> skipped, the mosaic held 3 of 4 tiles; IMD_A
+    changed at the same path -> everything skipped, old products kept."""
+    _, inputs = area
+    inputs = dict(inputs, IMD_A=str(tmp_path / "IMD_A.tif"))
+    gdal.Translate(inputs["IMD_A"], area[1]["IMD_A"])       # the user's copy, changed below
+    output = tmp_path / "run"
+    _, report = run_tiles(inputs, output, RunOptions(tile_size=TILE_SIZE), client=client)
+    assert len(report.computed) == 11 and not report.failed
+    first = published(output)
+    assert any(name.startswith("delivery/") for name in first) and "report.html" in first
+    manifest = json.loads((output / MANIFEST).read_text())
+    assert set(manifest["tasks"]["area/publish"]["outputs"]) == set(first)   # publish's files recorded
+
+    # 1. the published products (and the delivery) deleted: publish runs again, nothing else
+    for name in first:
+        if name.endswith(".tif") or name.startswith("delivery/"):
+            (output / name).unlink()
+    _, report = run_tiles(inputs, output, RunOptions(tile_size=TILE_SIZE), client=client)
+    assert report.computed == ["area/publish"] and len(report.skipped) == 10
+    assert published(output) == first
+
+    # 2. a tile's output deleted and its manifest entry emptied: that tile runs again
+    key = "x4729000_y1441000/level0"
+    manifest = json.loads((output / MANIFEST).read_text())
+    for relative in manifest["tasks"][key]["outputs"]:
+        (output / relative).unlink()
+    manifest["tasks"][key]["outputs"] = {}
+    (output / MANIFEST).write_text(json.dumps(manifest))
+    _, report = run_tiles(inputs, output, RunOptions(tile_size=TILE_SIZE), client=client)
+    assert key in report.computed and not report.failed
+    mosaic = gdal.Open(str(output / "mosaic" / "applycalibration.OUTPUT.vrt"))
+    assert len([path for path in mosaic.GetFileList() if path.endswith(".tif")]) == 4
+    assert published(output) == first
+    assert checksums(output) == checksums(tiled_run[2])
+
+    # 3. IMD_A changed at the same path (same size, same name): the whole run again, new products
+    dataset = gdal.Open(inputs["IMD_A"], gdal.GA_Update)
+    band = dataset.GetRasterBand(1)
+    changed = band.ReadAsArray()
+    changed[:40, :40] = 0
+    band.WriteArray(changed)
+    band = dataset = None
+    _, report = run_tiles(inputs, output, RunOptions(tile_size=TILE_SIZE), client=client)
+    assert len(report.computed) == 11 and not report.skipped
+    aligned = gdal.Open(str(output / "mosaic" / "align_imd_a.OUTPUT.vrt"))
+    reference = gdal.Open(inputs["IMD_A"])
+    col = round((reference.GetGeoTransform()[0] - aligned.GetGeoTransform()[0]) / 10)
+    row = round((aligned.GetGeoTransform()[3] - reference.GetGeoTransform()[3]) / 10)
+    np.testing.assert_array_equal(aligned.ReadAsArray(col, row, changed.shape[1], changed.shape[0]), changed)
+    assert published(output)[hrl_name("IMD_B", YEAR_A, YEAR_B)] != first[hrl_name("IMD_B", YEAR_A, YEAR_B)]
+
+
+def test_a_mosaic_never_holds_fewer_tiles_than_planned(tmp_path):
+    from rasters import write_raster
+    from imperviousness_plugin.runner.engine import build_mosaic
+    tiles = [write_raster(tmp_path / f"t{k}.tif", np.full((10, 10), k, np.uint8), nodata=255,
+                          origin=(4728000.0 + 100 * k, 1442000.0)) for k in range(2)]
+    build_mosaic(str(tmp_path / "ok.vrt"), tiles)
+    assert len(gdal.Open(str(tmp_path / "ok.vrt")).GetFileList()) == 3
+    os.remove(tiles[1])
+    with pytest.raises(ImperviousnessError, match="1 of 2 tile outputs are missing"):
+        build_mosaic(str(tmp_path / "missing.vrt"), tiles)
+    assert not (tmp_path / "missing.vrt").exists()
+
+
+def builtup_graph():
+    from imperviousness_plugin.graph import Graph, param
+    graph = Graph("builtup_only", "IBU of a density layer", "")
+    graph.child("builtup", "builtup", "IBU", 0, 0, {"INPUT": param("IMD_A")})
+    return graph
+
+
+def test_tiles_lists_exactly_the_cells_given(tmp_path, client):
+    """Before: TILES=e47n14,e49n16 planned the 3 x 3 box of cells, 7 of them not asked for."""
+    from rasters import write_raster
+    from imperviousness_plugin.runner.engine import TileRunner
+    # 1 km pixels over e47..e49 x n14..n16: 300 x 300 px
+    density = np.arange(300 * 300, dtype=np.int64).reshape(300, 300) % 101
+    reference = write_raster(tmp_path / "imd.tif", density.astype(np.uint8), nodata=255,
+                             origin=(4_700_000.0, 1_700_000.0), pixel=1000.0)
+    runner = TileRunner(builtup_graph(), {"IMD_A": reference}, tmp_path / "two",
+                        RunOptions(tiles=("e47n14", "E49N16")))
+    assert [code for code, _ in runner.cells] == ["e49n16", "e47n14"]
+    assert [tile.tile_id for tile in runner.tiles] == ["x4900000_y1600000", "x4700000_y1400000"]
+    report = runner.run(client)
+    assert sorted(report.computed) == ["x4700000_y1400000/level0", "x4900000_y1600000/level0"]
+    assert sorted(path.name for path in (tmp_path / "two" / "tiles").iterdir()) == [
+        "x4700000_y1400000", "x4900000_y1600000"]
+    mosaic = gdal.Open(str(tmp_path / "two" / "mosaic" / "builtup.OUTPUT.vrt"))
+    assert len([path for path in mosaic.GetFileList() if path.endswith(".tif")]) == 2
+    # the cells' pixels are IBU = density >= 10, as over the whole area
+    for east, north in ((47, 14), (49, 16)):
+        col, row = (east - 47) * 100, (16 - north) * 100
+        x0, _, _, y0, _, _ = mosaic.GetGeoTransform()
+        c, r = round((4_700_000 + col * 1000 - x0) / 1000), round((y0 - 1_700_000 + row * 1000) / 1000)
+        np.testing.assert_array_equal(mosaic.ReadAsArray(c, r, 100, 100),
+                                      (density[row:row + 100, col:col + 100] >= 10).astype(np.uint8))

@@ -8,12 +8,15 @@ step that reads a cell or area step's output belongs to the next level. Every ou
 its tile's core and written atomically to tiles/<tile>/; a VRT per output (mosaic/) joins them.
 
 Operation. A manifest (manifest.json) records every task's state, inputs and output checksums; a
-re-run skips the tasks whose outputs still match it. A failing task is retried RETRIES times,
+re-run skips a task only when the run's inputs are the same by content (runner/identity.py: a
+changed file at the same path starts the run afresh) and every output the task must keep is
+recorded and still matches its checksum, publish's included (the products, report and delivery
+it writes into the output folder). A task recomputed with other bytes than it had recomputes every
+later task too. A mosaic is built from every planned tile's output or not at all. A failing task is retried RETRIES times,
 then reported; the other tiles go on, and the steps that need the failed tile are not run.
 Cancellation stops submitting, cancels the running tasks and removes their scratch folders.
 """
 
-import hashlib
 import json
 import math
 import os
@@ -26,10 +29,13 @@ from osgeo import gdal
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic
 from ..graph import Step
+from .identity import identify, sha256
 from .steps import predict_models, step_function
-from .tiling import area_bounds, area_grid, eea_cells, halo_pixels, processing_tiles
+from .tiling import area_bounds, area_grid, eea_cells, halo_pixels, processing_tiles, requested_cells
 
 MANIFEST = "manifest.json"
+# The runner's own folders in OUTPUT_FOLDER; everything else there is publish's.
+RUNNER_FOLDERS = ("tiles", "mosaic", "cells", "area", ".scratch")
 TRANSLATE = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
 
 
@@ -73,14 +79,6 @@ def resolve_expressions(step, inputs):
             for name, value in step.parameters.items()}
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def is_raster(value):
     return (isinstance(value, str) and os.path.isfile(value)
             and gdal.OpenEx(value, gdal.OF_RASTER) is not None)
@@ -119,13 +117,22 @@ def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None, ren
 
 
 def build_mosaic(target, sources):
-    """A VRT of `sources` (one grid), keeping the band descriptions BuildVRT drops."""
+    """A VRT of `sources` (one grid), keeping the band descriptions BuildVRT drops. Every source
+    must be in it: BuildVRT silently leaves out a file it cannot open."""
     sources = sorted(sources)
+    missing = [path for path in sources if not os.path.isfile(path)]
+    if missing:
+        raise ImperviousnessError(f"Cannot build the mosaic {target}: {len(missing)} of {len(sources)} "
+                                  f"tile outputs are missing ({', '.join(missing[:3])}).")
     first = gdal.Open(sources[0])
     with atomic.atomic_path(target) as temporary:
         mosaic = gdal.BuildVRT(temporary, sources)
         if mosaic is None:
             raise ImperviousnessError(f"Cannot build the mosaic {target}.")
+        listed = {os.path.abspath(path) for path in mosaic.GetFileList() or []} - {os.path.abspath(temporary)}
+        if listed != {os.path.abspath(path) for path in sources}:
+            raise ImperviousnessError(f"The mosaic {target} would hold {len(listed)} of the "
+                                      f"{len(sources)} planned tiles.")
         for index in range(1, first.RasterCount + 1):
             mosaic.GetRasterBand(index).SetDescription(first.GetRasterBand(index).GetDescription())
         mosaic = None
@@ -133,6 +140,22 @@ def build_mosaic(target, sources):
 
 def output_name(child_id, output, suffix):
     return f"{child_id}.{output}{suffix}"
+
+
+def published_files(folder):
+    """{relative path: sha256} of the files publish wrote into the output folder: all but the
+    runner's own folders and manifest."""
+    files = {}
+    for root, folders, names in os.walk(folder):
+        if root == folder:
+            folders[:] = [name for name in folders if name not in RUNNER_FOLDERS]
+        folders.sort()
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, folder)
+            if relative != MANIFEST and not name.startswith("."):
+                files[relative] = sha256(path)
+    return files
 
 
 # -- the tasks that run on the workers ------------------------------------------------------------
@@ -192,6 +215,8 @@ def run_task(task):
                 prefix = json.dumps(task["folder"] + os.sep)[1:-1]
                 atomic.write_text(target, text.replace(prefix, ""))
             kept[relative] = sha256(target)
+        if any(step_function(algorithm).publishes for _, algorithm, _ in task["steps"]):
+            kept.update(published_files(task["folder"]))
         return {"outputs": kept, "seconds": time.perf_counter() - started,
                 "memory": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     finally:
@@ -214,8 +239,17 @@ class TileRunner:
                                       area_bounds(self.options.extent, self.options.tiles))
         self.steps = [step for step in graph.steps]
         halo = halo_pixels(self.options.halo_m, self.grid.geotransform[1], self.unet_layouts())
-        self.tiles = processing_tiles(self.grid, self.options.tile_size, halo)
-        self.cells = eea_cells(self.grid)
+        # TILES: exactly the cells given, not the box around them (the grid is the box's, so
+        # that each tile sits where it sits in a run over the box).
+        wanted = requested_cells(self.options.tiles)
+        self.cells = [(code, bounds) for code, bounds in eea_cells(self.grid) if not wanted or code in wanted]
+        kept_cells = [bounds for _, bounds in self.cells]
+        self.tiles = [tile for tile in processing_tiles(self.grid, self.options.tile_size, halo)
+                      if not wanted or _inside_any(self.grid.bounds(tile.core), kept_cells)]
+        if not self.tiles:
+            raise ImperviousnessError(f"None of the tiles {', '.join(self.options.tiles)} overlaps the "
+                                      f"reference layer {self.inputs[self.options.reference]}.")
+        self.changed = False   # a task of this run wrote other bytes than the manifest had
         self.level = levels(self.steps, self.scope)
         self.by_id = {step.child_id: step for step in self.steps}
         self.raster_inputs = {name for name, value in self.inputs.items() if is_raster(value)}
@@ -252,6 +286,7 @@ class TileRunner:
     def _fingerprint(self):
         return {"graph": self.graph.name, "inputs": {k: v if not isinstance(v, (list, tuple)) else list(v)
                                                       for k, v in sorted(self.inputs.items())},
+                "content": {k: identify(v) for k, v in sorted(self.inputs.items()) if k != "OUTPUT_FOLDER"},
                 "tile_size": self.options.tile_size, "extent": list(self.options.extent or []),
                 "tiles": list(self.options.tiles), "halo_m": self.options.halo_m,
                 "calibration_per_tile": self.options.calibration_per_tile}
@@ -271,13 +306,20 @@ class TileRunner:
     def _save_manifest(self):
         atomic.write_json(os.path.join(self.folder, MANIFEST), self.manifest)
 
-    def _finished(self, key):
-        entry = self.manifest["tasks"].get(key)
-        if not entry or entry.get("state") != "done":
+    def _finished(self, task):
+        """True when the manifest records `task` done with outputs that are all still there: every
+        file it keeps (and, for publish, at least one file) recorded, each matching its checksum."""
+        if self.changed:
+            return False
+        entry = self.manifest["tasks"].get(task["key"])
+        if not entry or entry.get("state") != "done" or not entry.get("outputs"):
+            return False
+        outputs = entry["outputs"]
+        if any(relative not in outputs for _, _, relative in task["keep"]):
             return False
         return all(os.path.isfile(os.path.join(self.folder, relative))
                    and sha256(os.path.join(self.folder, relative)) == digest
-                   for relative, digest in entry["outputs"].items())
+                   for relative, digest in outputs.items())
 
     # planning ------------------------------------------------------------------------------------
 
@@ -306,6 +348,10 @@ class TileRunner:
                     {name: self._value(value, local_ids)
                      for name, value in resolve_expressions(step, self.inputs).items()})
                    for step in steps]
+        if self.options.tiles:   # publish delivers the cells asked for, not the box around them
+            for child_id, algorithm, parameters in planned:
+                if step_function(algorithm).publishes:
+                    parameters["DELIVERY_TILES"] = sorted(requested_cells(self.options.tiles))
         on_core = [step.child_id for step in steps if step.algorithm == "calibrate" and self.scope(step) == "tile"]
         return {"key": key, "steps": planned, "read": read, "core": core, "keep": keep, "on_core": on_core,
                 "folder": self.folder, "scratch_root": os.path.join(self.folder, ".scratch")}
@@ -389,7 +435,7 @@ class TileRunner:
                 continue
             pending = []
             for task in tasks:
-                if self._finished(task["key"]):
+                if self._finished(task):
                     report.skipped.append(task["key"])
                     done += 1
                 else:
@@ -406,6 +452,9 @@ class TileRunner:
                     task = futures[future]
                     if future.status == "finished":
                         result = future.result()
+                        before = self.manifest["tasks"].get(task["key"], {})
+                        if before.get("outputs") != result["outputs"]:
+                            self.changed = True   # what reads these outputs must run again
                         self.manifest["tasks"][task["key"]] = {
                             "state": "done", "outputs": result["outputs"],
                             "inputs": _task_inputs(task), "seconds": round(result["seconds"], 3)}
@@ -444,6 +493,12 @@ def _drain(client, timeout=120):
     deadline = time.monotonic() + timeout
     while any(client.processing().values()) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def _inside_any(bounds, cells):
+    """True when the centre of `bounds` lies in one of `cells` (bounds)."""
+    x, y = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    return any(c[0] <= x < c[2] and c[1] <= y < c[3] for c in cells)
 
 
 def _whole(grid):

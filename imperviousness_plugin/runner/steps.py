@@ -36,6 +36,7 @@ class StepFunction:
     outputs: dict = field(default_factory=lambda: {"OUTPUT": ".tif"})   # name -> file suffix
     scope: str = "tile"
     window: bool = False            # run(..., read=the task's read bounds)
+    publishes: bool = False         # writes into the run's output folder (its files are recorded)
 
 
 def _number(parameters, name, default):
@@ -179,7 +180,7 @@ def publish_products(parameters, outputs, feedback):
     run_parameters["OUTPUT_FOLDER"] = "."
     publish(layers, folder, int(parameters["YEAR_A"]), int(parameters["YEAR_B"]), side_files=side_files,
             models=models, reference=reference, parameters=run_parameters, feedback=feedback,
-            delivery_folder=os.path.join(folder, "delivery"))
+            delivery_folder=os.path.join(folder, "delivery"), delivery_tiles=parameters.get("DELIVERY_TILES"))
 
 
 STEPS = {
@@ -195,7 +196,7 @@ STEPS = {
     "aggregate": StepFunction(aggregate),
     "changecontinuous": StepFunction(changecontinuous, {"OUTPUT": ".tif", "OUTPUT_SUPPORT": ".tif"}),
     "classifychange": StepFunction(classifychange),
-    "publish": StepFunction(publish_products, {}, "area"),
+    "publish": StepFunction(publish_products, {}, "area", publishes=True),
 }
 
 

@@ -67,12 +67,24 @@ def parse_tile_code(code):
 
 
 def area_bounds(extent=None, tiles=None):
-    """The area from an extent (xmin, ymin, xmax, ymax) or EEA tile codes; None: everything."""
+    """The area from an extent (xmin, ymin, xmax, ymax) or EEA tile codes (the box around them:
+    the runner keeps only the processing tiles inside the cells given); None: everything."""
     if tiles:
         cells = [parse_tile_code(code) for code in tiles]
         return (min(c[0] for c in cells), min(c[1] for c in cells),
                 max(c[2] for c in cells), max(c[3] for c in cells))
     return tuple(extent) if extent else None
+
+
+def requested_cells(codes):
+    """The set of EEA tile codes asked for ('e47n14'), checked, lower case."""
+    return {tile_code_of(code) for code in codes or ()}
+
+
+def tile_code_of(code):
+    xmin, ymin, _, _ = parse_tile_code(code)
+    from ..core.products.delivery import tile_code
+    return tile_code(int(xmin // EEA_TILE_SIZE_M), int(ymin // EEA_TILE_SIZE_M))
 
 
 def area_grid(reference_path, bounds=None):

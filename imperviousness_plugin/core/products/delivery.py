@@ -474,13 +474,15 @@ def version_number(value, name, default):
     return int(text)
 
 
-def planned_stems(published, year_a, year_b, version):
-    """[(official, path, [(aoi, window, stem)])] of what write_delivery writes."""
+def planned_stems(published, year_a, year_b, version, aois=None):
+    """[(official, path, [(aoi, window, stem)])] of what write_delivery writes (only the tiles in
+    `aois` when given)."""
     planned = []
     for official, path in deliverables(published):
         grid = Grid.of_dataset(open_raster(path))
         planned.append((official, path, [(aoi, window, official.file_stem(year_a, year_b, aoi, *version))
-                                         for aoi, window in delivery_tiles(grid)]))
+                                         for aoi, window in delivery_tiles(grid)
+                                         if aois is None or aoi in aois]))
     return planned
 
 
@@ -548,25 +550,27 @@ def readme_text(planned, year_a, year_b, version):
     return "\n".join(lines) + "\n"
 
 
-def check_delivery(published, folder, year_a, year_b, version):
+def check_delivery(published, folder, year_a, year_b, version, aois=None):
     """Everything write_delivery refuses, before anything is written: the version numbers, the
     products' grids, an earlier delivery in `folder`. Returns (version, planned, stems to remove)."""
     version = (version_number(version[0], "DELIVERY_VERSION", 1),
                version_number(version[1], "DELIVERY_RELEASE", 0))
     check_deliverables(published)
-    planned = planned_stems(published, year_a, year_b, version)
+    planned = planned_stems(published, year_a, year_b, version, aois)
     replaced = check_earlier_delivery(folder, [stem for _, _, stems in planned for _, _, stem in stems])
     return version, planned, replaced
 
 
-def write_delivery(published, folder, year_a, year_b, version=(1, 0), inputs=(), progress=None):
+def write_delivery(published, folder, year_a, year_b, version=(1, 0), inputs=(), progress=None,
+                   aois=None):
     """Deliver every official product in `published` ({publish parameter: path}) into `folder`.
 
     version: (vNN, rNN) of the file names. inputs: the lineage's input names (input_names()).
-    An earlier delivery in `folder` is replaced (same version and tiles) or refused.
+    An earlier delivery in `folder` is replaced (same version and tiles) or refused. aois: the
+    EEA tile codes to deliver (None: every tile the products touch).
     Returns the written zip paths, in catalogue and tile order.
     """
-    version, planned, replaced = check_delivery(published, folder, year_a, year_b, version)
+    version, planned, replaced = check_delivery(published, folder, year_a, year_b, version, aois)
     for stem in replaced:
         remove_delivered(folder, stem)
     zips = []

@@ -85,13 +85,14 @@ def copy_side_file(source, target, names):
 
 def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
             parameters=None, reference=None, report=True, feedback=None, delivery_folder=None,
-            delivery_version=(1, 0)):
+            delivery_version=(1, 0), delivery_tiles=None):
     """Copy `layers` ({product parameter: raster path}) into `output_folder` under HRL names.
 
     side_files: {"CALIBRATION"/"THRESHOLDS": json path}; models: {"IMD"/"IBU": [onnx paths]} for
     the report's provenance; parameters: the run's parameters ({name: value}) for the report.
     delivery_folder: where to write the official EEA delivery (core/products/delivery.py) of the
     official products among `layers`, named with delivery_version (vNN, rNN); None: no delivery.
+    delivery_tiles: the EEA tile codes to deliver (None: every tile the products touch).
     Returns {"products": {parameter: path}, "report": path or None, "delivery": [zip paths]}.
     """
     unknown = sorted(set(layers) - set(PRODUCTS))
@@ -101,7 +102,7 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
     side_files = {key: value for key, value in (side_files or {}).items() if value}
     delivered = deliverables(layers) if delivery_folder else []
     if delivered:   # before anything is written
-        check_delivery(layers, delivery_folder, year_a, year_b, delivery_version)
+        check_delivery(layers, delivery_folder, year_a, year_b, delivery_version, delivery_tiles)
     os.makedirs(output_folder, exist_ok=True)
     progress = StepProgress(feedback, len(layers) + len(side_files) + len(delivered)
                             + (1 if report else 0))
@@ -130,7 +131,7 @@ def publish(layers, output_folder, year_a, year_b, side_files=None, models=None,
         zips = write_delivery({key: published[key] for key in layers}, delivery_folder,
                               year_a, year_b, delivery_version,
                               input_names({**(parameters or {}), **(reference or {})}, models),
-                              progress)
+                              progress, delivery_tiles)
     report_path = None
     if report:
         report_path = write_report(output_folder, published, year_a, year_b,
