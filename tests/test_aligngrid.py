@@ -14,7 +14,7 @@ from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.io.align import run_align_grid, source_name
-from rasters import write_raster
+from rasters import epsg_wkt, write_raster
 
 gdal.UseExceptions()
 ORIGIN = (4728890.0, 1442510.0)
@@ -91,13 +91,46 @@ def test_float_without_nodata_is_padded_with_nan_band_by_band(tmp_path):
     assert [dataset.GetRasterBand(i).GetDescription() for i in (1, 2)] == ["NDVI_P0", "NDVI_P50"]
 
 
-def test_byte_without_nodata_is_padded_with_255(tmp_path):
-    source = write_raster(tmp_path / "ibu.tif", np.ones((1, 1), np.uint8), origin=(4700010.0, 1460000.0))
-    run_align_grid(source, tmp_path / "aligned.tif", alignment=20)
+def test_byte_without_nodata_is_refused_unless_the_user_names_the_padding(tmp_path):
+    """Before: padded with 255 without a word, so the real 255 below became nodata."""
+    source = write_raster(tmp_path / "ibu.tif", np.array([[1, 255]], np.uint8), origin=(4700010.0, 1460000.0))
+    with pytest.raises(ImperviousnessError, match="ibu.tif: the raster is Byte without a declared nodata .*NODATA"):
+        run_align_grid(source, tmp_path / "refused.tif", alignment=20)
+    assert not (tmp_path / "refused.tif").exists()
+    with pytest.raises(ImperviousnessError, match="NODATA 300 is not a value of its Byte pixels"):
+        run_align_grid(source, tmp_path / "refused.tif", alignment=20, nodata=300)
+    for nodata, pad in ((255, 255), (0, 0)):   # the user's choice, declared on the output
+        run_align_grid(source, tmp_path / f"aligned{nodata}.tif", alignment=20, nodata=nodata)
+        dataset = gdal.Open(str(tmp_path / f"aligned{nodata}.tif"))
+        band = dataset.GetRasterBand(1)
+        assert band.ReadAsArray().tolist() == [[pad, 1, 255, pad], [pad, pad, pad, pad]]
+        assert band.GetNoDataValue() == nodata
+        band = dataset = None   # a band must not outlive its dataset
+
+
+def test_qgis_process_takes_the_nodata_choice(qgis_process, tmp_path):
+    source = write_raster(tmp_path / "ibu.tif", np.array([[1, 255]], np.uint8), origin=(4700010.0, 1460000.0))
+    result = qgis_process("run", "imperviousness:aligngrid", "--", f"INPUT={source}", "ALIGNMENT=20",
+                          f"OUTPUT={tmp_path / 'refused.tif'}", check=False)
+    assert result.returncode != 0 and "without a declared nodata" in result.stdout + result.stderr
+    assert not (tmp_path / "refused.tif").exists()
+    qgis_process("run", "imperviousness:aligngrid", "--", f"INPUT={source}", "ALIGNMENT=20", "NODATA=0",
+                 f"OUTPUT={tmp_path / 'aligned.tif'}")
     dataset = gdal.Open(str(tmp_path / "aligned.tif"))
+    assert dataset.ReadAsArray().tolist() == [[0, 1, 255, 0], [0, 0, 0, 0]]
     band = dataset.GetRasterBand(1)
-    assert band.ReadAsArray().tolist() == [[255, 1], [255, 255]]
-    assert band.GetNoDataValue() == 255
+    assert band.GetNoDataValue() == 0
+    band = dataset = None
+
+
+def test_a_geographic_crs_is_refused_by_name(tmp_path):
+    """Before: "tile arrays larger than 2GB" (a 1000-degree grid)."""
+    source = write_raster(tmp_path / "wgs84.tif", np.ones((4, 4), np.uint8), nodata=255, origin=(14.0, 36.0),
+                          pixel=0.0001, crs_wkt=epsg_wkt(4326))
+    with pytest.raises(ImperviousnessError, match=r"wgs84.tif: its CRS \(WGS 84\) is geographic \(degrees\); "
+                                                  "a geographic CRS is not supported"):
+        run_align_grid(source, tmp_path / "aligned.tif")
+    assert not (tmp_path / "aligned.tif").exists()
 
 
 def test_an_aligned_raster_is_copied_unchanged(tmp_path):

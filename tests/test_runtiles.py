@@ -451,3 +451,78 @@ def test_tiles_lists_exactly_the_cells_given(tmp_path, client):
         c, r = round((4_700_000 + col * 1000 - x0) / 1000), round((y0 - 1_700_000 + row * 1000) / 1000)
         np.testing.assert_array_equal(mosaic.ReadAsArray(c, r, 100, 100),
                                       (density[row:row + 100, col:col + 100] >= 10).astype(np.uint8))
+
+
+# -- issue 24: model contracts checked before the first tile ---------------------------------------
+
+def open_channel_model(path, weights_channels, features):
+    """A one-conv ONNX model whose input leaves the channel count open ('c'), with weights for
+    `weights_channels` channels and a contract listing `features` (names of toy_unet.BANDS)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from imperviousness_plugin.core.unet.contract import Feature, ModelContract, attach_contract
+    from toy_unet import MEAN, STD
+    weight = np.full((1, weights_channels, 3, 3), 0.1, np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["features", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+         helper.make_node("Sigmoid", ["c"], ["density"])], "open",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        [helper.make_tensor_value_info("density", TensorProto.FLOAT, ["n", 1, "h", "w"])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(np.zeros(1, np.float32), "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    count = len(features)
+    attach_contract(model, ModelContract("IMD", tuple(Feature(b, "identity", (b,)) for b in features),
+                                         MEAN[:count], STD[:count], tile_size=64, overlap=16, alignment=8))
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def test_an_open_channel_count_is_checked_against_the_contract_before_the_first_tile(tmp_path, client):
+    """Before: a raw ONNX Runtime FusedConv traceback from the first tile's task."""
+    from imperviousness_plugin.core.unet.predict import run_predict
+    from imperviousness_plugin.runner.engine import TileRunner
+    from toy_unet import random_bands, write_pp
+    pp = write_pp(tmp_path / "pp.tif", random_bands(200, 200, seed=3))
+    good = open_channel_model(tmp_path / "good.onnx", 3, ("A", "B", "C"))
+    bad = open_channel_model(tmp_path / "bad.onnx", 3, ("A", "B"))
+    message = (r"Model bad.onnx: the graph leaves its number of input channels open and does not accept "
+               r"the contract's 2 features \(A, B\); ONNX Runtime says: ")
+    with pytest.raises(ImperviousnessError, match=message):
+        TileRunner(predict_graph(), {"PP": pp, "MODELS_IMD": [bad]}, tmp_path / "bad",
+                   RunOptions(tile_size=1000.0, reference="PP"))
+    assert not (tmp_path / "bad").exists()   # refused before any tile
+    with pytest.raises(ImperviousnessError, match=message):
+        run_predict(pp, [bad], str(tmp_path / "bad.tif"))
+    # the same graph with the contract's channel count runs, over tiles as in one piece
+    runner = TileRunner(predict_graph(), {"PP": pp, "MODELS_IMD": [good]}, tmp_path / "good",
+                        RunOptions(tile_size=1000.0, reference="PP"))
+    assert not runner.run(client).failed
+    run_predict(pp, [good], str(tmp_path / "whole.tif"))
+    np.testing.assert_array_equal(gdal.Open(str(tmp_path / "good" / "mosaic" / "predict.OUTPUT.vrt")).ReadAsArray(),
+                                  gdal.Open(str(tmp_path / "whole.tif")).ReadAsArray())
+
+
+def test_a_contract_tile_size_is_bounded(tmp_path):
+    """Before: hrl.tile_size 65536 -> "Unable to allocate 64 GiB" in the first tile."""
+    import onnx
+    from imperviousness_plugin.core.unet.contract import load_contract
+    from imperviousness_plugin.core.unet.predict import run_predict
+    from imperviousness_plugin.runner.engine import TileRunner
+    from toy_unet import conv_model, random_bands, write_pp
+    pp = write_pp(tmp_path / "pp.tif", random_bands(100, 100, seed=4))
+    path = conv_model(tmp_path / "huge.onnx", seed=1, tile=256, overlap=64)
+    model = onnx.load(path)
+    for entry in model.metadata_props:   # edited by hand, as a careless or hostile user would
+        if entry.key == "hrl.tile_size":
+            entry.value = "65536"
+    onnx.save(model, path)
+    message = r"Model huge.onnx: tile size 65536 is outside 1..4096 pixels"
+    with pytest.raises(ImperviousnessError, match=message):
+        load_contract(path)
+    with pytest.raises(ImperviousnessError, match=message):
+        run_predict(pp, [path], str(tmp_path / "out.tif"))
+    with pytest.raises(ImperviousnessError, match=message):
+        TileRunner(predict_graph(), {"PP": pp, "MODELS_IMD": [path]}, tmp_path / "run",
+                   RunOptions(tile_size=1000.0, reference="PP"))
+    assert not (tmp_path / "out.tif").exists() and not (tmp_path / "run").exists()

@@ -21,8 +21,10 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
         "CLCplus layers, so that the PP stacks and every product share a grid whose origin and "
         "extent are on whole kilometres.\n\n"
         "The pixels inside are copied unchanged (no resampling); the padding is the band's "
-        "declared nodata, else 255 for Byte and NaN for floating-point rasters (other types "
-        "must declare a nodata value). Band descriptions, the colour table, the metadata and a "
+        "declared nodata. A raster that declares none is padded with NODATA, which then becomes "
+        "its declared nodata (e.g. 255 for an HRL layer whose 255 means outside the area); without "
+        "NODATA a floating-point raster is padded with NaN and an integer one is refused, so that "
+        "real values (a real 255) never silently become nodata. Band descriptions, the colour table, the metadata and a "
         "QML style beside the input are kept. Refused: a rotated raster, pixels that do not "
         "divide ALIGNMENT, and an origin that is not on whole multiples of the pixel size (such "
         "a raster cannot be padded without resampling).\n\n"
@@ -33,6 +35,7 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
     INPUT = "INPUT"
     ALIGNMENT = "ALIGNMENT"
     GRID = "GRID"
+    NODATA = "NODATA"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
@@ -51,13 +54,21 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
             self.tr("A raster on the same pixels that covers the input: the output takes its "
                     "extent instead of the ALIGNMENT rule."))
         self.add_parameter(
+            QgsProcessingParameterNumber(self.NODATA, self.tr("Nodata for a raster that declares none"),
+                                         QgsProcessingParameterNumber.Double, optional=True),
+            self.tr("The padding value, declared as the output's nodata, when the input declares no "
+                    "nodata; empty: NaN for floating-point rasters, a refusal for integer ones."))
+        self.add_parameter(
             QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Aligned layer")),
             self.tr("The padded GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         grid = self.raster_path(parameters, self.GRID, context) if parameters.get(self.GRID) else None
+        nodata = None
+        if parameters.get(self.NODATA) not in (None, ""):
+            nodata = self.parameterAsDouble(parameters, self.NODATA, context)
         self.run_core(run_align_grid, self.raster_path(parameters, self.INPUT, context), output,
                       self.parameterAsDouble(parameters, self.ALIGNMENT, context), grid,
-                      feedback=feedback)
+                      feedback=feedback, nodata=nodata)
         return {self.OUTPUT: output}

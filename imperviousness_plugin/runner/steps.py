@@ -84,12 +84,14 @@ def aligngrid(parameters, outputs, feedback, read):
     outward to whole kilometres as aligngrid pads the input in the single run: padding the input
     (cut to the window) onto it gives the single run's pixels there. Padding the window itself to
     whole km would move its origin off the area's U-Net layout."""
+    nodata = _number(parameters, "NODATA", None)
     if parameters.get("GRID"):
         run_align_grid(parameters["INPUT"], outputs["OUTPUT"], grid_path=parameters["GRID"],
-                       feedback=feedback)
+                       feedback=feedback, nodata=nodata)
         return
     pixel = gdal.Open(str(parameters["INPUT"])).GetGeoTransform()[1]
-    run_align_grid(parameters["INPUT"], outputs["OUTPUT"], alignment=pixel, bounds=read, feedback=feedback)
+    run_align_grid(parameters["INPUT"], outputs["OUTPUT"], alignment=pixel, bounds=read, feedback=feedback,
+                   nodata=nodata)
 
 
 def rmsd(parameters, outputs, feedback):

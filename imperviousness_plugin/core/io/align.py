@@ -8,13 +8,16 @@ delivered product (origin check); pixels outside IMD_A stay nodata.
 The output is the input's own pixels inside a frame of nodata: the window of the input grid
 that covers it grown outward to whole multiples of ALIGNMENT (raster.aligned_window, the rule
 the EEA delivery cuts its tiles with), or the extent of GRID, a raster on the same pixels. The
-fill is the band's declared nodata, else 255 for Byte (the HRL nodata) and NaN for floats; band
-descriptions, the colour table, the metadata and a QML style beside the input are kept.
+fill is the band's declared nodata; a raster that declares none is padded with the NODATA the
+user chooses, or NaN for floats; an integer raster without either is refused (a silent 255 would
+turn its real 255 values into nodata). Band descriptions, the colour table, the metadata and a
+QML style beside the input are kept.
 """
 
 import math
 import os
 
+import numpy as np
 from osgeo import gdal
 
 from ..errors import ImperviousnessError
@@ -33,19 +36,26 @@ ALIGNED_FROM = "ALIGNED_FROM"
 BLOCK = 512
 
 
-def padding_value(band, name):
-    """The value padded pixels get: the declared nodata, else 255 (Byte) or NaN (floats)."""
-    nodata = band.GetNoDataValue()
+def padding_value(band, name, nodata=None):
+    """The value padded pixels get: the declared nodata, else `nodata` (the user's choice), else
+    NaN for floats; an integer raster without either is refused."""
+    declared = band.GetNoDataValue()
+    if declared is not None:
+        return declared
+    dtype = gdal_array_dtype(band.DataType)
     if nodata is not None:
-        return nodata
-    if band.DataType == gdal.GDT_Byte:
-        return NODATA
-    if gdal_array_dtype(band.DataType).kind == "f":
+        if dtype.kind != "f" and not (float(nodata).is_integer()
+                                      and np.iinfo(dtype).min <= nodata <= np.iinfo(dtype).max):
+            raise ImperviousnessError(f"{name}: NODATA {nodata:g} is not a value of its "
+                                      f"{gdal.GetDataTypeName(band.DataType)} pixels.")
+        return float(nodata)
+    if dtype.kind == "f":
         return math.nan
     raise ImperviousnessError(
         f"{name}: the raster is {gdal.GetDataTypeName(band.DataType)} without a declared nodata "
-        "value, so the padding would be indistinguishable from data; declare its nodata first "
-        "(e.g. gdal_edit.py -a_nodata).")
+        "value, so the padding would be indistinguishable from data (e.g. a real 255). Give the "
+        f"value the padding takes with NODATA (e.g. {NODATA} for HRL layers whose 255 means "
+        "outside the area), or declare the raster's nodata first (gdal_edit.py -a_nodata).")
 
 
 def _colour_table(band):
@@ -81,11 +91,12 @@ def window_onto(grid, target, name, target_name):
 
 
 def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_path=None, bounds=None,
-                   feedback=None):
+                   feedback=None, nodata=None):
     """Write `input_path` padded outward with nodata so that all four edges lie on whole
     multiples of `alignment` around `bounds` (default: the input's own), or, with `grid_path`,
     onto the extent of that raster (same pixels, covering the input); returns the output grid.
-    Pixels inside are copied unchanged."""
+    Pixels inside are copied unchanged. `nodata`: the padding (and declared nodata) of a raster
+    that declares none (padding_value)."""
     name = os.path.basename(str(input_path))
     if not alignment > 0:
         raise ImperviousnessError(f"ALIGNMENT must be a positive distance in metres, not {alignment:g}.")
@@ -98,7 +109,7 @@ def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_pa
         check_alignable(grid, float(alignment), name)
         window = aligned_window(grid, float(alignment), bounds)
     first = source.GetRasterBand(1)
-    fill = padding_value(first, name)
+    fill = padding_value(first, name, nodata)
     target = window_grid(grid, window)
     described = _described(input_path)
     progress = StepProgress(feedback, count_blocks(target.width, target.height, BLOCK))

@@ -145,7 +145,13 @@ def _whole_multiple(value, unit):
 def check_alignable(grid, alignment, name, hint=""):
     """Refuse a grid that cannot be padded onto the `alignment` grid without resampling: rotated,
     pixels that do not divide `alignment`, or an origin off whole multiples of the pixel size.
-    `hint` is appended to the message (what the user can do instead)."""
+    `hint` is appended to the message (what the user can do instead). A geographic CRS is
+    refused by name: its degrees are no grid of metres (its 1000 "m" grid would be 1000 degrees)."""
+    if grid.crs_wkt and grid.srs.IsGeographic():
+        raise ImperviousnessError(
+            f"{name}: its CRS ({grid.srs.GetName()}) is geographic (degrees); a geographic CRS is not "
+            "supported. Reproject it to a projected CRS in metres, e.g. EPSG:3035 (gdalwarp -t_srs "
+            f"EPSG:3035).{hint}")
     x0, dx, rx, y0, ry, dy = grid.geotransform
     if rx or ry or dx <= 0 or dy >= 0:
         raise ImperviousnessError(

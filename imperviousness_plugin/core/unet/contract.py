@@ -56,6 +56,9 @@ OUTPUT_SCALE = ("density 0..1 (sigmoid output); the products store round_half_ev
 TRANSFORMS = {"identity": 1, "amplitude_sin_phase": 2, "amplitude_cos_phase": 2}
 DEFAULT_TILE_SIZE = 256
 DEFAULT_OVERLAP = 64
+# The largest tile edge a contract may ask for: the predictor holds a few float32 arrays of
+# tile x width per channel (predict.py); 65536 would ask for tens of GiB.
+MAX_TILE_SIZE = 4096
 INPUT_NAME = "features"
 OUTPUT_NAME = "density"
 
@@ -155,6 +158,9 @@ class ModelContract:
                 not all(math.isfinite(v) and v > 0 for v in self.std):
             raise ImperviousnessError(f"{where}: the normalisation must have finite means and "
                                       "positive standard deviations.")
+        if not 1 <= self.tile_size <= MAX_TILE_SIZE:
+            raise ImperviousnessError(
+                f"{where}: tile size {self.tile_size} is outside 1..{MAX_TILE_SIZE} pixels.")
         if self.alignment < 1 or self.tile_size < self.alignment or self.tile_size % self.alignment:
             raise ImperviousnessError(
                 f"{where}: tile size {self.tile_size} is not a multiple of the alignment "
@@ -284,6 +290,8 @@ def check_session(contract, session):
         raise ImperviousnessError(
             f"{where}: the graph expects {channels} input channels but the contract lists "
             f"{len(contract.features)} features ({', '.join(contract.feature_names)}).")
+    if not isinstance(channels, int):
+        _probe_channels(contract, session, shape, where)
     for axis in (2, 3):
         if isinstance(shape[axis], int) and shape[axis] != contract.tile_size:
             raise ImperviousnessError(
@@ -293,6 +301,21 @@ def check_session(contract, session):
     if len(output.shape) != 4 or (isinstance(output.shape[1], int) and output.shape[1] != 1):
         raise ImperviousnessError(f"{where}: the output must be (batch, 1, rows, columns), the "
                                   f"graph's is {output.shape}.")
+
+
+def _probe_channels(contract, session, shape, where):
+    """A graph that leaves its channel count open is run once on a small zero tile with the
+    contract's channels: a mismatch fails here, naming the model, not inside the first tile."""
+    size = [axis if isinstance(axis, int) else 2 * contract.alignment for axis in shape[2:]]
+    probe = np.zeros([1, len(contract.features)] + size, dtype=np.float32)
+    try:
+        session.run([contract.output_name], {contract.input_name: probe})
+    except Exception as error:  # onnxruntime raises its own exception types
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise ImperviousnessError(
+            f"{where}: the graph leaves its number of input channels open and does not accept the "
+            f"contract's {len(contract.features)} features ({', '.join(contract.feature_names)}); "
+            f"ONNX Runtime says: {reason}") from None
 
 
 def load_contract(path, session=None):
