@@ -6,6 +6,11 @@ shipped Graphical Modeler model) exactly as a user would on a server. The produc
 `<output>/products` with HRL file names, QML styles and `report.html`. The sample's reference
 layers (IMD, IBU, CLCplus of year A; CLCplus of year B) stand in for the previous HRL products a
 user would have.
+
+`--years 2021 2024` runs the next generation instead: the sample generated for those years, the
+products named for them, the EEA delivery named as the QC tool's 2021-2024 definitions name it
+(clms_nvlcc_..._s2024, ..._c2021-2024); any other pair is named by that pattern and flagged in
+the delivery's README as having no EEA definition yet.
 """
 
 import argparse
@@ -83,13 +88,15 @@ def print_summary(products, year_a, year_b, timings, wall):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("output", nargs="?", default=str(ROOT / "build" / "demo"))
+    parser.add_argument("--years", nargs=2, type=int, metavar=("A", "B"), default=None,
+                        help="the two reference years (default: the sample's, 2018 2021)")
     args = parser.parse_args()
     output = pathlib.Path(args.output).resolve()
     sample_dir, products = output / "sample", output / "products"
     products.mkdir(parents=True, exist_ok=True)
 
     started = time.perf_counter()
-    sample = generate_sample(sample_dir)
+    sample = generate_sample(sample_dir, **({"years": tuple(args.years)} if args.years else {}))
     timings = collections.Counter({"sample data (generator)": time.perf_counter() - started})
     year_a, year_b = sample["years"]
     log = run_model(sample_dir, products, year_a, year_b)

@@ -94,3 +94,17 @@ def test_a_failure_after_some_outputs_leaves_none_of_them(provider, layers, tmp_
             "CALIBRATION": str(tmp_path / "missing.json"), "OUTPUT_FOLDER": str(output),
             "DELIVERY": False})
     assert sorted(path.name for path in output.rglob("*") if path.is_file()) == []
+
+
+def test_the_analysis_ibuc_keeps_table_5_and_the_report_says_how_it_is_delivered(tmp_path, layers):
+    arrays, paths = layers
+    out = tmp_path / "out"
+    publish({"IBUC_20": paths["IMCC_20"], "IMCC_20": paths["IMCC_20"]}, str(out), 2018, 2021)
+    ibuc = gdal.Open(str(out / hrl_name("IBUC_20", 2018, 2021))).ReadAsArray()
+    np.testing.assert_array_equal(ibuc, arrays["IMCC_20"])          # 11 and 12 kept here
+    assert {11, 12} <= set(np.unique(ibuc).tolist())
+    html = (out / "report.html").read_text()
+    assert "The EEA delivery&#x27;s IBUC has only the classes every EEA IBUC definition allows, 0, 1, 2 and " \
+           "10: 11 and 12 are delivered as 10 (unchanged built-up)." in html
+    publish({"IMCC_20": paths["IMCC_20"]}, str(tmp_path / "imcc"), 2018, 2021)
+    assert "IBUC" not in (tmp_path / "imcc" / "report.html").read_text().split("Change classes")[1].split("<h2>")[0]

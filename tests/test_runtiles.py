@@ -526,3 +526,48 @@ def test_a_contract_tile_size_is_bounded(tmp_path):
         TileRunner(predict_graph(), {"PP": pp, "MODELS_IMD": [path]}, tmp_path / "run",
                    RunOptions(tile_size=1000.0, reference="PP"))
     assert not (tmp_path / "out.tif").exists() and not (tmp_path / "run").exists()
+
+
+# -- issue 22: both generations delivered as the EEA defines them ----------------------------------
+
+@pytest.fixture(scope="module")
+def tiled_run_2024(tmp_path_factory, client):
+    """The sample generated for 2021 and 2024, run over the same 2 x 2 tiles."""
+    root = tmp_path_factory.mktemp("runtiles2024")
+    sample = generate_sample(root / "sample", size=120, years=(2021, 2024))
+    assert sample["years"] == [2021, 2024]
+    reference = root / "sample" / "reference"
+    inputs = {"S2_A": str(root / "sample" / "s2" / "2021"), "S2_B": str(root / "sample" / "s2" / "2024"),
+              "YEAR_A": 2021, "YEAR_B": 2024,
+              "IMD_A": str(reference / "IMD_2021_010m.tif"), "IBU_A": str(reference / "IBU_2021_010m.tif"),
+              "CLCPLUS_A": str(reference / "CLCplus_2021_010m.tif"),
+              "CLCPLUS_B": str(reference / "CLCplus_2024_010m.tif")}
+    _, report = run_tiles(inputs, root / "tiled", RunOptions(tile_size=TILE_SIZE), client=client)
+    assert not report.failed
+    return root / "tiled"
+
+
+@pytest.mark.parametrize("generation", ["2018-2021", "2021-2024"])
+def test_the_eea_qc_tool_passes_every_delivered_product_of_both_generations(
+        generation, tiled_run, tiled_run_2024, tmp_path):
+    """The QC tool's own raster checks, unchanged (tests/eea_qc.py), IBUC included."""
+    import eea_qc
+    if eea_qc.repository() is None:
+        pytest.skip("no local copy of github.com/eea/copernicus_quality_tools: set QC_TOOL_REPO to "
+                    f"its git directory (default {eea_qc.DEFAULT_REPO}) to run its checks")
+    output, prefix, status, change = {
+        "2018-2021": (tiled_run[2], "clms_hrlnvlcc", "s2021", "c2018-2021"),
+        "2021-2024": (tiled_run_2024, "clms_nvlcc", "s2024", "c2021-2024")}[generation]
+    zips = sorted((output / "delivery").glob("*.zip"))
+    assert [path.name for path in zips] == sorted(
+        f"{prefix}_{code}_{status if code in ('imd', 'ibu', 'sbu') else change}_r{res}m_e47n14_03035_v01_r00.zip"
+        for code, res in (("imd", 10), ("imd", 100), ("ibu", 10), ("sbu", 100), ("imdc", 20), ("imdc", 100),
+                          ("imcc", 20), ("ibuc", 20), ("sbuc", 100), ("sbcc", 100)))
+    results = eea_qc.run(eea_qc.extract(tmp_path / "qc_tool"), zips, tmp_path / "jobs")
+    assert sorted(results) == [path.name for path in zips]
+    for name, checks in results.items():
+        for check in eea_qc.RASTER_CHECKS + ("attribute_vat_dbf",):
+            assert checks[check] == {"status": "ok", "messages": []}, (name, check, checks[check])
+        assert checks["inspire_xml"] == name[:-4] + ".xml", name
+    readme = (output / "delivery" / "README.txt").read_text()
+    assert f"{prefix}_*_{status}_*" in readme and "No EEA product definition" not in readme

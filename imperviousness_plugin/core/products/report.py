@@ -35,6 +35,9 @@ gdal.UseExceptions()
 MAP_MAX_SIZE = 800
 HECTARE = 10000.0
 CHANGE_CLASS_NAMES = {code: label for code, _, label in CHANGE_CLASSES}
+IBUC_NOTE = ("IBUC here is the analysis product and keeps ATBD Table 5 (11 increase, 12 decrease of "
+             "built-up density). The EEA delivery's IBUC has only the classes every EEA IBUC definition "
+             "allows, 0, 1, 2 and 10: 11 and 12 are delivered as 10 (unchanged built-up).")
 # products shown as maps, in this order
 MAP_PRODUCTS = ("IMD_B", "IBU_B", "SBU_B", "CHM", "IMCC_20", "IBUC_20", "IMDC_20", "IMDCL", "IBUCL")
 CLASSIFIED = ("IMCC_20", "IMCC_100", "IBUC_20", "SBCC_100",
@@ -242,6 +245,8 @@ def _html(statistics, maps, calibration, thresholds, provenance, parameters, pro
              _table([(product,) + tuple(f"{areas[code]:.2f}" for code in CHANGE_CLASS_NAMES)
                      for product, areas in statistics["change_classes"].items()],
                     ("layer",) + tuple(f"{code}: {label}" for code, label in CHANGE_CLASS_NAMES.items()))]
+    if "IBUC_20" in statistics["change_classes"]:
+        parts.append(f"<p>{html.escape(IBUC_NOTE)}</p>")
     parts.append("<h2>Maps</h2>")
     parts += [f'<figure><img src="{src}" alt="{product}"><figcaption>{html.escape(product)}: '
               f"{html.escape(caption)}</figcaption></figure>" for product, src, caption in maps]
