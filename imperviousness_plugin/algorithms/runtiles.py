@@ -31,7 +31,8 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
         "and results) over an area, one Dask task per processing tile: on a LocalCluster of WORKERS "
         "processes on this machine, or on the cluster whose scheduler is SCHEDULER "
         "(tcp://host:8786; its workers need this plugin's Python packages, not QGIS).\n\n"
-        "Area: the EEA 100 km tiles in TILES (e.g. e47n14,e48n14), else EXTENT, else the whole "
+        "Area: exactly the EEA 100 km tiles in TILES (e.g. e47n14,e49n16: those two cells, not the box "
+        "around them), else EXTENT, else the whole "
         "IMD_A, always on the grid of IMD_A padded outward to whole kilometres (as the model "
         "pads it). Processing tiles are cells of TILE_SIZE metres "
         "(dividing 100 km), read with a halo so that the results do not depend on the tiling; the "
@@ -40,8 +41,10 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
         "calibrations are then listed in area/calibrate.OUTPUT.json and the report has none).\n\n"
         "OUTPUT_FOLDER receives tiles/<tile>/ (each tile's outputs), mosaic/ (one VRT per output), "
         "the published HRL product set, report and EEA delivery (as the model writes them) and "
-        "manifest.json (each task's state, inputs and output checksums). A re-run into the same "
-        "folder skips the tasks whose outputs match the manifest. A failing tile is retried "
+        "manifest.json (each task's state, inputs and output checksums, the inputs' content). A "
+        "re-run into the same folder skips only the tasks whose recorded outputs are all still "
+        "there and match, publish's products and delivery included; an input changed at the same "
+        "path runs everything again, a missing output is rebuilt. A failing tile is retried "
         "RETRIES times, then reported; the others go on.")
 
     S2_A, S2_B = "S2_A", "S2_B"
