@@ -571,3 +571,31 @@ def test_the_eea_qc_tool_passes_every_delivered_product_of_both_generations(
         assert checks["inspire_xml"] == name[:-4] + ".xml", name
     readme = (output / "delivery" / "README.txt").read_text()
     assert f"{prefix}_*_{status}_*" in readme and "No EEA product definition" not in readme
+
+
+def test_inputs_are_identified_by_content(tmp_path):
+    """A changed file at the same path, small or large, and a changed file in a folder change the
+    identity; an untouched copy does not (runner/identity.py)."""
+    from imperviousness_plugin.runner import identity
+    small, large = tmp_path / "small.tif", tmp_path / "large.tif"
+    small.write_bytes(bytes(1000))
+    data = bytearray(np.random.default_rng(1).integers(0, 256, identity.FULL_HASH_LIMIT + 5_000_000, np.uint8))
+    large.write_bytes(bytes(data))
+    folder = tmp_path / "s2"
+    folder.mkdir()
+    (folder / "B02.tif").write_bytes(b"band")
+    before = identity.identify([str(small), str(large), str(folder), "not a path", 3])
+    assert before[0] == {"size": 1000, "sha256": identity.sha256(small)}
+    assert set(before[1]) == {"size", "mtime_ns", "sampled_sha256"} and before[2]["files"]["B02.tif"]["size"] == 4
+    assert before[3] is None and before[4] is None
+    assert identity.identify([str(small), str(large), str(folder), "not a path", 3]) == before
+    # the header of the large file changed, its size and mtime put back: the sample still sees it
+    stat = os.stat(large)
+    data[100] ^= 0xFF
+    large.write_bytes(bytes(data))
+    os.utime(large, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert identity.identify(str(large))["sampled_sha256"] != before[1]["sampled_sha256"]
+    small.write_bytes(bytes(999) + b"x")
+    assert identity.identify(str(small)) != before[0]
+    (folder / "B02.tif").write_bytes(b"BAND")
+    assert identity.identify(str(folder)) != before[2]
