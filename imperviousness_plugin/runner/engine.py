@@ -12,8 +12,8 @@ re-run skips a task only when the run's inputs are the same by content (runner/i
 changed file at the same path starts the run afresh) and every output the task must keep is
 recorded and still matches its checksum, publish's included (the products, report and delivery
 it writes into the output folder). A task recomputed with other bytes than it had recomputes every
-later task too. A mosaic is built from every planned tile's output or not at all. A failing task is retried RETRIES times,
-then reported; the other tiles go on, and the steps that need the failed tile are not run.
+later task too. A mosaic is built from every planned tile's output or not at all. A failing task
+is retried RETRIES times, then reported; the other tiles go on, and the steps that need the failed tile are not run.
 Cancellation stops submitting, cancels the running tasks and removes their scratch folders.
 """
 
