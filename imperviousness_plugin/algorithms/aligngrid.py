@@ -55,7 +55,7 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
                     "extent instead of the ALIGNMENT rule."))
         self.add_parameter(
             QgsProcessingParameterNumber(self.NODATA, self.tr("Nodata for a raster that declares none"),
-                                         QgsProcessingParameterNumber.Double, optional=True),
+                                         compat.ProcessingNumberParameterType.Double, optional=True),
             self.tr("The padding value, declared as the output's nodata, when the input declares no "
                     "nodata; empty: NaN for floating-point rasters, a refusal for integer ones."))
         self.add_parameter(
