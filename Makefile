@@ -9,7 +9,7 @@ export QT_QPA_PLATFORM := offscreen
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test demo bench package clean
+.PHONY: setup test demo bench bench-tile package clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,11 @@ demo: setup
 
 bench: setup
 	$(PYTHON) benchmarks/run_all.py
+
+# One whole Sentinel-2 tile (10980 px, both years) through the whole model: generates ~7 GB of
+# scenes once under build/bench (BENCH_TILE_ROOT elsewhere), needs ~50 GB free, runs ~1 h.
+bench-tile: setup
+	$(PYTHON) benchmarks/bench_tile.py --distinct 4
 
 # A zip that QGIS's plugin manager and the QGIS plugin repository accept: the plugin folder with
 # metadata.txt, LICENSE, requirements.txt and models inside (links resolved), then the repository's

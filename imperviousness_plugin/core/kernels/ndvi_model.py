@@ -46,6 +46,7 @@ from numbers import Integral
 import numpy as np
 
 from ..errors import ImperviousnessError
+from . import ndvi_compiled as _compiled
 from .workspace import check_threads, run_chunked
 
 __all__ = [
@@ -332,7 +333,18 @@ class _FitPlan:
         self.ii, self.jj = np.tril_indices(K)  # pairs i >= j
         self.QQ_T = np.ascontiguousarray((Q[:, self.ii] * Q[:, self.jj]).T)  # (P, T)
         self.Q_T = np.ascontiguousarray(Q.T)  # (K, T)
+        self.QQ_T_by_date = np.ascontiguousarray(self.QQ_T.T)  # (T, P): one row per date
+        self.Q_T_by_date = np.ascontiguousarray(Q)  # (T, K)
         self.ridge = float(ridge)
+
+    def run_compiled(self, y, w, out):
+        """The numba kernel on one chunk (same arguments as ``run``, no work buffers)."""
+        status = _compiled.fit_chunk(y, w, self.QQ_T_by_date, self.Q_T_by_date, self.ii, self.jj,
+                                     self.R_inv, self.n, self.ridge, _PIVOT_FLOOR, _STABLE_EIG, out)
+        if status == 1:
+            raise ImperviousnessError("Observation weights must be non-negative.")
+        if status == 2:
+            raise ImperviousnessError("Observation weights must be finite.")
 
     def run(self, y, w, out, ws):
         """y, w: (T, n) views of one chunk; out: (K, n) float32 view; ws: work buffers."""
@@ -494,7 +506,11 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
     y2 = ndvi.reshape(T, N)
     w2 = weights.reshape(T, N)
     out = np.empty((plan.K, N), dtype=np.float32)
-    if N:
+    if N and _compiled.AVAILABLE:
+        # The compiled kernel calls no BLAS: every worker runs, whatever numpy's BLAS.
+        run_chunked(N, _CHUNK_PIXELS, int(threads),
+                    lambda s, e, ws: plan.run_compiled(y2[:, s:e], w2[:, s:e], out[:, s:e]))
+    elif N:
         workers = int(threads)
         limit = contextlib.nullcontext()
         if _openblas_threads() > 1:
