@@ -23,10 +23,10 @@ demo: setup
 bench: setup
 	$(PYTHON) benchmarks/run_all.py
 
-# One whole Sentinel-2 tile (10980 px, both years) through the whole model: generates ~7 GB of
+# One whole Sentinel-2 tile (10980 px, both years) through the whole model: generates ~6 GB of
 # scenes once under build/bench (BENCH_TILE_ROOT elsewhere), needs ~50 GB free, runs ~1 h.
 bench-tile: setup
-	$(PYTHON) benchmarks/bench_tile.py --distinct 4
+	$(PYTHON) benchmarks/bench_tile.py
 
 # A zip that QGIS's plugin manager and the QGIS plugin repository accept: the plugin folder with
 # metadata.txt, LICENSE, requirements.txt and models inside (links resolved), then the repository's

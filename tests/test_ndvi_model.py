@@ -401,3 +401,79 @@ def test_single_threaded_blas_context_nests_and_restores(openblas):
         assert get() == 1
         np.testing.assert_array_equal(fit_ndvi_model(ndvi, weights, tau, 2, threads=2), expected)
     assert get() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# the compiled kernel (numba) against the numpy path, and across processes and CPU targets
+# ---------------------------------------------------------------------------------------------
+
+def hard_block(seed=60, T=37, shape=(23, 57)):
+    """NDVI and SCL-like weights with the cases that take every branch: well observed pixels,
+    one-season pixels (ridge), no observation, single observations, NaN NDVI and NaN weights."""
+    rng = np.random.default_rng(seed)
+    tau = irregular_tau(rng, T)
+    ndvi = (0.4 + 0.3 * np.sin(2 * np.pi * tau)[:, None, None]
+            + 0.05 * rng.standard_normal((T,) + shape)).astype(np.float32)
+    weights = rng.choice(np.array([0, 1, 5, 10, 50], np.float32), size=(T,) + shape)
+    weights[:, :4] *= (tau < 0.3)[:, None, None]           # one season
+    weights[:, 4, :10] = 0                                  # no observation
+    weights[:-1, 5, :10] = 0                                # a single observation
+    ndvi[rng.uniform(size=ndvi.shape) < 0.02] = np.nan
+    weights[rng.uniform(size=weights.shape) < 0.01] = np.nan
+    return ndvi, weights, tau
+
+
+@pytest.mark.skipif(not ndvi_module._compiled.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("order", [1, 3])
+def test_compiled_kernel_equals_the_numpy_path(order, monkeypatch):
+    ndvi, weights, tau = hard_block()
+    compiled = fit_ndvi_model(ndvi, weights, tau, order, threads=2)
+    monkeypatch.setattr(ndvi_module._compiled, "AVAILABLE", False)
+    numpy_path = fit_ndvi_model(ndvi, weights, tau, order, threads=2)
+    assert np.isnan(compiled[:, 4, :10]).all() and np.isfinite(compiled[:, 5:, :]).any()
+    # Same sums in the same order (dates in order, no BLAS, no fused multiply-add): equal to the
+    # last bit here; the documented tolerance is float64 rounding, at most 1 float32 ulp.
+    np.testing.assert_array_max_ulp(compiled, numpy_path, maxulp=1)
+    assert (np.isnan(compiled) == np.isnan(numpy_path)).all()
+
+
+@pytest.mark.skipif(not ndvi_module._compiled.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("weights,match", [(-1.0, "non-negative"), (np.inf, "finite")])
+def test_compiled_kernel_refuses_bad_weights(weights, match):
+    ndvi, good, tau = hard_block()
+    good[3, 7, 9] = weights
+    with pytest.raises(ImperviousnessError, match=match):
+        fit_ndvi_model(ndvi, good, tau, 3)
+
+
+FIT_IN_CHILD = """
+import hashlib, sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_ndvi_model import hard_block
+from imperviousness_plugin.core.kernels.ndvi_model import fit_ndvi_model
+ndvi, weights, tau = hard_block(seed=61, T=61, shape=(64, 150))
+print(hashlib.sha256(fit_ndvi_model(ndvi, weights, tau, 3, threads=2).tobytes()).hexdigest())
+"""
+
+
+def test_fit_is_identical_across_processes_and_cpu_targets():
+    """The PP must not depend on the process or the CPU (SPEC 10): the fit in fresh processes,
+    one with numpy's AVX-512 code off, numba compiled for Haswell and OpenBLAS's Haswell kernels
+    (an AVX2 CPU; numpy's float64 sin/cos and LAPACK's Cholesky differed there before), one as the machine
+    runs it, with BLAS threads as in qgis_process, gives the same bytes."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    tests = str(pathlib.Path(__file__).parent)
+    digests = set()
+    for extra in ({}, {"NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512_SKX AVX512_CLX "
+                                                   "AVX512_CNL AVX512_ICL", "NUMBA_CPU_NAME": "haswell",
+                   "OPENBLAS_CORETYPE": "Haswell"},
+                  {"OPENBLAS_NUM_THREADS": "2"}):
+        result = subprocess.run([sys.executable, "-c", FIT_IN_CHILD.format(tests=tests)],
+                                env=dict(os.environ, **extra), capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1, digests

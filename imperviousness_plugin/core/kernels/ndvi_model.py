@@ -40,6 +40,7 @@ import contextlib
 import ctypes
 import datetime as _dt
 import functools
+import math
 import threading
 from numbers import Integral
 
@@ -199,9 +200,53 @@ def design_matrix(tau, order):
         # Bonnet recursion: (k+1) P_{k+1} = (2k+1) x P_k - k P_{k-1}
         p_prev, p_cur = p_cur, ((2 * k + 1) * x * p_cur - k * p_prev) / (k + 1)
     for k in range(1, n + 1):
-        A[:, n + 2 * k - 1] = np.cos(2.0 * np.pi * k * tau)
-        A[:, n + 2 * k] = np.sin(2.0 * np.pi * k * tau)
+        # math's (the C library's) cos and sin, not numpy's: numpy 1.24 computes float64 sin/cos
+        # with SIMD code on AVX-512 CPUs that rounds differently from its AVX2 code, and every
+        # coefficient of the PP would then depend on the CPU (SPEC 10).
+        angles = [2.0 * math.pi * k * value for value in tau.tolist()]
+        A[:, n + 2 * k - 1] = [math.cos(angle) for angle in angles]
+        A[:, n + 2 * k] = [math.sin(angle) for angle in angles]
     return A
+
+
+# Small dense linear algebra of the fit plan in plain Python with exactly rounded sums
+# (math.fsum): LAPACK / BLAS results depend on the CPU kernels OpenBLAS picks (measured: its
+# Haswell and SkylakeX kernels give different Cholesky factors of the same 10 x 10 matrix), and on
+# which BLAS the host program loaded; these matrices are at most 13 x 13 (order 4).
+
+def _matmul_exact(a, b):
+    """a @ b for small float64 matrices, each entry an exactly rounded sum."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    rows, inner = a.shape
+    out = np.empty((rows, b.shape[1]))
+    columns = [b[:, j].tolist() for j in range(b.shape[1])]
+    for i in range(rows):
+        row = a[i].tolist()
+        for j, column in enumerate(columns):
+            out[i, j] = math.fsum(x * y for x, y in zip(row, column))
+    return out
+
+
+def _cholesky_exact(G):
+    """Lower Cholesky factor of a small SPD matrix (sums exactly rounded)."""
+    K = G.shape[0]
+    L = np.zeros((K, K))
+    for j in range(K):
+        L[j, j] = math.sqrt(G[j, j] - math.fsum(L[j, k] * L[j, k] for k in range(j)))
+        for i in range(j + 1, K):
+            L[i, j] = (G[i, j] - math.fsum(L[i, k] * L[j, k] for k in range(j))) / L[j, j]
+    return L
+
+
+def _upper_inverse_exact(R):
+    """Inverse of a small upper triangular matrix (sums exactly rounded)."""
+    K = R.shape[0]
+    X = np.zeros((K, K))
+    for j in range(K):
+        X[j, j] = 1.0 / R[j, j]
+        for i in range(j - 1, -1, -1):
+            X[i, j] = -math.fsum(R[i, k] * X[k, j] for k in range(i + 1, j + 1)) / R[i, i]
+    return X
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,7 +358,7 @@ def _annual_gram(n):
     nodes, wq = np.polynomial.legendre.leggauss(256)
     tau = 0.5 * (nodes + 1.0)
     A = design_matrix(tau, n)
-    return (A * (0.5 * wq)[:, None]).T @ A
+    return _matmul_exact((A * (0.5 * wq)[:, None]).T, A)
 
 
 class _FitPlan:
@@ -326,10 +371,10 @@ class _FitPlan:
         # other Q_k are zero-mean and orthonormal over the year.  The linear coefficients are
         # c = R^-1 g.  Solving in this basis keeps the normal matrices well conditioned (the raw
         # Legendre + harmonic basis is nearly collinear: cond(G) ~ 4e4 for N=3, 1e7 for N=4).
-        R = np.linalg.cholesky(annual_gram(order)).T
+        R = _cholesky_exact(annual_gram(order)).T
         R[0, 1:] = 0.0  # exactly 0 in theory (the other basis functions have zero mean)
-        self.R_inv = np.linalg.inv(R)
-        Q = A @ self.R_inv
+        self.R_inv = _upper_inverse_exact(R)
+        Q = _matmul_exact(A, self.R_inv)
         self.ii, self.jj = np.tril_indices(K)  # pairs i >= j
         self.QQ_T = np.ascontiguousarray((Q[:, self.ii] * Q[:, self.jj]).T)  # (P, T)
         self.Q_T = np.ascontiguousarray(Q.T)  # (K, T)
