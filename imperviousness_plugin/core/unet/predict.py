@@ -245,18 +245,20 @@ def predict_windows(read_bands, width, height, members, tta="none", batch_size=D
         ax0, ax1 = cols[chunk_cols[0]], cols[chunk_cols[-1]] + tile
         accumulator = np.zeros((predictions, tile, ax1 - ax0), dtype=np.float32)
         weight_sum = np.zeros((tile, ax1 - ax0), dtype=np.float32)
+        previous = None
         for i, oy in enumerate(rows):
             progress.check_cancelled()
-            bands = read_bands(Window(ax0, oy, ax1 - ax0, tile))
-            inputs, valid = _prepare_inputs(members, bands)
+            inputs, valid = _strip_inputs(read_bands, members, ax0, ax1 - ax0, oy, tile, previous)
+            previous = (oy, inputs, valid)
+            weights = {j: np.outer(row_profiles[i], col_profiles[j]).astype(np.float32)
+                       for j in chunk_cols}
             for j in chunk_cols:
-                weight_sum[:, cols[j] - ax0:cols[j] - ax0 + tile] += \
-                    np.outer(row_profiles[i], col_profiles[j]).astype(np.float32)
+                weight_sum[:, cols[j] - ax0:cols[j] - ax0 + tile] += weights[j]
             for start in range(0, len(chunk_cols), batch_size):
                 progress.check_cancelled()
                 batch_cols = chunk_cols[start:start + batch_size]
                 _accumulate_batch(members, variants, inputs, batch_cols, cols, ax0, tile,
-                                  row_profiles[i], col_profiles, accumulator)
+                                  weights, accumulator)
             end = rows[i + 1] if i + 1 < len(rows) else min(height, oy + tile)
             done = end - oy
             core = slice(cx0 - ax0, cx1 - ax0)
@@ -279,6 +281,25 @@ def count_steps(width, height, members, tta="none", chunk_width=None):
     return len(tile_origins(height, contract.tile_size, stride)) * len(column_chunks(width, chunk_width))
 
 
+def _strip_inputs(read_bands, members, x0, width, oy, tile, previous):
+    """Model inputs and valid mask of the strip of rows [oy, oy + tile).
+
+    Consecutive strips overlap by the tiles' overlap (a quarter of each strip at 256 / 192):
+    the rows the previous strip (`previous` = (its origin, inputs, valid)) already read and
+    prepared are reused, as features are computed pixel by pixel; only the rest is read."""
+    if previous is None or previous[0] + tile <= oy:
+        return _prepare_inputs(members, read_bands(Window(x0, oy, width, tile)))
+    last_oy, last_inputs, last_valid = previous
+    shift = oy - last_oy
+    new_inputs, new_valid = _prepare_inputs(members, read_bands(Window(x0, last_oy + tile, width, shift)))
+    joined = {}   # members sharing features share one array
+    for old, new in zip(last_inputs, new_inputs):
+        if id(old) not in joined:
+            joined[id(old)] = np.concatenate([old[:, shift:], new], axis=1)
+    inputs = [joined[id(old)] for old in last_inputs]
+    return inputs, np.concatenate([last_valid[shift:], new_valid])
+
+
 def _prepare_inputs(members, bands):
     """Per member its model input for the strip (shared between members with the same
     features and normalisation) and the valid mask common to all members."""
@@ -293,10 +314,10 @@ def _prepare_inputs(members, bands):
     return inputs, valid
 
 
-def _accumulate_batch(members, variants, inputs, batch_cols, cols, ax0, tile, row_profile,
-                      col_profiles, accumulator):
+def _accumulate_batch(members, variants, inputs, batch_cols, cols, ax0, tile, tile_weights,
+                      accumulator):
     offsets = [cols[j] - ax0 for j in batch_cols]
-    weights = [np.outer(row_profile, col_profiles[j]).astype(np.float32) for j in batch_cols]
+    weights = [tile_weights[j] for j in batch_cols]
     index = 0
     for member, features in zip(members, inputs):
         batch = np.stack([features[:, :, x:x + tile] for x in offsets])
@@ -347,8 +368,9 @@ def predict_arrays(band_arrays, members, tta="none", batch_size=DEFAULT_BATCH_SI
 
 def ensemble_statistics(densities, valid):
     """Mean as Byte percent (round half to even, 255 nodata) and population SD (NaN nodata)."""
-    mean = densities.astype(np.float64).mean(axis=0)
-    sd = densities.astype(np.float64).std(axis=0)
+    as_double = densities.astype(np.float64)   # one copy for both
+    mean = as_double.mean(axis=0)
+    sd = as_double.std(axis=0)
     percent = np.where(valid, np.clip(np.rint(100.0 * mean), 0, 100), NODATA).astype(np.uint8)
     sd = np.where(valid, sd, np.nan).astype(np.float32)
     return percent, sd
