@@ -93,6 +93,53 @@ def time_plain_session(path):
     return min(rounds)
 
 
+SESSION_VARIANTS = {   # name: changes to the plugin's session options (contract.session_options)
+    "plugin (all optimisations, 2 threads, no spinning)": {},
+    "1 intra-op thread": {"threads": 1},
+    "graph optimisation basic": {"level": "ORT_ENABLE_BASIC"},
+    "graph optimisation extended": {"level": "ORT_ENABLE_EXTENDED"},
+    "memory arena off": {"arena": False},
+    "spinning threads": {"spinning": True},
+    "IO binding (output bound to a reused buffer)": {"io_binding": True},
+}
+
+
+def time_session_variant(path, changes):
+    """ms per tile of one member with the plugin's session options and `changes` (best round)."""
+    import onnxruntime as ort
+
+    from imperviousness_plugin.core.unet.contract import providers, session_options
+    options = session_options(changes.get("threads"))
+    if "level" in changes:
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, changes["level"])
+    if "arena" in changes:
+        options.enable_cpu_mem_arena = changes["arena"]
+    if changes.get("spinning"):
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    session = ort.InferenceSession(path, sess_options=options, providers=providers())
+    tile = np.random.default_rng(0).normal(size=(1, 21, TILE, TILE)).astype(np.float32)
+    input_name, output_name = session.get_inputs()[0].name, session.get_outputs()[0].name
+    if changes.get("io_binding"):
+        binding = session.io_binding()
+        binding.bind_cpu_input(input_name, tile)
+        output = np.empty((1, 1, TILE, TILE), np.float32)
+        binding.bind_output(output_name, "cpu", 0, np.float32, list(output.shape), output.ctypes.data)
+
+        def call():
+            session.run_with_iobinding(binding)
+    else:
+        def call():
+            session.run([output_name], {input_name: tile})
+    call()
+    rounds = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for _ in range(REPEATS * BATCH):
+            call()
+        rounds.append(1000.0 * (time.perf_counter() - started) / (REPEATS * BATCH))
+    return min(rounds)
+
+
 def write_pp(path, size=SIZE, seed=1):
     from osgeo import osr
 
@@ -164,6 +211,8 @@ def main():
         _, plugin_peak, plugin_ms = measure_in_child(time_plugin_session, paths[0], 1)
         _, _, plugin_ms_batch4 = measure_in_child(time_plugin_session, paths[0], 4)
         _, plain_peak, plain_ms = measure_in_child(time_plain_session, paths[0])
+        variants = {name: measure_in_child(time_session_variant, paths[0], changes)[2]
+                    for name, changes in SESSION_VARIANTS.items()}
         pp = os.path.join(tmp, "PP.tif")
         measure_in_child(write_pp, pp)
         _, peak_mib, (seconds, members) = measure_in_child(run_end_to_end, pp, paths, tmp)
@@ -188,6 +237,10 @@ def main():
           f"(the automatic CPU batch), {plugin_ms_batch4:6.1f} ms in batches of 4; peak {plugin_peak:.0f} MiB "
           "(child VmHWM)")
     print(f"plain reference (default ONNX Runtime options, 1 tile per call): {plain_ms:6.1f} ms per tile")
+    print("ONNX Runtime session options, one member, one tile per call (each in its own process):")
+    for name, ms in variants.items():
+        print(f"  {name:<48} {ms:6.1f} ms per tile")
+    results["session_variants_ms"] = variants
     print(f"end to end (run_predict, {SIZE} x {SIZE} px, {members} members, mean, SD and confidence written): "
           f"{seconds:6.1f} s = {results['end_to_end_mpx_per_s']:.2f} Mpx/s, {end_to_end_ms:.1f} ms per tile "
           f"per member ({tiles} tiles), peak {peak_mib:.0f} MiB (includes GDAL's block cache)")
