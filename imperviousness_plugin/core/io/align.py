@@ -11,11 +11,14 @@ the EEA delivery cuts its tiles with), or the extent of GRID, a raster on the sa
 fill is the band's declared nodata; a raster that declares none is padded with the NODATA the
 user chooses, or NaN for floats; an integer raster without either is refused (a silent 255 would
 turn its real 255 values into nodata). Band descriptions, the colour table, the metadata and a
-QML style beside the input are kept.
+QML style beside the input are kept. An input already on the target grid (nothing to pad: an
+EEA tile, a PP stack computed on the aligned reference's extent) is copied byte for byte, not
+decoded and compressed again; only the nodata declaration and ALIGNED_FROM are added.
 """
 
 import math
 import os
+import shutil
 
 import numpy as np
 from osgeo import gdal
@@ -112,6 +115,10 @@ def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_pa
     fill = padding_value(first, name, nodata)
     target = window_grid(grid, window)
     described = _described(input_path)
+    if _on_target_already(window, grid, described, input_path):
+        _copy_unpadded(input_path, output_path, fill, described)
+        _copy_style(input_path, output_path)
+        return target
     progress = StepProgress(feedback, count_blocks(target.width, target.height, BLOCK))
     bands = range(1, source.RasterCount + 1)
     with RasterWriter(output_path, target, source.RasterCount, gdal_array_dtype(first.DataType), fill,
@@ -125,6 +132,31 @@ def run_align_grid(input_path, output_path, alignment=DEFAULT_ALIGNMENT, grid_pa
             progress.step()
     _copy_style(input_path, output_path)
     return target
+
+
+def _on_target_already(window, grid, described, input_path):
+    """True when nothing needs padding (an EEA tile, or a PP stack on the aligned reference's
+    grid) and the input is a GeoTIFF whose file holds all it says (no .aux.xml beside it)."""
+    return (window == Window(0, 0, grid.width, grid.height)
+            and described.GetDriver().ShortName == "GTiff"
+            and not os.path.exists(str(input_path) + ".aux.xml"))
+
+
+def _copy_unpadded(input_path, output_path, fill, described):
+    """The output of an input already on the target grid: the input file's bytes, nothing decoded
+    or compressed again (a whole Sentinel-2 tile's PP stack took minutes to re-encode), with
+    what a padded copy adds: the fill as declared nodata where none is, and ALIGNED_FROM."""
+    with atomic.atomic_path(output_path) as temporary:
+        shutil.copyfile(str(input_path), temporary)
+        copy = gdal.Open(temporary, gdal.GA_Update)
+        try:
+            for index in range(1, copy.RasterCount + 1):
+                band = copy.GetRasterBand(index)
+                if band.GetNoDataValue() is None:
+                    band.SetNoDataValue(fill)
+            copy.SetMetadata(_metadata(described, input_path))
+        finally:
+            copy = None
 
 
 def _metadata(described, input_path):
