@@ -3,9 +3,12 @@
 An EEA tile (IMD_A, CLCplus) or a PP stack computed on the aligned reference's extent needs no
 padding; a whole Sentinel-2 tile's PP stack took minutes to decode and compress again. The output
 must hold the input's pixels, band descriptions, colour table and metadata as a padded copy
-would, plus ALIGNED_FROM and a declared nodata, and keep the input's own compression and blocks
-(proof that nothing was re-encoded: a padded copy gets the project's GeoTIFF profile).
+would, plus ALIGNED_FROM and a declared nodata, and be the input's own file (hard link: its
+compression and blocks, no byte written; a padded copy gets the project's GeoTIFF profile) with
+the additions in its own .aux.xml, the input left as it was.
 """
+
+import os
 
 import numpy as np
 from osgeo import gdal
@@ -62,7 +65,10 @@ def test_a_raster_on_the_km_grid_is_copied_not_reencoded(tmp_path):
     assert layout(out) == ([64, 64], "LZW") == layout(source)   # the input's own encoding
     assert (tmp_path / "out" / "aligned.qml").read_text() == "<qgis>style</qgis>\n"
     assert open(source, "rb").read() == before   # the input is untouched
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["aligned.qml", "aligned.tif"]
+    assert os.path.samefile(source, out)          # no byte written: the input's file, linked
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "aligned.qml", "aligned.tif", "aligned.tif.aux.xml"]
+    assert not os.path.exists(source + ".aux.xml")   # nothing written beside the input
 
 
 def test_float_stack_without_nodata_gets_nan_declared(tmp_path):
@@ -74,6 +80,7 @@ def test_float_stack_without_nodata_gets_nan_declared(tmp_path):
     np.testing.assert_array_equal(aligned.ReadAsArray(), values)
     assert all(np.isnan(aligned.GetRasterBand(i).GetNoDataValue()) for i in (1, 2, 3))
     assert gdal.Open(source).GetRasterBand(1).GetNoDataValue() is None   # input unchanged
+    assert gdal.Open(source).GetMetadataItem("ALIGNED_FROM") is None
     assert layout(out) == ([64, 64], "LZW")
 
 

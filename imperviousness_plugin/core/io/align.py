@@ -12,13 +12,15 @@ fill is the band's declared nodata; a raster that declares none is padded with t
 user chooses, or NaN for floats; an integer raster without either is refused (a silent 255 would
 turn its real 255 values into nodata). Band descriptions, the colour table, the metadata and a
 QML style beside the input are kept. An input already on the target grid (nothing to pad: an
-EEA tile, a PP stack computed on the aligned reference's extent) is copied byte for byte, not
-decoded and compressed again; only the nodata declaration and ALIGNED_FROM are added.
+EEA tile, a PP stack computed on the aligned reference's extent) is not written again: the
+output is the input's file, hard-linked (or copied) under the output's name, with the nodata
+declaration and ALIGNED_FROM in the output's .aux.xml.
 """
 
 import math
 import os
 import shutil
+from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 from osgeo import gdal
@@ -143,20 +145,27 @@ def _on_target_already(window, grid, described, input_path):
 
 
 def _copy_unpadded(input_path, output_path, fill, described):
-    """The output of an input already on the target grid: the input file's bytes, nothing decoded
-    or compressed again (a whole Sentinel-2 tile's PP stack took minutes to re-encode), with
-    what a padded copy adds: the fill as declared nodata where none is, and ALIGNED_FROM."""
+    """The output of an input already on the target grid: the input's file itself, hard-linked
+    under the output's name (no byte written: a whole tile's two PP stacks are ~14 GB of scratch
+    otherwise), where the file system allows, else a byte copy; nothing is decoded or compressed
+    again. What a padded copy adds (the fill as declared nodata where none is, ALIGNED_FROM) goes
+    into the output's own .aux.xml beside it (GDAL's side file, read wherever the file is
+    opened), so the input's file is never modified."""
+    output_path = os.path.abspath(str(output_path))
+    side = output_path + ".aux.xml"
     with atomic.atomic_path(output_path) as temporary:
-        shutil.copyfile(str(input_path), temporary)
-        copy = gdal.Open(temporary, gdal.GA_Update)
         try:
-            for index in range(1, copy.RasterCount + 1):
-                band = copy.GetRasterBand(index)
-                if band.GetNoDataValue() is None:
-                    band.SetNoDataValue(fill)
-            copy.SetMetadata(_metadata(described, input_path))
-        finally:
-            copy = None
+            os.link(str(input_path), temporary)
+        except OSError:   # another file system, or links not supported
+            shutil.copyfile(str(input_path), temporary)
+    # Written by hand: GDAL's GeoTIFF driver, read-only, keeps one nodata for all bands and
+    # records it in the side file for the first band only.
+    nodata = "" if described.GetRasterBand(1).GetNoDataValue() is not None else "".join(
+        f'  <PAMRasterBand band="{index}"><NoDataValue>{fill!r}</NoDataValue></PAMRasterBand>\n'
+        for index in range(1, described.RasterCount + 1))
+    items = "".join(f"    <MDI key={quoteattr(str(key))}>{escape(str(value))}</MDI>\n"
+                    for key, value in sorted(_metadata(described, input_path).items()))
+    atomic.write_text(side, f"<PAMDataset>\n  <Metadata>\n{items}  </Metadata>\n{nodata}</PAMDataset>\n")
 
 
 def _metadata(described, input_path):
