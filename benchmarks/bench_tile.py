@@ -48,9 +48,10 @@ YEARS = (2018, 2021)
 UTM_EPSG = 32633
 EEA_EPSG = 3035
 KM = 1000.0
-# Disk needed, in bytes per input pixel (10 m) of the tile, measured at 2196 and 10980 px:
-# an acquisition of generate_benchmark_year takes 5.9 B/px (11 bands, DEFLATE); the run writes
-# PP stacks of 23 Float32 bands and their copies, the products and the scratch of the graph.
+# Disk needed, in bytes per input pixel (10 m) of the tile. An acquisition of
+# generate_benchmark_year takes 6.0 B/px at 10980 px (6.7 at 2196; 11 bands, DEFLATE). The run's
+# scratch peak plus its products took 408 B/px at 2196 px before aligngrid stopped copying the PP
+# stacks (PP stacks of 23 Float32 bands, their copies, the Byte products).
 ACQUISITION_BYTES_PER_PX = 6.5
 RUN_BYTES_PER_PX = 400.0
 # Every algorithm of the provider logs "[step time] <id> <s> s" when it ends (algorithms/base.py).
