@@ -82,13 +82,13 @@ def test_named_indices_point_at_their_options(provider):
     from imperviousness_plugin.algorithms import (AggregateAlgorithm, PredictAlgorithm,
                                                   RmsdAlgorithm, SealingMaskAlgorithm,
                                                   TrainModelAlgorithm)
-    assert AggregateAlgorithm.O_METHOD[AggregateAlgorithm.MEAN_CHANGE] == "mean_change"
+    assert AggregateAlgorithm.O_METHOD[AggregateAlgorithm.METHOD_MEAN_CHANGE] == "mean_change"
     assert AggregateAlgorithm.O_STYLE[AggregateAlgorithm.STYLE_SBU].startswith("sbu (")
-    assert AggregateAlgorithm.O_STYLE[AggregateAlgorithm.STYLE_CHM].startswith("chm_percent (")
-    assert PredictAlgorithm.O_SHIPPED_TARGET[PredictAlgorithm.SHIPPED_IBU] == "IBU"
+    assert AggregateAlgorithm.O_STYLE[AggregateAlgorithm.STYLE_CHM_PERCENT].startswith("chm_percent (")
+    assert PredictAlgorithm.O_SHIPPED_TARGET[PredictAlgorithm.SHIPPED_TARGET_IBU] == "IBU"
     assert PredictAlgorithm.O_TTA[PredictAlgorithm.TTA_DIHEDRAL] == "dihedral"
-    assert RmsdAlgorithm.O_METHOD[RmsdAlgorithm.EUCLIDEAN] == "euclidean"
-    assert SealingMaskAlgorithm.O_COMBINE[SealingMaskAlgorithm.UNION] == "union"
+    assert RmsdAlgorithm.O_METHOD[RmsdAlgorithm.METHOD_EUCLIDEAN] == "euclidean"
+    assert SealingMaskAlgorithm.O_COMBINE[SealingMaskAlgorithm.COMBINE_UNION] == "union"
     assert TrainModelAlgorithm.O_TARGET[TrainModelAlgorithm.TARGET_IBU] == "IBU"
 
 
@@ -104,7 +104,7 @@ def test_groups_come_from_one_enum(provider):
 def test_every_enum_option_is_read_by_name_and_index(provider):
     from qgis.core import QgsProcessingContext
 
-    from imperviousness_plugin.algorithms.base import option_name
+    from imperviousness_plugin.steps.spec import option_name
     context = QgsProcessingContext()
     for algorithm in algorithms(provider):
         for definition in algorithm.parameterDefinitions():
@@ -119,7 +119,7 @@ def test_every_enum_option_is_read_by_name_and_index(provider):
 
 def enum_cases(provider):
     """(algorithm id, enum parameter, a non-default option name, the required layer inputs)."""
-    from imperviousness_plugin.algorithms.base import option_name
+    from imperviousness_plugin.steps.spec import option_name
     cases = []
     for algorithm in algorithms(provider):
         layers = [d.name() for d in algorithm.parameterDefinitions()

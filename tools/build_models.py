@@ -18,18 +18,17 @@ import sys
 os.environ.setdefault("QT_HASH_SEED", "0")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from qgis.core import (QgsApplication, QgsProcessingModelAlgorithm,
-                       QgsProcessingModelChildAlgorithm, QgsProcessingModelChildParameterSource,
-                       QgsProcessingModelParameter, QgsProcessingParameterFile,
-                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
-                       QgsProcessingParameterRasterLayer)
+import dataclasses
+
+from qgis.core import (QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
+                       QgsProcessingModelChildParameterSource, QgsProcessingModelParameter)
 from qgis.PyQt.QtCore import QPointF
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from imperviousness_plugin import compat  # noqa: E402 (after the environment is set)
-from imperviousness_plugin import graph as graphs  # noqa: E402
-from imperviousness_plugin.algorithms.base import option_name  # noqa: E402
+from imperviousness_plugin import graph as graphs  # noqa: E402 (after the environment is set)
+from imperviousness_plugin.algorithms.parameters import definition as qgis_definition  # noqa: E402
+from imperviousness_plugin.steps.catalogue import MODEL, step as catalogue_step  # noqa: E402
 
 GROUP = "HRL Imperviousness models"
 
@@ -44,10 +43,10 @@ def _source(value):
     return QgsProcessingModelChildParameterSource.fromStaticValue(value)
 
 
-def _static(definition, value):
+def _static(parameter, value):
     """An enum given by option name in the graph becomes the index the .model3 stores."""
-    if definition is not None and definition.type() == "enum" and isinstance(value, str):
-        return [option_name(option) for option in definition.options()].index(value)
+    if parameter.kind == "enum" and isinstance(value, str):
+        return parameter.index(value)
     return value
 
 
@@ -64,7 +63,10 @@ class ModelBuilder:
         self.child_count = 0
         self.parameter_order = []  # workflow order: the order the builders add parameters in
 
-    def parameter(self, definition):
+    def parameter(self, name, label=None):
+        """The model input `name` of the catalogue's MODEL entry (optionally worded `label`)."""
+        parameter = MODEL.parameter(name)
+        definition = qgis_definition(dataclasses.replace(parameter, label=label or parameter.label), str)
         component = QgsProcessingModelParameter(definition.name())
         component.setPosition(QPointF(120 + 220 * (self.parameter_count % 6),
                                       60 + 90 * (self.parameter_count // 6)))
@@ -89,11 +91,11 @@ class ModelBuilder:
         component.setChildId(step.child_id)
         component.setDescription(step.description)
         component.setPosition(QPointF(150 + 280 * step.column, 260 + 70 * step.row))
+        entry = catalogue_step(step.algorithm)
         for name, value in step.parameters.items():
-            definition = algorithm.parameterDefinition(name)
-            if definition is None:
+            if algorithm.parameterDefinition(name) is None:
                 raise ValueError(f"step {step.child_id}: {algorithm_id} has no parameter {name}")
-            component.addParameterSources(name, [_source(_static(definition, value))])
+            component.addParameterSources(name, [_source(_static(entry.parameter(name), value))])
         # Every other input gets its default explicitly, so the model validates in the Modeler.
         for definition in algorithm.parameterDefinitions():
             if (definition.name() not in step.parameters and not definition.isDestination()
@@ -115,34 +117,21 @@ class ModelBuilder:
 
 # -- model parameters ---------------------------------------------------------------------------
 
+REFERENCE_LAYERS = (MODEL.IMD_A, MODEL.IBU_A, MODEL.CLCPLUS_A, MODEL.CLCPLUS_B)
+
+
 def add_years(builder):
-    builder.parameter(QgsProcessingParameterNumber(
-        "YEAR_A", "Year A (reference year of IMD_A, IBU_A)", compat.ProcessingNumberParameterType.Integer, 2018))
-    builder.parameter(QgsProcessingParameterNumber(
-        "YEAR_B", "Year B (new status year)", compat.ProcessingNumberParameterType.Integer, 2021))
+    builder.parameter(MODEL.YEAR_A)
+    builder.parameter(MODEL.YEAR_B)
 
 
-def add_s2(builder, years):
-    for year in years:
-        builder.parameter(QgsProcessingParameterFile(
-            f"S2_{year}", f"Sentinel-2 L2A of year {year}: folder, or STAC collection URL",
-            behavior=compat.ProcessingFileParameterBehavior.Folder))
-
-
-def add_layer(builder, name, description, optional=False):
-    builder.parameter(QgsProcessingParameterRasterLayer(name, description, optional=optional))
-
-
-def add_models(builder, target):
-    builder.parameter(QgsProcessingParameterMultipleLayers(
-        f"MODELS_{target}", f"{target} U-Net models (.onnx; empty: the shipped ensemble)",
-        compat.ProcessingSourceType.File, optional=True))
+def add_s2(builder, names):
+    for name in names:
+        builder.parameter(name)
 
 
 def add_output_folder(builder):
-    builder.parameter(QgsProcessingParameterFile(
-        "OUTPUT_FOLDER", "Output folder (HRL products, styles and report)",
-        behavior=compat.ProcessingFileParameterBehavior.Folder))
+    builder.parameter(MODEL.OUTPUT_FOLDER)
 
 
 # -- the models (graphs from imperviousness_plugin/graph.py, parameters here) ----------------------------------------------------------------------------
@@ -151,34 +140,22 @@ def build_full(train_first=False, from_pp=False):
     """graph.full_graph with its model parameters."""
     builder = ModelBuilder(graphs.full_graph(train_first=train_first, from_pp=from_pp))
     if not from_pp:
-        add_s2(builder, ("A", "B"))
+        add_s2(builder, (MODEL.S2_A, MODEL.S2_B))
     add_years(builder)
-    layers = [("PP_A", "PP stack of year A"), ("PP_B", "PP stack of year B")] if from_pp else []
-    for layer, description in layers + [("IMD_A", "IMD of year A (10 m, 0..100)"),
-                                        ("IBU_A", "IBU of year A (10 m, 0/1)"),
-                                        ("CLCPLUS_A", "CLCplus Backbone of year A"),
-                                        ("CLCPLUS_B", "CLCplus Backbone of year B")]:
-        add_layer(builder, layer, description)
+    for name in ((MODEL.PP_A, MODEL.PP_B) if from_pp else ()) + REFERENCE_LAYERS:
+        builder.parameter(name)
     if train_first:
         add_training_parameters(builder)
     else:
-        add_models(builder, "IMD")
-        add_models(builder, "IBU")
+        builder.parameter(MODEL.MODELS_IMD)
+        builder.parameter(MODEL.MODELS_IBU)
     add_output_folder(builder)
     return builder.add_steps()
 
 
 def add_training_parameters(builder):
-    builder.parameter(QgsProcessingParameterNumber(
-        "TRAIN_STEPS", "Training steps per model", compat.ProcessingNumberParameterType.Integer, 600,
-        minValue=1))
-    builder.parameter(QgsProcessingParameterNumber(
-        "TRAIN_PATCH_SIZE", "Training patch size (px, multiple of 8)",
-        compat.ProcessingNumberParameterType.Integer, 128, minValue=16))
-    for target in ("IMD", "IBU"):
-        builder.parameter(QgsProcessingParameterFile(
-            f"INIT_MODEL_{target}", f"Start the {target} model from this .onnx (transfer learning)",
-            extension="onnx", optional=True))
+    for name in (MODEL.TRAIN_STEPS, MODEL.TRAIN_PATCH_SIZE, MODEL.INIT_MODEL_IMD, MODEL.INIT_MODEL_IBU):
+        builder.parameter(name)
 
 
 def build_full_train_first():
@@ -191,24 +168,21 @@ def build_full_from_pp():
 
 def build_imd():
     builder = ModelBuilder(graphs.imd_graph())
-    add_s2(builder, ("A", "B"))
+    add_s2(builder, (MODEL.S2_A, MODEL.S2_B))
     add_years(builder)
-    for name, description in (("IMD_A", "IMD of year A (10 m, 0..100)"),
-                              ("IBU_A", "IBU of year A (10 m, 0/1)"),
-                              ("CLCPLUS_A", "CLCplus Backbone of year A"),
-                              ("CLCPLUS_B", "CLCplus Backbone of year B")):
-        add_layer(builder, name, description)
-    add_models(builder, "IMD")
+    for name in REFERENCE_LAYERS:
+        builder.parameter(name)
+    builder.parameter(MODEL.MODELS_IMD)
     add_output_folder(builder)
     return builder.add_steps()
 
 
 def build_ibu():
     builder = ModelBuilder(graphs.ibu_graph())
-    add_s2(builder, ("B",))
+    add_s2(builder, (MODEL.S2_B,))
     add_years(builder)
-    add_layer(builder, "IBU_A", "IBU of year A (10 m, 0/1; sets the extent)")
-    add_models(builder, "IBU")
+    builder.parameter(MODEL.IBU_A, "IBU of year A (10 m, 0/1; sets the extent)")
+    builder.parameter(MODEL.MODELS_IBU)
     add_output_folder(builder)
     return builder.add_steps()
 
@@ -216,10 +190,9 @@ def build_ibu():
 def build_change():
     builder = ModelBuilder(graphs.change_graph())
     add_years(builder)
-    for name, description in (("PP_A", "PP stack of year A"), ("PP_B", "PP stack of year B"),
-                              ("IMD_A", "IMD of year A (10 m)"), ("IMD_B", "IMD of year B (10 m)"),
-                              ("IBU_A", "IBU of year A (10 m)"), ("IBU_B", "IBU of year B (10 m)")):
-        add_layer(builder, name, description)
+    for name, label in ((MODEL.PP_A, None), (MODEL.PP_B, None), (MODEL.IMD_A, "IMD of year A (10 m)"),
+                        (MODEL.IMD_B, None), (MODEL.IBU_A, "IBU of year A (10 m)"), (MODEL.IBU_B, None)):
+        builder.parameter(name, label)
     add_output_folder(builder)
     return builder.add_steps()
 

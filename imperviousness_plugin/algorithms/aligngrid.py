@@ -1,15 +1,12 @@
 """imperviousness:aligngrid: pad a raster outward onto the kilometre grid (SPEC 11, EEA origin check)."""
 
-from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer)
-
-from .. import compat
-from ..core.io.align import DEFAULT_ALIGNMENT, run_align_grid
+from ..core.io.align import run_align_grid
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class AlignGridAlgorithm(ImperviousnessAlgorithm):
-    NAME = "aligngrid"
+    STEP = catalogue.ALIGNGRID
     DISPLAY_NAME = "Align to the kilometre grid"
     GROUP = Group.FEATURES
     ATBD = "-"
@@ -31,36 +28,6 @@ class AlignGridAlgorithm(ImperviousnessAlgorithm):
         "With GRID (optional), the output takes the extent of that raster instead, which must be "
         "on the same pixels and cover the input: the models pad the PP stacks onto the aligned "
         "IMD_A this way (preprocess keeps only the part of the extent the scenes cover).")
-
-    INPUT = "INPUT"
-    ALIGNMENT = "ALIGNMENT"
-    GRID = "GRID"
-    NODATA = "NODATA"
-    OUTPUT = "OUTPUT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input layer")),
-            self.tr("The raster to pad, on a north-up grid whose origin is on whole pixels."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.ALIGNMENT, self.tr("Alignment (metres)"), compat.ProcessingNumberParameterType.Double,
-                DEFAULT_ALIGNMENT, minValue=0.001),
-            self.tr("The edges of the output lie on whole multiples of this distance; the pixel "
-                    "size must divide it."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.GRID, self.tr("Pad onto the extent of"),
-                                              optional=True),
-            self.tr("A raster on the same pixels that covers the input: the output takes its "
-                    "extent instead of the ALIGNMENT rule."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.NODATA, self.tr("Nodata for a raster that declares none"),
-                                         compat.ProcessingNumberParameterType.Double, optional=True),
-            self.tr("The padding value, declared as the output's nodata, when the input declares no "
-                    "nodata; empty: NaN for floating-point rasters, a refusal for integer ones."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Aligned layer")),
-            self.tr("The padded GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

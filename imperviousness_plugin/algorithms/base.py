@@ -25,7 +25,8 @@ from qgis.PyQt.QtGui import QIcon
 from .. import compat, dependencies, layers
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic
-from . import lifecycle
+from ..steps.spec import option_name
+from . import lifecycle, parameters
 
 # By file path: Qt6 has no compiled resources (pyrcc5).
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "icon.svg")
@@ -52,20 +53,17 @@ class Group(enum.Enum):
         return self.value[1]
 
 
-def option_name(label):
-    """The name of an enum option: its label up to a parenthesised explanation ("imd (...)" -> "imd")."""
-    return label.split(" (", 1)[0].strip()
-
-
 def real_path(path):
     """A path reduced to one spelling: no '|layername=' suffix, absolute, symlinks resolved."""
     return os.path.realpath(os.path.abspath(os.path.expanduser(str(path).split("|", 1)[0])))
 
 
 class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
-    """Subclasses set NAME, DISPLAY_NAME, GROUP (a Group), ATBD, SUMMARY and DESCRIPTION, declare
-    their parameter names as class constants, and add parameters with `add_parameter`."""
+    """Subclasses set STEP (their entry of steps/catalogue.py), DISPLAY_NAME, GROUP (a Group), ATBD,
+    SUMMARY and DESCRIPTION. The parameters, their ids (as class constants: `self.INPUT`), enum
+    options (`O_METHOD`), defaults and flags all come from STEP."""
 
+    STEP = None
     NAME = ""
     DISPLAY_NAME = ""
     GROUP = None
@@ -73,7 +71,20 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     SUMMARY = ""       # one line: the Toolbox tooltip and the README's algorithm table
     DESCRIPTION = ""   # the help text above the per-parameter help
     REQUIRES = ()      # import names of the optional packages it cannot run without (dependencies.py)
-    ADVANCED = ()      # parameter names shown under "Advanced Parameters" in the dialogs
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("STEP")
+        if step is None:
+            return
+        cls.NAME = step.id
+        for name in step.names:   # the ids as class constants, as QGIS's own algorithms have them
+            setattr(cls, name, name)
+        for parameter in step.parameters:   # enum options and their named indices: METHOD_MEAN = 0
+            if parameter.kind == "enum":
+                setattr(cls, f"O_{parameter.name}", list(parameter.options))
+                for index, name in enumerate(parameter.option_names):
+                    setattr(cls, f"{parameter.name}_{name.upper()}", index)
 
     def tr(self, text):
         return QCoreApplication.translate(type(self).__name__, text)
@@ -100,15 +111,14 @@ class ImperviousnessAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):  # noqa: N802 (QGIS API)
         return type(self)()
 
-    # -- help -------------------------------------------------------------------------------------
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        """The parameters and outputs of STEP, in its order (parameters.py builds them)."""
+        for parameter in self.STEP.parameters:
+            self.addParameter(parameters.definition(parameter, self.tr))
+        for item in self.STEP.outputs:
+            self.addOutput(parameters.output(item, self.tr))
 
-    def add_parameter(self, definition, help_text):
-        """addParameter with the parameter's one-sentence help (shown in the rendered help);
-        parameters named in ADVANCED are flagged advanced (folded away in the dialogs)."""
-        definition.setHelp(help_text)
-        if definition.name() in self.ADVANCED:
-            definition.setFlags(definition.flags() | compat.ProcessingParameterFlag.Advanced)
-        self.addParameter(definition)
+    # -- help -------------------------------------------------------------------------------------
 
     def shortHelpString(self):  # noqa: N802 (QGIS API)
         return plain_help(self.tr(self.DESCRIPTION), self.parameterDefinitions(), self.tr)

@@ -1,15 +1,12 @@
 """imperviousness:builtup: IBU = RIBUD >= THRESHOLD (ATBD 4.4.2, SPEC 8)."""
 
-from qgis.core import (QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer)
-
-from .. import compat
-from ..core.change.layers import DEFAULT_BUILTUP_THRESHOLD, run_builtup
+from ..core.change.layers import run_builtup
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class BuiltupAlgorithm(ImperviousnessAlgorithm):
-    NAME = "builtup"
+    STEP = catalogue.BUILTUP
     DISPLAY_NAME = "Built-up (IBU) from RIBUD"
     GROUP = Group.STATUS
     ATBD = "4.4.2"
@@ -21,23 +18,6 @@ class BuiltupAlgorithm(ImperviousnessAlgorithm):
         "nodata. Other values are refused.\n"
         "Output: IBU, Byte 1 = built-up (RIBUD >= THRESHOLD), 0 = not built-up, 255 = "
         "nodata, on the input grid, with the IBU colour table and QML style.")
-
-    INPUT = "INPUT"
-    THRESHOLD = "THRESHOLD"
-    OUTPUT = "OUTPUT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("RIBUD (density 0..100)")),
-            self.tr("The raw built-up density RIBUD written by imperviousness:predict."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Threshold (percent; built-up when RIBUD >= threshold)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_BUILTUP_THRESHOLD, minValue=0.0, maxValue=100.0),
-            self.tr("The density in percent from which a pixel is built-up."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("IBU")),
-            self.tr("The IBU GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

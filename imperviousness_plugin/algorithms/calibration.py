@@ -1,19 +1,12 @@
 """imperviousness:sealingmask, :calibrate and :applycalibration: the IMD calibration (ATBD 4.3.2, SPEC 9)."""
 
-from qgis.core import (QgsProcessingException,
-                       QgsProcessingOutputNumber, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
-                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry,
+from qgis.core import (QgsProcessingException, QgsProcessingUtils, QgsProviderRegistry,
                        QgsVectorFileWriter)
 
 from .. import compat
-from ..core.status.calibration import (DEFAULT_HIGH_DENSITY_PERCENTILE, DEFAULT_MIN_SAMPLES,
-                                       DEFAULT_SAMPLE_SPACING, run_apply_calibration, run_calibrate)
-from ..core.status.sealing_mask import (COMBINE_MODES, DEFAULT_COMBINE, DEFAULT_OUTLINE_MIN,
-                                        DEFAULT_SEALED_SHARE, DEFAULT_SEALED_VALUES, DEFAULT_THRESHOLD,
-                                        SealedSource, run_sealing_mask)
+from ..core.status.calibration import run_apply_calibration, run_calibrate
+from ..core.status.sealing_mask import SealedSource, run_sealing_mask
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 CALIBRATION_METHOD_HELP = (
@@ -63,7 +56,7 @@ def _layer_source(algorithm, parameters, name, context, feedback):
 
 
 class SealingMaskAlgorithm(ImperviousnessAlgorithm):
-    NAME = "sealingmask"
+    STEP = catalogue.SEALINGMASK
     DISPLAY_NAME = "Sealing mask (IMD_MSK) for the IMD calibration"
     GROUP = Group.STATUS
     ATBD = "4.3.2"
@@ -96,67 +89,6 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
         "Output: Byte 1 = in the mask, 0 = not, 255 = nodata (where IMPERVIOUSNESS or a "
         "sealed-class raster is nodata), on the grid of IMPERVIOUSNESS.")
 
-    IMPERVIOUSNESS = "IMPERVIOUSNESS"
-    CLCPLUS = "CLCPLUS"
-    SEALED_VALUES = "SEALED_VALUES"
-    SEALED_FIELD = "SEALED_FIELD"
-    THRESHOLD = "THRESHOLD"
-    OUTLINE_MIN = "OUTLINE_MIN"
-    COMBINE = "COMBINE"
-    SEALED_SHARE = "SEALED_SHARE"
-    ADVANCED = (THRESHOLD, OUTLINE_MIN, SEALED_SHARE)
-    OUTPUT = "OUTPUT"
-    MASK_PIXELS = "MASK_PIXELS"
-
-    O_COMBINE = list(COMBINE_MODES)
-    INTERSECTION, UNION, OUTLINE = range(len(O_COMBINE))
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(
-                self.IMPERVIOUSNESS, self.tr("Imperviousness (IMD_A or raw prediction RIMD_B, 0..100)")),
-            self.tr("The imperviousness layer whose density enters the mask."))
-        self.add_parameter(
-            QgsProcessingParameterMapLayer(
-                self.CLCPLUS, self.tr("CLCplus Backbone or other sealed-class layer (raster or polygons)"),
-                types=[compat.ProcessingSourceType.Raster, compat.ProcessingSourceType.VectorPolygon]),
-            self.tr("The sealed-class layer: a raster of class codes or a polygon layer."))
-        self.add_parameter(
-            QgsProcessingParameterString(
-                self.SEALED_VALUES, self.tr("Sealed class code(s): codes, ranges a-b, patterns like 1*"),
-                DEFAULT_SEALED_VALUES),
-            self.tr("The class codes of the sealed class: codes, ranges and patterns."))
-        self.add_parameter(
-            QgsProcessingParameterString(
-                self.SEALED_FIELD,
-                self.tr("Field holding the class code (polygon layers; empty: every polygon is sealed)"),
-                "", optional=True),
-            self.tr("The attribute holding the class code of a polygon layer."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Density joining the mask under union (percent of IMPERVIOUSNESS)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_THRESHOLD, minValue=0.001, maxValue=100.0),
-            self.tr("Under union, pixels of at least this density join the sealed class in the mask."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.OUTLINE_MIN, self.tr("Minimum density of the imperviousness outline (percent)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_OUTLINE_MIN, minValue=0.0, maxValue=100.0),
-            self.tr("Under intersection and outline, the density from which a pixel is inside the outline."))
-        self.add_parameter(
-            QgsProcessingParameterEnum(
-                self.COMBINE, self.tr("Combination of density and sealed class"), options=self.O_COMBINE,
-                defaultValue=self.O_COMBINE.index(DEFAULT_COMBINE)),
-            self.tr("How density and sealed class combine into the mask (union, intersection, outline)."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.SEALED_SHARE, self.tr("Minimum share of a pixel in the sealed class (percent)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_SEALED_SHARE, minValue=0.001, maxValue=100.0),
-            self.tr("The share of a pixel's area in the sealed class from which it counts as sealed."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Sealing mask")),
-            self.tr("The sealing mask GeoTIFF."))
-        self.addOutput(QgsProcessingOutputNumber(self.MASK_PIXELS, self.tr("Pixels in the mask")))
-
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         source = _layer_source(self, parameters, self.CLCPLUS, context, feedback)
@@ -173,7 +105,7 @@ class SealingMaskAlgorithm(ImperviousnessAlgorithm):
 
 
 class CalibrateAlgorithm(ImperviousnessAlgorithm):
-    NAME = "calibrate"
+    STEP = catalogue.CALIBRATE
     REQUIRES = ("scipy",)
     DISPLAY_NAME = "IMD calibration (fit on year A)"
     GROUP = Group.STATUS
@@ -194,57 +126,6 @@ class CalibrateAlgorithm(ImperviousnessAlgorithm):
         "residual SD, sample counts, M, n_hd, f_hd, m, the optimiser's iterations and residual, the "
         "composed law); the main numbers are also reported in the log and as outputs.")
 
-    IMD_A = "IMD_A"
-    SEALING_MASK_A = "SEALING_MASK_A"
-    PP_A = "PP_A"
-    IBU_A = "IBU_A"
-    SAMPLE_SPACING = "SAMPLE_SPACING"
-    HIGH_DENSITY_PERCENTILE = "HIGH_DENSITY_PERCENTILE"
-    MIN_SAMPLES = "MIN_SAMPLES"
-    ADVANCED = (SAMPLE_SPACING, HIGH_DENSITY_PERCENTILE, MIN_SAMPLES)
-    OUTPUT = "OUTPUT"
-    NUMBERS = (("INTERCEPT", "Regression intercept a"), ("SLOPE", "Regression slope b"),
-               ("R_SQUARED", "R squared of the regression"), ("RESIDUAL_SD", "Residual SD (percent)"),
-               ("SAMPLES", "Samples on the sampling grid"), ("HIGH_DENSITY_MAX", "High-density maximum M"),
-               ("NEW_MINIMUM", "New minimum m"))
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.IMD_A, self.tr("IMD of year A (0..100)")),
-            self.tr("The IMD product of year A."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.SEALING_MASK_A, self.tr("Sealing mask of year A")),
-            self.tr("The sealing mask of year A, from imperviousness:sealingmask with IMD_A."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.PP_A, self.tr("PP stack of year A (with NDVI_P0)")),
-            self.tr("The PP stack of year A, whose band NDVI_P0 is used."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.IBU_A, self.tr("IBU of year A (0/1)")),
-            self.tr("The IBU product of year A, selecting the high-density pixels."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.SAMPLE_SPACING, self.tr("Sampling grid spacing (metres, multiple of the pixel size)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_SAMPLE_SPACING, minValue=0.001),
-            self.tr("The spacing of the regression's sampling grid in metres."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.HIGH_DENSITY_PERCENTILE,
-                self.tr("Percentile of IMD_A in IBU_A giving the high-density maximum (%)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_HIGH_DENSITY_PERCENTILE, minValue=0.001,
-                maxValue=100.0),
-            self.tr("The percentile P of IMD_A over the built-up pixels giving the maximum M."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.MIN_SAMPLES, self.tr("Minimum number of samples for the regression"),
-                compat.ProcessingNumberParameterType.Integer, DEFAULT_MIN_SAMPLES, minValue=3),
-            self.tr("The fewest samples the regression accepts."))
-        self.add_parameter(
-            QgsProcessingParameterFileDestination(
-                self.OUTPUT, self.tr("Calibration file"), fileFilter=self.tr("JSON files (*.json)")),
-            self.tr("The calibration JSON file."))
-        for name, label in self.NUMBERS:
-            self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
-
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         calibration = self.run_core(
@@ -255,14 +136,14 @@ class CalibrateAlgorithm(ImperviousnessAlgorithm):
             min_samples=self.parameterAsInt(parameters, self.MIN_SAMPLES, context),
             feedback=feedback)
         regression = calibration.regression
-        return {self.OUTPUT: output, "INTERCEPT": calibration.intercept, "SLOPE": calibration.slope,
-                "R_SQUARED": regression["r_squared"], "RESIDUAL_SD": regression["residual_sd"],
-                "SAMPLES": regression["samples"], "HIGH_DENSITY_MAX": calibration.high_density_max,
-                "NEW_MINIMUM": calibration.new_minimum}
+        return {self.OUTPUT: output, self.INTERCEPT: calibration.intercept, self.SLOPE: calibration.slope,
+                self.R_SQUARED: regression["r_squared"], self.RESIDUAL_SD: regression["residual_sd"],
+                self.SAMPLES: regression["samples"], self.HIGH_DENSITY_MAX: calibration.high_density_max,
+                self.NEW_MINIMUM: calibration.new_minimum}
 
 
 class ApplyCalibrationAlgorithm(ImperviousnessAlgorithm):
-    NAME = "applycalibration"
+    STEP = catalogue.APPLYCALIBRATION
     DISPLAY_NAME = "Apply the IMD calibration (IMD of year B)"
     GROUP = Group.STATUS
     ATBD = "4.3.2"
@@ -278,29 +159,6 @@ class ApplyCalibrationAlgorithm(ImperviousnessAlgorithm):
         "0, 1), 0, 100) rounded half to even (the calibration's coefficients); 0 outside the mask; "
         "255 where RAW_IMD or the mask is nodata or NDVI_P0 is NaN (no observation that year), also "
         "outside the mask. Official IMD colour table and QML style.\n\n" + CALIBRATION_METHOD_HELP)
-
-    RAW_IMD = "RAW_IMD"
-    SEALING_MASK_B = "SEALING_MASK_B"
-    PP_B = "PP_B"
-    CALIBRATION = "CALIBRATION"
-    OUTPUT = "OUTPUT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.RAW_IMD, self.tr("Raw IMD prediction of year B (RIMD)")),
-            self.tr("The raw prediction RIMD of year B."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.SEALING_MASK_B, self.tr("Sealing mask of year B")),
-            self.tr("The sealing mask of year B, from imperviousness:sealingmask with RAW_IMD."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.PP_B, self.tr("PP stack of year B (with NDVI_P0)")),
-            self.tr("The PP stack of year B, whose band NDVI_P0 is used."))
-        self.add_parameter(
-            QgsProcessingParameterFile(self.CALIBRATION, self.tr("Calibration file (JSON)"), extension="json"),
-            self.tr("The calibration JSON file written by imperviousness:calibrate."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("IMD of year B")),
-            self.tr("The IMD GeoTIFF of year B."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

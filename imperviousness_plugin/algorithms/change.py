@@ -1,12 +1,7 @@
 """imperviousness:changecontinuous and imperviousness:classifychange (ATBD 4.5.1, 4.5.2, SPEC 7)."""
 
-from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterNumber,
-                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
-
-from .. import compat
-from ..core.change.aggregate import DEFAULT_MIN_VALID_FRACTION
-from ..core.change.layers import (DEFAULT_CHANGE_RESOLUTION, DEFAULT_LOSS_FACTOR, run_change_continuous,
-                           run_classify_change)
+from ..core.change.layers import run_change_continuous, run_classify_change
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 ENCODING_HELP = (
@@ -15,7 +10,7 @@ ENCODING_HELP = (
 
 
 class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
-    NAME = "changecontinuous"
+    STEP = catalogue.CHANGECONTINUOUS
     DISPLAY_NAME = "Continuous change layers (real and support change)"
     GROUP = Group.AGGREGATION
     ATBD = "4.5.1"
@@ -40,58 +35,6 @@ class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
         "multiples of the pixel size; their extents may differ, and the output covers their "
         "overlap on cells aligned to multiples of RESOLUTION.")
 
-    STATUS_A = "STATUS_A"
-    STATUS_B = "STATUS_B"
-    CHANGE_MASK = "CHANGE_MASK"
-    RESOLUTION = "RESOLUTION"
-    BINARY_STATUS = "BINARY_STATUS"
-    LOSS_FACTOR = "LOSS_FACTOR"
-    MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
-    ADVANCED = (LOSS_FACTOR, MIN_VALID_FRACTION)
-    OUTPUT = "OUTPUT"
-    OUTPUT_SUPPORT = "OUTPUT_SUPPORT"
-    OUTPUT_TOTAL = "OUTPUT_TOTAL"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.STATUS_A, self.tr("Status of year A (10 m)")),
-            self.tr("The status layer of year A (IMD or IBU) at 10 m."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.STATUS_B, self.tr("Status of year B (10 m)")),
-            self.tr("The status layer of year B, of the same kind as STATUS_A."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.CHANGE_MASK, self.tr("Change mask CHM (10 m, 0/1)")),
-            self.tr("The change mask written by imperviousness:changemask."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.RESOLUTION, self.tr("Output resolution R (metres)"), compat.ProcessingNumberParameterType.Double,
-                float(DEFAULT_CHANGE_RESOLUTION), minValue=0.001),
-            self.tr("The output cell size in metres, a whole multiple of the pixel size."))
-        self.add_parameter(
-            QgsProcessingParameterBoolean(
-                self.BINARY_STATUS, self.tr("Status layers are binary 0/1 (IBU): count as 0/100 %"), False),
-            self.tr("Whether the status layers are 0/1 built-up layers, counted as 0/100 %."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.LOSS_FACTOR, self.tr("Loss factor (smallest real decrease, percentage points)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_LOSS_FACTOR, minValue=0.0),
-            self.tr("The smallest decrease in percentage points that counts as real change."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid pixels per cell (0..1)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
-            self.tr("The share of valid pixels a cell needs, else it is nodata."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Real change")),
-            self.tr("The real change GeoTIFF (IMDC, IBUDC, SBUC)."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT_SUPPORT, self.tr("Support change")),
-            self.tr("The support change GeoTIFF (IMDCS, IBUDCS, SBUCS)."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(
-                self.OUTPUT_TOTAL, self.tr("Total change"), optional=True, createByDefault=False),
-            self.tr("The total change GeoTIFF, real + support."))
-
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         outputs = {name: self.parameterAsOutputLayer(parameters, name, context)
                    for name in (self.OUTPUT, self.OUTPUT_SUPPORT)}
@@ -114,7 +57,7 @@ class ChangeContinuousAlgorithm(ImperviousnessAlgorithm):
 
 
 class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
-    NAME = "classifychange"
+    STEP = catalogue.CLASSIFYCHANGE
     DISPLAY_NAME = "Classify change (ATBD Table 5)"
     GROUP = Group.AGGREGATION
     ATBD = "4.5.2"
@@ -135,34 +78,6 @@ class ClassifyChangeAlgorithm(ImperviousnessAlgorithm):
         "11 increased imperviousness (A > 0, after > A)\n"
         "12 decreased imperviousness (A > 0, 0 < after < A)\n"
         "255 nodata (change or status nodata).")
-
-    STATUS_A = "STATUS_A"
-    CHANGE = "CHANGE"
-    BINARY_STATUS = "BINARY_STATUS"
-    MIN_VALID_FRACTION = "MIN_VALID_FRACTION"
-    ADVANCED = (MIN_VALID_FRACTION,)
-    OUTPUT = "OUTPUT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.STATUS_A, self.tr("Status of year A (10 m or at R)")),
-            self.tr("The status layer of year A at 10 m or already at R."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(
-                self.CHANGE, self.tr("Change layer at R (change + 100, 201 = zero in both years)")),
-            self.tr("A change layer written by imperviousness:changecontinuous."))
-        self.add_parameter(
-            QgsProcessingParameterBoolean(
-                self.BINARY_STATUS, self.tr("Status is binary 0/1 (IBU): count as 0/100 %"), False),
-            self.tr("Whether the status is a 0/1 built-up layer, counted as 0/100 %."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.MIN_VALID_FRACTION, self.tr("Minimum fraction of valid status pixels per cell (0..1)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_MIN_VALID_FRACTION, minValue=0.0, maxValue=1.0),
-            self.tr("The share of valid status pixels a cell needs when STATUS_A is aggregated."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Change classes")),
-            self.tr("The change classes GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

@@ -1,16 +1,12 @@
 """imperviousness:changemask: CHM, hysteresis thresholds on RMSD per EEA 100 km tile (ATBD 4.2.5)."""
 
-from qgis.core import (QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
-                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
-
-from .. import compat
-from ..core.features.changemask import (DEFAULT_LOWER_PERCENTILE, DEFAULT_MIN_SIZE, DEFAULT_UPPER_PERCENTILE,
-                               ChangeMaskOptions, run_changemask)
+from ..core.features.changemask import ChangeMaskOptions, run_changemask
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
-    NAME = "changemask"
+    STEP = catalogue.CHANGEMASK
     REQUIRES = ("cv2",)
     DISPLAY_NAME = "Change mask (CHM)"
     GROUP = Group.FEATURES
@@ -36,54 +32,6 @@ class ChangeMaskAlgorithm(ImperviousnessAlgorithm):
         "without any valid pixel). The thresholds of every tile are reported in the log and, "
         "optionally, in a JSON or CSV file (tile id and bounds, valid pixels, lower, upper, "
         "patches kept, pixels flagged).")
-
-    INPUT = "INPUT"
-    LOWER_PERCENTILE = "LOWER_PERCENTILE"
-    UPPER_PERCENTILE = "UPPER_PERCENTILE"
-    MIN_SIZE = "MIN_SIZE"
-    LOWER_THRESHOLD = "LOWER_THRESHOLD"
-    UPPER_THRESHOLD = "UPPER_THRESHOLD"
-    ADVANCED = (LOWER_PERCENTILE, UPPER_PERCENTILE, MIN_SIZE, LOWER_THRESHOLD, UPPER_THRESHOLD)
-    OUTPUT = "OUTPUT"
-    OUTPUT_THRESHOLDS = "OUTPUT_THRESHOLDS"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("RMSD raster")),
-            self.tr("RMSD_A_B written by imperviousness:rmsd."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.LOWER_PERCENTILE, self.tr("Lower threshold (percentile of the RMSD, %)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_LOWER_PERCENTILE, minValue=0.0, maxValue=100.0),
-            self.tr("The percentile of a tile's RMSD that starts a patch."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.UPPER_PERCENTILE, self.tr("Upper threshold (percentile of the RMSD, %)"),
-                compat.ProcessingNumberParameterType.Double, DEFAULT_UPPER_PERCENTILE, minValue=0.0, maxValue=100.0),
-            self.tr("The percentile of a tile's RMSD that one pixel of a kept patch must reach."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.MIN_SIZE, self.tr("Minimum patch size (pixels)"), compat.ProcessingNumberParameterType.Integer,
-                DEFAULT_MIN_SIZE, minValue=1),
-            self.tr("Kept patches smaller than this many pixels are removed."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.LOWER_THRESHOLD, self.tr("Absolute lower threshold (RMSD, NDVI units; replaces the percentile)"),
-                compat.ProcessingNumberParameterType.Double, optional=True),
-            self.tr("An RMSD value used as the lower threshold in every tile instead of the percentile."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.UPPER_THRESHOLD, self.tr("Absolute upper threshold (RMSD, NDVI units; replaces the percentile)"),
-                compat.ProcessingNumberParameterType.Double, optional=True),
-            self.tr("An RMSD value used as the upper threshold in every tile instead of the percentile."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Change mask")),
-            self.tr("The CHM GeoTIFF."))
-        self.add_parameter(
-            QgsProcessingParameterFileDestination(
-                self.OUTPUT_THRESHOLDS, self.tr("Thresholds per tile"), self.tr("JSON (*.json);;CSV (*.csv)"),
-                optional=True, createByDefault=False),
-            self.tr("The thresholds of every tile as a JSON or CSV file (by its extension)."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         options = ChangeMaskOptions(

@@ -1,16 +1,14 @@
 """imperviousness:confidence: IMDCL / IBUCL from ensemble predictions or their SD (ATBD 4.7, SPEC 8)."""
 
-from qgis.core import (QgsProcessingException, QgsProcessingParameterMultipleLayers,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer)
+from qgis.core import QgsProcessingException
 
-from .. import compat
-from ..core.unet.confidence import DEFAULT_THRESHOLD, run_confidence
+from ..core.unet.confidence import run_confidence
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class ConfidenceAlgorithm(ImperviousnessAlgorithm):
-    NAME = "confidence"
+    STEP = catalogue.CONFIDENCE
     DISPLAY_NAME = "Confidence layer (IMDCL / IBUCL)"
     GROUP = Group.STATUS
     ATBD = "4.7"
@@ -30,31 +28,6 @@ class ConfidenceAlgorithm(ImperviousnessAlgorithm):
         "With a single model there is no ensemble: run predict with TTA (test-time augmentation, "
         "flips or dihedral) so that the tile's flipped and rotated predictions stand in for the "
         "members.")
-
-    PREDICTIONS = "PREDICTIONS"
-    INPUT_SD = "INPUT_SD"
-    THRESHOLD = "THRESHOLD"
-    ADVANCED = (THRESHOLD,)
-    OUTPUT = "OUTPUT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterMultipleLayers(
-                self.PREDICTIONS, self.tr("Ensemble member predictions"), compat.ProcessingSourceType.Raster,
-                optional=True),
-            self.tr("One raster per ensemble member, on one grid."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(
-                self.INPUT_SD, self.tr("SD of the binarised predictions (0..0.5)"), optional=True),
-            self.tr("The population SD of the members' binarised predictions, instead of PREDICTIONS."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Binarisation threshold (percent)"), compat.ProcessingNumberParameterType.Double,
-                DEFAULT_THRESHOLD, minValue=0.0, maxValue=100.0),
-            self.tr("The density in percent from which a member's prediction counts as 1."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Confidence")),
-            self.tr("The confidence GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         predictions = []

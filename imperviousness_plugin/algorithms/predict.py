@@ -1,16 +1,12 @@
 """imperviousness:predict: U-Net raw prediction RIMD / RIBUD with ONNX Runtime (ATBD 4.2.3, SPEC 8)."""
 
-from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer)
-
-from .. import compat
-from ..core.unet.predict import TTA_MODES, run_predict, shipped_models
+from ..core.unet.predict import run_predict, shipped_models
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class PredictAlgorithm(ImperviousnessAlgorithm):
-    NAME = "predict"
+    STEP = catalogue.PREDICT
     REQUIRES = ("onnxruntime",)
     DISPLAY_NAME = "U-Net prediction (RIMD / RIBUD)"
     GROUP = Group.STATUS
@@ -41,63 +37,6 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
         "(a pixel is nodata when a PP band a model needs is NaN); OUTPUT_SD Float32, NaN nodata; "
         "OUTPUT_CONFIDENCE (IMDCL / IBUCL, SPEC 8) Byte 50..100: each prediction binarised at "
         "density >= 0.5, CL = round(100 - 100 x population SD of the binary predictions).")
-
-    INPUT = "INPUT"
-    MODELS = "MODELS"
-    SHIPPED_TARGET = "SHIPPED_TARGET"
-    TTA = "TTA"
-    BATCH_SIZE = "BATCH_SIZE"
-    THREADS = "THREADS"
-    ADVANCED = (TTA, BATCH_SIZE, THREADS)
-    OUTPUT = "OUTPUT"
-    OUTPUT_SD = "OUTPUT_SD"
-    OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
-
-    O_SHIPPED_TARGET = ["IMD", "IBU"]
-    SHIPPED_IMD, SHIPPED_IBU = range(len(O_SHIPPED_TARGET))
-    O_TTA = list(TTA_MODES)
-    TTA_AUTO, TTA_NONE, TTA_FLIPS, TTA_DIHEDRAL = range(len(O_TTA))
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("PP stack")),
-            self.tr("The PP stack written by imperviousness:preprocess."))
-        self.add_parameter(
-            QgsProcessingParameterMultipleLayers(
-                self.MODELS, self.tr("Models (.onnx; empty: the shipped ensemble)"), compat.ProcessingSourceType.File,
-                optional=True),
-            self.tr("The .onnx models of the ensemble, all of one target."))
-        self.add_parameter(
-            QgsProcessingParameterEnum(
-                self.SHIPPED_TARGET, self.tr("Shipped ensemble to use when MODELS is empty"),
-                options=self.O_SHIPPED_TARGET, defaultValue=self.SHIPPED_IMD),
-            self.tr("The shipped ensemble used when MODELS is empty."))
-        self.add_parameter(
-            QgsProcessingParameterEnum(self.TTA, self.tr("Test-time augmentation"), options=self.O_TTA,
-                                       defaultValue=self.TTA_AUTO),
-            self.tr("The flipped and rotated variants of each tile added as predictions."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.BATCH_SIZE, self.tr("Tiles per ONNX Runtime call (0: automatic, 1 on CPU, 8 on GPU)"),
-                compat.ProcessingNumberParameterType.Integer, 0, minValue=0, maxValue=64),
-            self.tr("The number of tiles per ONNX Runtime call, 0 for automatic."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.THREADS, self.tr("Threads (0: one per core)"), compat.ProcessingNumberParameterType.Integer,
-                0, minValue=0, maxValue=256),
-            self.tr("The number of ONNX Runtime threads, 0 for one per core."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Raw density (RIMD / RIBUD)")),
-            self.tr("The raw density GeoTIFF."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(
-                self.OUTPUT_SD, self.tr("Ensemble standard deviation"), optional=True, createByDefault=False),
-            self.tr("The ensemble's standard deviation GeoTIFF."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(
-                self.OUTPUT_CONFIDENCE, self.tr("Confidence (IMDCL / IBUCL)"), optional=True,
-                createByDefault=False),
-            self.tr("The confidence GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         models = (self.parameterAsFileList(parameters, self.MODELS, context)

@@ -1,20 +1,16 @@
 """imperviousness:preprocess: one year of Sentinel-2 L2A to the PP feature stack (ATBD 4.2.1)."""
 
-from qgis.core import (QgsProcessingException, QgsProcessingParameterCrs,
-                       QgsProcessingParameterDateTime,
-                       QgsProcessingParameterExtent, QgsProcessingParameterFile,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterString)
+from qgis.core import QgsProcessingException
 
-from .. import compat
-from ..core.features.preprocess import DEFAULT_SCL_WEIGHTS, PreprocessOptions, parse_scl_weights, run_preprocess
+from ..core.features.preprocess import PreprocessOptions, parse_scl_weights, run_preprocess
 from ..core.io.stac import StacRequest, default_cache_folder, fetch_acquisitions, is_stac_url
 from ..core.io.stac_http import Limits
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class PreprocessAlgorithm(ImperviousnessAlgorithm):
-    NAME = "preprocess"
+    STEP = catalogue.PREPROCESS
     DISPLAY_NAME = "Pre-process Sentinel-2 time series (PP)"
     GROUP = Group.FEATURES
     ATBD = "4.2.1"
@@ -72,99 +68,6 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
         "Grid: by default EPSG:3035 aligned to whole multiples of the pixel size (the EEA "
         "reference grid); leave the target CRS empty to keep the scenes' CRS. The optional extent "
         "clips the output.")
-
-    INPUT = "INPUT"
-    MAX_CLOUD = "MAX_CLOUD"
-    CACHE_FOLDER = "CACHE_FOLDER"
-    START_DATE = "START_DATE"
-    END_DATE = "END_DATE"
-    EXTENT = "EXTENT"
-    TARGET_CRS = "TARGET_CRS"
-    PIXEL_SIZE = "PIXEL_SIZE"
-    HARMONIC_ORDER = "HARMONIC_ORDER"
-    SCL_WEIGHTS = "SCL_WEIGHTS"
-    HTTP_TIMEOUT = "HTTP_TIMEOUT"
-    MAX_PAGES = "MAX_PAGES"
-    MAX_ITEMS = "MAX_ITEMS"
-    SCENE_TIME_BUDGET = "SCENE_TIME_BUDGET"
-    ADVANCED = (HARMONIC_ORDER, SCL_WEIGHTS, CACHE_FOLDER, HTTP_TIMEOUT, MAX_PAGES, MAX_ITEMS,
-                SCENE_TIME_BUDGET)
-    OUTPUT = "OUTPUT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterFile(
-                self.INPUT, self.tr("Sentinel-2 L2A acquisitions (folder) or STAC collection URL"),
-                behavior=compat.ProcessingFileParameterBehavior.Folder),
-            self.tr("The folder of one year's acquisitions, acquisitions separated by ';', or a STAC "
-                    "collection URL (<api>/collections/<id>)."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.MAX_CLOUD, self.tr("STAC: maximum scene cloud cover (%, empty: no filter)"),
-                compat.ProcessingNumberParameterType.Double, None, optional=True, minValue=0, maxValue=100),
-            self.tr("STAC items with a larger eo:cloud_cover are left out; empty keeps all."))
-        self.add_parameter(
-            QgsProcessingParameterFile(
-                self.CACHE_FOLDER, self.tr("STAC: cache folder (empty: ~/.cache/imperviousness/stac)"),
-                behavior=compat.ProcessingFileParameterBehavior.Folder, optional=True),
-            self.tr("Where the fetched windows are kept, so a later run reads nothing again."))
-        self.add_stac_limits()
-        self.add_parameter(
-            QgsProcessingParameterDateTime(self.START_DATE, self.tr("Start date"),
-                                           type=compat.ProcessingDateTimeParameterDataType.Date, optional=True),
-            self.tr("Acquisitions before this date are left out."))
-        self.add_parameter(
-            QgsProcessingParameterDateTime(self.END_DATE, self.tr("End date"),
-                                           type=compat.ProcessingDateTimeParameterDataType.Date, optional=True),
-            self.tr("Acquisitions after this date are left out."))
-        self.add_parameter(
-            QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True),
-            self.tr("The output is clipped to this extent (required with a STAC URL)."))
-        self.add_parameter(
-            QgsProcessingParameterCrs(self.TARGET_CRS, self.tr("Target CRS (empty: the scenes' CRS)"),
-                                      "EPSG:3035", optional=True),
-            self.tr("The output CRS; empty keeps the scenes' CRS."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.PIXEL_SIZE, self.tr("Pixel size (CRS units)"),
-                                         compat.ProcessingNumberParameterType.Double, 10.0, minValue=0.001),
-            self.tr("The output pixel size in units of the output CRS."))
-        self.add_feature_parameters()
-
-    def add_stac_limits(self):
-        """The bounds of a STAC search and fetch (a catalogue that loops or stalls fails in time)."""
-        limits = Limits()
-        number = QgsProcessingParameterNumber
-        self.add_parameter(
-            number(self.HTTP_TIMEOUT, self.tr("STAC: timeout of one request (s)"), number.Double,
-                   limits.timeout, minValue=1),
-            self.tr("Connect, read and total time of each request to the catalogue or image server."))
-        self.add_parameter(
-            number(self.MAX_PAGES, self.tr("STAC: most search pages"), number.Integer,
-                   limits.max_pages, minValue=1),
-            self.tr("A search with more pages stops with an error naming the catalogue."))
-        self.add_parameter(
-            number(self.MAX_ITEMS, self.tr("STAC: most items"), number.Integer,
-                   limits.max_items, minValue=1),
-            self.tr("A search returning more items stops with an error naming the catalogue."))
-        self.add_parameter(
-            number(self.SCENE_TIME_BUDGET, self.tr("STAC: time budget per scene (s)"), number.Double,
-                   limits.scene_budget, minValue=1),
-            self.tr("Fetching one scene's bands taking longer fails that scene, naming the URL."))
-
-    def add_feature_parameters(self):
-        """The parameters of the reduction itself (imperviousness:stacsearch has none of them)."""
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.HARMONIC_ORDER, self.tr("NDVI model order N (3N+1 coefficients)"),
-                compat.ProcessingNumberParameterType.Integer, 3, minValue=1, maxValue=10),
-            self.tr("The order N of the NDVI time-series model."))
-        self.add_parameter(
-            QgsProcessingParameterString(self.SCL_WEIGHTS, self.tr("Weights of SCL classes 0 to 11"),
-                                         ",".join(str(w) for w in DEFAULT_SCL_WEIGHTS)),
-            self.tr("Twelve comma-separated weights, one per SCL class 0 to 11."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("PP stack")),
-            self.tr("The PP stack GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         options = self.options(parameters, context)

@@ -3,21 +3,16 @@
 import json
 import os
 
-from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputFolder,
-                       QgsProcessingParameterBoolean,
-                       QgsProcessingParameterFile, QgsProcessingParameterMultipleLayers,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString)
 
-from .. import compat
 from ..core.unet.predict import shipped_models
 from ..core.products.delivery import version_number
 from ..core.products.publish import PRODUCTS, SIDE_FILES, publish
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class PublishAlgorithm(ImperviousnessAlgorithm):
-    NAME = "publish"
+    STEP = catalogue.PUBLISH
     DISPLAY_NAME = "Publish the HRL product set (names, styles, report)"
     GROUP = Group.AGGREGATION
     ATBD = "-"
@@ -46,95 +41,7 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
         "holding an earlier delivery of the same version and tiles is replaced; one of another "
         "version, tiles or years is refused (one folder, one delivery).")
 
-    CALIBRATION = "CALIBRATION"
-    THRESHOLDS = "THRESHOLDS"
-    IMD_A = "IMD_A"
-    IBU_A = "IBU_A"
-    MODELS_IMD = "MODELS_IMD"
-    MODELS_IBU = "MODELS_IBU"
-    YEAR_A = "YEAR_A"
-    YEAR_B = "YEAR_B"
-    RUN_PARAMETERS = "RUN_PARAMETERS"
-    OUTPUT_FOLDER = "OUTPUT_FOLDER"
-    DELIVERY = "DELIVERY"
-    DELIVERY_FOLDER = "DELIVERY_FOLDER"
-    DELIVERY_VERSION = "DELIVERY_VERSION"
-    DELIVERY_RELEASE = "DELIVERY_RELEASE"
-    ADVANCED = (RUN_PARAMETERS, DELIVERY_VERSION, DELIVERY_RELEASE)
-    REPORT = "REPORT"
     # The product parameters are named after the products: the keys of core.products.publish.PRODUCTS.
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        for name, (pattern, _, description) in PRODUCTS.items():
-            self.add_parameter(
-                QgsProcessingParameterRasterLayer(name, self.tr(f"{description} ({pattern})"), optional=True),
-                self.tr("The run's layer published as {0}.").format(pattern))
-        self.add_parameter(
-            QgsProcessingParameterFile(self.CALIBRATION, self.tr("IMD calibration file (JSON)"),
-                                       extension="json", optional=True),
-            self.tr("The calibration file written by imperviousness:calibrate, copied and reported."))
-        self.add_parameter(
-            QgsProcessingParameterFile(self.THRESHOLDS, self.tr("Change-mask thresholds (JSON)"),
-                                       extension="json", optional=True),
-            self.tr("The per-tile thresholds written by imperviousness:changemask, copied and reported."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.IMD_A, self.tr("IMD of year A (statistics only)"), optional=True),
-            self.tr("The IMD of year A, read for the year-A statistics only."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.IBU_A, self.tr("IBU of year A (statistics only)"), optional=True),
-            self.tr("The IBU of year A, read for the year-A statistics only."))
-        self.add_parameter(
-            QgsProcessingParameterMultipleLayers(
-                self.MODELS_IMD, self.tr("IMD models used (.onnx; provenance)"), compat.ProcessingSourceType.File,
-                optional=True),
-            self.tr("The IMD models that ran, recorded with their provenance."))
-        self.add_parameter(
-            QgsProcessingParameterMultipleLayers(
-                self.MODELS_IBU, self.tr("IBU models used (.onnx; provenance)"), compat.ProcessingSourceType.File,
-                optional=True),
-            self.tr("The IBU models that ran, recorded with their provenance."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.YEAR_A, self.tr("Year A"), compat.ProcessingNumberParameterType.Integer,
-                                         2018, minValue=1900),
-            self.tr("The first reference year, used in the file names."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.YEAR_B, self.tr("Year B"), compat.ProcessingNumberParameterType.Integer,
-                                         2021, minValue=1900),
-            self.tr("The second reference year, used in the file names."))
-        self.add_parameter(
-            QgsProcessingParameterString(
-                self.RUN_PARAMETERS, self.tr("Run parameters for the report (JSON or NAME=value lines)"),
-                optional=True),
-            self.tr("The run's parameters recorded in the report, as JSON or NAME=value lines."))
-        # An input folder, not a folder destination: a 3.22 model can pass its own OUTPUT_FOLDER
-        # parameter to it (a child's destination can only become a "child:name" model output).
-        self.add_parameter(
-            QgsProcessingParameterFile(self.OUTPUT_FOLDER, self.tr("Output folder (created when missing)"),
-                                       behavior=compat.ProcessingFileParameterBehavior.Folder),
-            self.tr("The folder receiving the products, styles and report."))
-        # Optional with defaults, so models built before these parameters validate and deliver.
-        self.add_parameter(
-            QgsProcessingParameterBoolean(self.DELIVERY, self.tr("Write the official EEA delivery"),
-                                          defaultValue=True, optional=True),
-            self.tr("Also write the official EEA delivery (per 100 km tile, LZW, RAT, XML, zip)."))
-        self.add_parameter(
-            QgsProcessingParameterFile(self.DELIVERY_FOLDER,
-                                       self.tr("EEA delivery folder (default: OUTPUT_FOLDER/delivery)"),
-                                       behavior=compat.ProcessingFileParameterBehavior.Folder, optional=True),
-            self.tr("The folder receiving the delivery zips; empty: OUTPUT_FOLDER/delivery."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.DELIVERY_VERSION, self.tr("Delivery version (vNN of the file names)"),
-                                         compat.ProcessingNumberParameterType.Integer, 1, optional=True,
-                                         minValue=1, maxValue=99),
-            self.tr("The version number vNN in the delivery file names."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.DELIVERY_RELEASE, self.tr("Delivery release (rNN of the file names)"),
-                                         compat.ProcessingNumberParameterType.Integer, 0, optional=True,
-                                         minValue=0, maxValue=99),
-            self.tr("The release number rNN in the delivery file names."))
-        self.addOutput(QgsProcessingOutputFolder(self.OUTPUT_FOLDER, self.tr("Product folder")))
-        self.addOutput(QgsProcessingOutputFolder(self.DELIVERY_FOLDER, self.tr("EEA delivery folder")))
-        self.addOutput(QgsProcessingOutputFile(self.REPORT, self.tr("Report (HTML)")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         layers = {name: self.raster_path(parameters, name, context)

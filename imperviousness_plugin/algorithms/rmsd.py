@@ -1,14 +1,12 @@
 """imperviousness:rmsd: RMSD_A_B between two years' fitted NDVI curves (ATBD 4.2.2)."""
 
-from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer)
-
-from ..core.features.rmsd import DEFAULT_METHOD, METHODS, run_rmsd
+from ..core.features.rmsd import run_rmsd
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class RmsdAlgorithm(ImperviousnessAlgorithm):
-    NAME = "rmsd"
+    STEP = catalogue.RMSD
     DISPLAY_NAME = "RMSD between two years' NDVI models (RMSD_A_B)"
     GROUP = Group.FEATURES
     ATBD = "4.2.2"
@@ -34,29 +32,6 @@ class RmsdAlgorithm(ImperviousnessAlgorithm):
         "the changes).\n\n"
         "Output: Float32 RMSD >= 0 in NDVI units, NaN (no data) where a coefficient of "
         "either year is missing.")
-
-    INPUT_A = "INPUT_A"
-    INPUT_B = "INPUT_B"
-    METHOD = "METHOD"
-    OUTPUT = "OUTPUT"
-
-    O_METHOD = list(METHODS)
-    CURVE, EUCLIDEAN = range(len(O_METHOD))
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.INPUT_A, self.tr("PP stack of year A")),
-            self.tr("The PP stack of year A."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.INPUT_B, self.tr("PP stack of year B")),
-            self.tr("The PP stack of year B, on the grid of INPUT_A."))
-        self.add_parameter(
-            QgsProcessingParameterEnum(self.METHOD, self.tr("Method"), options=self.O_METHOD,
-                                       defaultValue=self.O_METHOD.index(DEFAULT_METHOD)),
-            self.tr("How the two curves are compared, described above."))
-        self.add_parameter(
-            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("RMSD")),
-            self.tr("The RMSD GeoTIFF."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         input_a = self.raster_path(parameters, self.INPUT_A, context)

@@ -7,21 +7,16 @@ import subprocess
 import threading
 import time
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingException,
-                       QgsProcessingOutputFolder, QgsProcessingParameterBoolean, QgsProcessingParameterExtent,
-                       QgsProcessingParameterFile,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString)
+from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingException
 
-from .. import compat
 from ..runner import worker_python
 from ..runner.tiling import check_tile_size
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class RunTilesAlgorithm(ImperviousnessAlgorithm):
-    NAME = "runtiles"
+    STEP = catalogue.RUNTILES
     DISPLAY_NAME = "Run the A-to-B graph over many tiles (Dask)"
     GROUP = Group.TILES
     ATBD = "Fig. 2"
@@ -47,70 +42,7 @@ class RunTilesAlgorithm(ImperviousnessAlgorithm):
         "path runs everything again, a missing output is rebuilt. A failing tile is retried "
         "RETRIES times, then reported; the others go on.")
 
-    S2_A, S2_B = "S2_A", "S2_B"
-    YEAR_A, YEAR_B = "YEAR_A", "YEAR_B"
-    IMD_A, IBU_A, CLCPLUS_A, CLCPLUS_B = "IMD_A", "IBU_A", "CLCPLUS_A", "CLCPLUS_B"
-    LAYERS = (IMD_A, IBU_A, CLCPLUS_A, CLCPLUS_B)
-    MODELS_IMD, MODELS_IBU = "MODELS_IMD", "MODELS_IBU"
-    TILES = "TILES"
-    EXTENT = "EXTENT"
-    TILE_SIZE = "TILE_SIZE"
-    HALO = "HALO"
-    SCHEDULER = "SCHEDULER"
-    WORKERS = "WORKERS"
-    RETRIES = "RETRIES"
-    CALIBRATION_PER_TILE = "CALIBRATION_PER_TILE"
-    OUTPUT_FOLDER = "OUTPUT_FOLDER"
-    MOSAIC_FOLDER = "MOSAIC_FOLDER"
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        for name, year in ((self.S2_A, "A"), (self.S2_B, "B")):
-            self.add_parameter(
-                QgsProcessingParameterFile(name, self.tr(f"Sentinel-2 L2A of year {year} (folder)"),
-                                           behavior=compat.ProcessingFileParameterBehavior.Folder),
-                self.tr("The folder of the year's acquisitions, readable by every worker."))
-        for name, default in ((self.YEAR_A, 2018), (self.YEAR_B, 2021)):
-            self.add_parameter(
-                QgsProcessingParameterNumber(name, self.tr(name.replace("_", " ").title()),
-                                             compat.ProcessingNumberParameterType.Integer, default),
-                self.tr("The reference year."))
-        for name in self.LAYERS:
-            self.add_parameter(QgsProcessingParameterRasterLayer(name, self.tr(name)),
-                               self.tr("As in the model imperviousness:hrl_imperviousness."))
-        for name in (self.MODELS_IMD, self.MODELS_IBU):
-            self.add_parameter(
-                QgsProcessingParameterMultipleLayers(name, self.tr(f"{name} (.onnx; empty: shipped)"),
-                                                     compat.ProcessingSourceType.File, optional=True),
-                self.tr("U-Net models; empty: the shipped ensemble."))
-        self.add_parameter(QgsProcessingParameterString(self.TILES, self.tr("EEA 100 km tiles"), optional=True),
-                           self.tr("Comma-separated EEA tile codes such as e47n14; empty: EXTENT."))
-        self.add_parameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True),
-                           self.tr("The area when TILES is empty; empty: the whole IMD_A."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Processing tile size (m)"),
-                                         compat.ProcessingNumberParameterType.Double, 100000.0, minValue=100.0),
-            self.tr("A multiple of 100 m that divides 100 km: 100000 (EEA cells), 10000, 1000, ..."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.HALO, self.tr("Extra halo (m)"),
-                                         compat.ProcessingNumberParameterType.Double, 0.0, minValue=0.0),
-            self.tr("Read beyond what the U-Net layout needs (at least one U-Net tile, whole strides)."))
-        self.add_parameter(QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler"), optional=True),
-                           self.tr("The address (tcp://host:8786) of a running scheduler; empty: a LocalCluster."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.WORKERS, self.tr("LocalCluster workers"),
-                                         compat.ProcessingNumberParameterType.Integer, 2, minValue=1),
-            self.tr("Worker processes of the LocalCluster (one thread each)."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.RETRIES, self.tr("Retries per task"),
-                                         compat.ProcessingNumberParameterType.Integer, 2, minValue=0),
-            self.tr("How often a failing task is retried before it is reported."))
-        self.add_parameter(
-            QgsProcessingParameterBoolean(self.CALIBRATION_PER_TILE, self.tr("Calibration per tile"), False),
-            self.tr("Fit the IMD calibration on each processing tile's pixels instead of once over the "
-                    "area (for areas whose land cover differs strongly between tiles)."))
-        self.add_parameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")),
-                           self.tr("Tiles, mosaics, products, report, delivery and manifest.json."))
-        self.addOutput(QgsProcessingOutputFolder(self.MOSAIC_FOLDER, self.tr("Mosaics (VRT)")))
+    LAYERS = (STEP.IMD_A, STEP.IBU_A, STEP.CLCPLUS_A, STEP.CLCPLUS_B)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         arguments = [f"--{name.lower().replace('_', '-')}={self.parameterAsFile(parameters, name, context)}"

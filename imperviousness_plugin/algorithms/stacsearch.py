@@ -1,15 +1,14 @@
 """imperviousness:stacsearch: what preprocess would read from a STAC API, without reading it."""
 
-from qgis.core import QgsProcessingParameterFileDestination
-
 from ..core.io.atomic import write_json
 from ..core.io.stac import dry_run, format_dry_run
+from ..steps import catalogue
 from .base import Group
 from .preprocess import PreprocessAlgorithm
 
 
 class StacSearchAlgorithm(PreprocessAlgorithm):
-    NAME = "stacsearch"
+    STEP = catalogue.STACSEARCH
     REQUIRES = ("pystac_client",)
     DISPLAY_NAME = "List Sentinel-2 scenes of a STAC search (dry run of preprocess)"
     GROUP = Group.FEATURES
@@ -28,16 +27,6 @@ class StacSearchAlgorithm(PreprocessAlgorithm):
         "already holds, cloud cover above MAX_CLOUD. No pixel is read (assets without "
         "proj:shape / proj:transform have their header read). The list goes to the log and to a "
         "JSON file.")
-
-    EXPECTED_BYTES = "EXPECTED_BYTES"
-    SCENES = "SCENES"
-
-    def add_feature_parameters(self):
-        """Instead of the reduction's parameters: the scene list."""
-        self.add_parameter(
-            QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("Scene list"),
-                                                  self.tr("JSON files (*.json)")),
-            self.tr("The JSON list of the items that would be read, with the expected bytes."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         request = self.stac_request(self.parameterAsFile(parameters, self.INPUT, context),

@@ -1,17 +1,14 @@
 """imperviousness:trainmodel: train a U-Net on a PP stack against a reference (ATBD 4.3.1, 4.4.1)."""
 
-from qgis.core import (QgsApplication, QgsProcessingOutputMultipleLayers, QgsProcessingOutputNumber,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
-                       QgsProcessingParameterFileDestination, QgsProcessingParameterMapLayer,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
+from qgis.core import QgsApplication
 
-from .. import compat
-from ..core.unet.training import DEVICES, TARGETS, TrainOptions, run_train_model
+from ..core.unet.training import TrainOptions, run_train_model
+from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 
 
 class TrainModelAlgorithm(ImperviousnessAlgorithm):
-    NAME = "trainmodel"
+    STEP = catalogue.TRAINMODEL
     REQUIRES = ("torch", "onnx")
     DISPLAY_NAME = "Train a U-Net model (.onnx)"
     GROUP = Group.STATUS
@@ -55,106 +52,6 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
         "model of this plugin whose weights, features, normalisation and architecture are the "
         "starting point; without it the network starts from random weights and the "
         "normalisation is computed from the training patches.")
-
-    INPUT = "INPUT"
-    REFERENCE = "REFERENCE"
-    TARGET = "TARGET"
-    CLCPLUS = "CLCPLUS"
-    INIT_MODEL = "INIT_MODEL"
-    STEPS = "STEPS"
-    PATCH_SIZE = "PATCH_SIZE"
-    BATCH_SIZE = "BATCH_SIZE"
-    LEARNING_RATE = "LEARNING_RATE"
-    SEED = "SEED"
-    MEMBERS = "MEMBERS"
-    MAX_PATCHES = "MAX_PATCHES"
-    DEVICE = "DEVICE"
-    ADVANCED = (BATCH_SIZE, LEARNING_RATE, SEED, PATCH_SIZE, MAX_PATCHES, DEVICE)
-    OUTPUT = "OUTPUT"
-    OUTPUT_MEMBERS = "OUTPUT_MEMBERS"
-    VALIDATION_MAE_PP = "VALIDATION_MAE_PP"
-    VALIDATION_F1_AT_10 = "VALIDATION_F1_AT_10"
-    HELD_OUT_MAE_PP = "HELD_OUT_MAE_PP"
-    HELD_OUT_F1_AT_10 = "HELD_OUT_F1_AT_10"
-    BASELINE_MAE_PP = "BASELINE_MAE_PP"
-    BASELINE_F1_AT_10 = "BASELINE_F1_AT_10"
-
-    O_TARGET = list(TARGETS)
-    TARGET_IMD, TARGET_IBU = range(len(O_TARGET))
-    O_DEVICE = list(DEVICES)
-
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        defaults = TrainOptions()
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("PP stack of year A")),
-            self.tr("The PP stack of year A the model learns from."))
-        self.add_parameter(
-            QgsProcessingParameterMapLayer(
-                self.REFERENCE, self.tr("Reference (IMD of year A, or building footprints raster / polygons)")),
-            self.tr("The reference of year A for TARGET, described above."))
-        self.add_parameter(
-            QgsProcessingParameterEnum(self.TARGET, self.tr("Target"), options=self.O_TARGET,
-                                       defaultValue=self.TARGET_IMD),
-            self.tr("What the model predicts: imperviousness density or built-up share."))
-        self.add_parameter(
-            QgsProcessingParameterRasterLayer(
-                self.CLCPLUS, self.tr("CLCplus Backbone of year A (IMD only, optional)"), optional=True),
-            self.tr("The CLCplus Backbone of year A, removing reference pixels it contradicts (IMD only)."))
-        self.add_parameter(
-            QgsProcessingParameterFile(
-                self.INIT_MODEL, self.tr("Initial model (.onnx, transfer learning)"), extension="onnx",
-                optional=True),
-            self.tr("An .onnx model of this plugin to start from (transfer learning)."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.STEPS, self.tr("Training steps"),
-                                         compat.ProcessingNumberParameterType.Integer, defaults.steps, minValue=0),
-            self.tr("The number of optimiser steps."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.PATCH_SIZE, self.tr("Patch size (px, multiple of 8)"),
-                compat.ProcessingNumberParameterType.Integer, defaults.patch_size, minValue=16, maxValue=512),
-            self.tr("The side of the square training patches in pixels, a multiple of 8."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.BATCH_SIZE, self.tr("Patches per step"), compat.ProcessingNumberParameterType.Integer,
-                defaults.batch_size, minValue=1, maxValue=256),
-            self.tr("The number of patches per optimiser step."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(
-                self.LEARNING_RATE, self.tr("Learning rate"), compat.ProcessingNumberParameterType.Double,
-                defaults.learning_rate, minValue=1e-6, maxValue=1.0),
-            self.tr("The initial learning rate of Adam."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"),
-                                         compat.ProcessingNumberParameterType.Integer, defaults.seed),
-            self.tr("The seed of every random choice, so that a run can be repeated."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.MEMBERS, self.tr("Ensemble members"),
-                                         compat.ProcessingNumberParameterType.Integer, defaults.members,
-                                         minValue=1, maxValue=10),
-            self.tr("The number of networks trained and written as an ensemble (ATBD: up to 10)."))
-        self.add_parameter(
-            QgsProcessingParameterNumber(self.MAX_PATCHES, self.tr("Training patches per member (at most)"),
-                                         compat.ProcessingNumberParameterType.Integer, defaults.max_patches,
-                                         minValue=1, maxValue=5000),
-            self.tr("The most training windows drawn and read per member; memory grows with it, "
-                    "not with the area."))
-        self.add_parameter(
-            QgsProcessingParameterEnum(self.DEVICE, self.tr("Device"), options=self.O_DEVICE,
-                                       defaultValue=self.O_DEVICE.index(defaults.device)),
-            self.tr("Where PyTorch trains: auto (a CUDA GPU when there is one), cpu or cuda."))
-        self.add_parameter(
-            QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("Model"), self.tr("ONNX model (*.onnx)")),
-            self.tr("The trained .onnx model; with several members <name>_m1.onnx .. _mN.onnx beside it."))
-        self.addOutput(QgsProcessingOutputMultipleLayers(self.OUTPUT_MEMBERS, self.tr("Ensemble members (.onnx)")))
-        self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_MAE_PP, self.tr("Validation MAE (pp)")))
-        self.addOutput(QgsProcessingOutputNumber(self.VALIDATION_F1_AT_10, self.tr("Validation F1 at 10 %")))
-        self.addOutput(QgsProcessingOutputNumber(self.HELD_OUT_MAE_PP, self.tr("Held-out MAE of the ensemble (pp)")))
-        self.addOutput(QgsProcessingOutputNumber(self.HELD_OUT_F1_AT_10,
-                                                 self.tr("Held-out F1 at 10 % of the ensemble")))
-        self.addOutput(QgsProcessingOutputNumber(self.BASELINE_MAE_PP, self.tr("Held-out MAE of the baseline (pp)")))
-        self.addOutput(QgsProcessingOutputNumber(self.BASELINE_F1_AT_10,
-                                                 self.tr("Held-out F1 at 10 % of the baseline")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         reference = self.parameterAsLayer(parameters, self.REFERENCE, context)
