@@ -1,7 +1,8 @@
 """imperviousness:predict: U-Net raw prediction RIMD / RIBUD with ONNX Runtime (ATBD 4.2.3, SPEC 8)."""
 
-from ..core.unet.predict import run_predict, shipped_models
+from ..core.unet.predict import run_predict
 from ..steps import catalogue
+from ..steps.calls import models_or_shipped
 from .base import Group, ImperviousnessAlgorithm
 
 
@@ -39,11 +40,10 @@ class PredictAlgorithm(ImperviousnessAlgorithm):
         "density >= 0.5, CL = round(100 - 100 x population SD of the binary predictions).")
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        models = (self.parameterAsFileList(parameters, self.MODELS, context)
-                  if parameters.get(self.MODELS) else [])
-        if not models:
-            target = self.O_SHIPPED_TARGET[self.parameterAsEnum(parameters, self.SHIPPED_TARGET, context)]
-            models = self.run_core(shipped_models, target)
+        models = self.run_core(
+            models_or_shipped,
+            self.parameterAsFileList(parameters, self.MODELS, context) if parameters.get(self.MODELS) else [],
+            self.O_SHIPPED_TARGET[self.parameterAsEnum(parameters, self.SHIPPED_TARGET, context)])
         outputs = {self.OUTPUT: self.parameterAsOutputLayer(parameters, self.OUTPUT, context)}
         for name in (self.OUTPUT_SD, self.OUTPUT_CONFIDENCE):
             if parameters.get(name):

@@ -2,10 +2,11 @@
 
 from qgis.core import QgsProcessingException
 
-from ..core.features.preprocess import PreprocessOptions, parse_scl_weights, run_preprocess
+from ..core.features.preprocess import run_preprocess
 from ..core.io.stac import StacRequest, default_cache_folder, fetch_acquisitions, is_stac_url
 from ..core.io.stac_http import Limits
 from ..steps import catalogue
+from ..steps.calls import preprocess_options
 from .base import Group, ImperviousnessAlgorithm
 
 
@@ -71,9 +72,6 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
         options = self.options(parameters, context)
-        options.harmonic_order = self.parameterAsInt(parameters, self.HARMONIC_ORDER, context)
-        options.scl_weights = self.run_core(
-            parse_scl_weights, self.parameterAsString(parameters, self.SCL_WEIGHTS, context))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         inputs = self.parameterAsFile(parameters, self.INPUT, context)
         if is_stac_url(inputs):
@@ -102,21 +100,22 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
                 scene_budget=self.parameterAsDouble(parameters, self.SCENE_TIME_BUDGET, context)))
 
     def options(self, parameters, context):
-        """Dates, grid and extent (shared with imperviousness:stacsearch)."""
-        options = PreprocessOptions(
-            start_date=self._date(parameters, self.START_DATE, context),
-            end_date=self._date(parameters, self.END_DATE, context),
-            pixel_size=self.parameterAsDouble(parameters, self.PIXEL_SIZE, context))
+        """PreprocessOptions from the plain values of the parameters (steps/calls.py maps them, as
+        for the tile runner); stacsearch has the dates and grid only."""
+        values = {self.START_DATE: self._date(parameters, self.START_DATE, context),
+                  self.END_DATE: self._date(parameters, self.END_DATE, context),
+                  self.PIXEL_SIZE: self.parameterAsDouble(parameters, self.PIXEL_SIZE, context)}
         crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
-        if crs.isValid():
-            options.target_crs_wkt = crs.toWkt()
+        values[self.TARGET_CRS] = crs.toWkt() if crs.isValid() else None
         if parameters.get(self.EXTENT):
             extent = self.parameterAsExtent(parameters, self.EXTENT, context)
             if not extent.isNull():
-                options.extent = (extent.xMinimum(), extent.yMinimum(),
-                                  extent.xMaximum(), extent.yMaximum())
-                options.extent_crs_wkt = self.parameterAsExtentCrs(parameters, self.EXTENT, context).toWkt()
-        return options
+                values[self.EXTENT] = ((extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
+                                       self.parameterAsExtentCrs(parameters, self.EXTENT, context).toWkt())
+        if self.HARMONIC_ORDER in self.STEP.names:
+            values[self.HARMONIC_ORDER] = self.parameterAsInt(parameters, self.HARMONIC_ORDER, context)
+            values[self.SCL_WEIGHTS] = self.parameterAsString(parameters, self.SCL_WEIGHTS, context)
+        return self.run_core(preprocess_options, values)
 
     def _date(self, parameters, name, context):
         if parameters.get(name) in (None, ""):

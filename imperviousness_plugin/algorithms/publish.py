@@ -4,10 +4,10 @@ import json
 import os
 
 
-from ..core.unet.predict import shipped_models
 from ..core.products.delivery import version_number
 from ..core.products.publish import PRODUCTS, SIDE_FILES, publish
 from ..steps import catalogue
+from ..steps.calls import models_or_shipped
 from .base import Group, ImperviousnessAlgorithm
 
 
@@ -50,12 +50,11 @@ class PublishAlgorithm(ImperviousnessAlgorithm):
                       for name in SIDE_FILES if parameters.get(name)}
         reference = {name: self.raster_path(parameters, name, context)
                      for name in (self.IMD_A, self.IBU_A) if parameters.get(name)}
-        models = {target: self.parameterAsFileList(parameters, name, context)
-                  for target, name in (("IMD", self.MODELS_IMD), ("IBU", self.MODELS_IBU))
-                  if parameters.get(name)}
-        for target, raw in (("IMD", "RIMD"), ("IBU", "RIBUD")):
-            if target not in models and raw in layers:   # no model given: the shipped ensemble ran
-                models[target] = self.run_core(shipped_models, target)
+        models = {}
+        for target, raw, name in (("IMD", self.RIMD, self.MODELS_IMD), ("IBU", self.RIBUD, self.MODELS_IBU)):
+            given = self.parameterAsFileList(parameters, name, context) if parameters.get(name) else []
+            if given or raw in layers:   # no model given: the shipped ensemble ran
+                models[target] = self.run_core(models_or_shipped, given, target)
         folder = self.parameterAsFile(parameters, self.OUTPUT_FOLDER, context)
         delivery = None
         if self.parameterAsBool(parameters, self.DELIVERY, context):
