@@ -84,6 +84,7 @@ from osgeo import gdal, osr
 from scipy import ndimage
 
 from imperviousness_plugin.core.errors import ImperviousnessError
+from imperviousness_plugin.core.io import profiles
 from imperviousness_plugin.core.io.encoding import NODATA
 
 gdal.UseExceptions()
@@ -901,8 +902,6 @@ def simulate_acquisitions(world, year, baseline=None):
 
 _GDAL_TYPES = {np.dtype("uint8"): gdal.GDT_Byte, np.dtype("uint16"): gdal.GDT_UInt16,
                np.dtype("float32"): gdal.GDT_Float32}
-_GTIFF_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKXSIZE=256",
-                  "BLOCKYSIZE=256"]
 
 
 def _mem_dataset(array, geotransform, crs_wkt):
@@ -948,7 +947,7 @@ def write_gtiff(path, array, geotransform, crs_wkt, nodata=None, description=Non
     dtype = _GDAL_TYPES[array.dtype]
     h, w = array.shape
     dataset = gdal.GetDriverByName("GTiff").Create(
-        str(path), w, h, 1, dtype, options=options or _GTIFF_OPTIONS)
+        str(path), w, h, 1, dtype, options=options or profiles.SAMPLE.creation_options())
     dataset.SetGeoTransform(tuple(float(v) for v in geotransform))
     dataset.SetProjection(crs_wkt)
     band = dataset.GetRasterBand(1)
@@ -1415,8 +1414,7 @@ def generate_benchmark_year(out_dir, size=2000, n_dates=60, seed=DEFAULT_SEED, y
     year_start = datetime.date(year, 1, 1)
     days = 366 if _leap(year) else 365
     step = days / n_dates
-    options = ["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=2", f"ZLEVEL={int(zlevel)}",
-               "BLOCKXSIZE=256", "BLOCKYSIZE=256"]
+    options = profiles.SAMPLE.creation_options(zlevel=zlevel)
     used = set()
     for k in range(n_dates):
         day = int(min(days - 1, max(0, round((k + 0.5) * step + rng.uniform(-0.3, 0.3) * step))))

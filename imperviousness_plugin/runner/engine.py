@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from osgeo import gdal
 
 from ..core.errors import Cancelled, ImperviousnessError
-from ..core.io import atomic
+from ..core.io import atomic, profiles
+from ..core.io.raster import gdal_array_dtype
 from ..graph import Step
 from .identity import identify, sha256
 from .steps import predict_models, step_function
@@ -36,7 +37,6 @@ from .tiling import area_bounds, area_grid, eea_cells, halo_pixels, processing_t
 MANIFEST = "manifest.json"
 # The runner's own folders in OUTPUT_FOLDER; everything else there is publish's.
 RUNNER_FOLDERS = ("tiles", "mosaic", "cells", "area", ".scratch")
-TRANSLATE = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
 
 
 @dataclass
@@ -84,8 +84,9 @@ def is_raster(value):
             and gdal.OpenEx(value, gdal.OF_RASTER) is not None)
 
 
-def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None, renames=None):
-    """`source` cut to `bounds` grown outward to its pixel size, written as GeoTIFF atomically.
+def crop_to(source, target, bounds, profile=profiles.PRODUCT, folder=None, renames=None):
+    """`source` cut to `bounds` grown outward to its pixel size, written as GeoTIFF atomically in
+    the creation `profile` (the tile runner's outputs: the analysis product's, as single runs).
 
     With `folder`, metadata values naming files under it (e.g. the calibration file that
     applycalibration records) become relative to it, so that runs into two folders give equal bytes;
@@ -99,6 +100,8 @@ def crop_to(source, target, bounds, creation_options=TRANSLATE, folder=None, ren
     top = max(0, math.floor((y1 - bounds[3]) / -py + 1e-9))
     bottom = min(dataset.RasterYSize, math.ceil((y1 - bounds[1]) / -py - 1e-9))
     window = [left, top, right - left, bottom - top]
+    creation_options = profile.creation_options(
+        gdal_array_dtype(dataset.GetRasterBand(1).DataType), dataset.RasterCount, window[2], window[3])
     with atomic.atomic_path(target) as temporary:
         if folder is None:
             written = gdal.Translate(temporary, dataset, srcWin=window, creationOptions=creation_options)
@@ -195,7 +198,7 @@ def run_task(task):
                     continue
                 # A GeoTIFF, not a VRT of the (VRT) mosaic: GDAL 3.6 crashes copying such nests.
                 path = os.path.join(scratch, f"input_{index}_{name}.tif")
-                crop_to(source, path, task["core"] if on_core else task["read"], ["TILED=YES", "BIGTIFF=IF_SAFER"])
+                crop_to(source, path, task["core"] if on_core else task["read"], profiles.TILE_CROP)
                 resolved[name] = path
             function = step_function(algorithm)
             outputs = {name: os.path.join(scratch, output_name(child_id, name, suffix))

@@ -28,6 +28,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..errors import ImperviousnessError
+from ..io import profiles
 from ..io.atomic import scratch_path
 from ..io.raster import Grid, RasterWriter, Window, count_blocks, iter_blocks, transform_bounds
 from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
@@ -322,8 +323,7 @@ class _ScratchRaster:
         with self._errors():
             self.dataset = gdal.GetDriverByName("GTiff").Create(
                 path, grid.width, grid.height, len(names), gdal.GDT_Float32,
-                ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "INTERLEAVE=BAND",
-                 "BIGTIFF=IF_SAFER", "SPARSE_OK=YES"])
+                profiles.SCRATCH.creation_options())
         self.dataset.SetGeoTransform(grid.geotransform)
         self.dataset.SetProjection(grid.crs_wkt)
         for index in range(len(names)):

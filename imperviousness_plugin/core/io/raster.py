@@ -16,14 +16,14 @@ import numpy as np
 from osgeo import gdal, osr
 
 from ..errors import ImperviousnessError
-from . import atomic
+from . import atomic, profiles
 from .encoding import NODATA
 
 gdal.UseExceptions()
 osr.UseExceptions()
 
 # GTiff tile edge; blocks handed to algorithms are multiples of it so writes fill whole tiles.
-TILE_SIZE = 256
+TILE_SIZE = profiles.TILE_SIZE
 DEFAULT_BLOCK_SIZE = 512
 # The largest output grid an algorithm builds: 4e9 pixels, e.g. 63 000 x 63 000 px = 630 km
 # square at 10 m, forty EEA 100 km tiles, 16 GB per Float32 band. Larger areas are processed
@@ -463,32 +463,9 @@ class RasterInput:
         self.dataset = None
 
 
-# The one GeoTIFF creation profile (the idea of rasterio's DefaultGTiffProfile): every raster an
-# algorithm writes or publishes is tiled, DEFLATE-compressed with the predictor of its type.
-GTIFF_PROFILE = {"TILED": "YES", "BLOCKXSIZE": str(TILE_SIZE), "BLOCKYSIZE": str(TILE_SIZE),
-                 "COMPRESS": "DEFLATE", "NUM_THREADS": "2"}
-# BIGTIFF only when the uncompressed size approaches the 4 GB classic TIFF limit.
-BIGTIFF_BYTES = 3_500_000_000
-
-
-def gtiff_creation_options(dtype, band_count, width, height, zlevel=None):
-    """GTIFF_PROFILE completed for one raster: predictor, BigTIFF and interleave.
-
-    `zlevel` (1..9, GDAL's default 6) trades DEFLATE's speed against size; the pixels are the
-    same at any level.
-    """
-    dtype = np.dtype(dtype)
-    raw_bytes = width * height * band_count * dtype.itemsize
-    options = dict(GTIFF_PROFILE, PREDICTOR="3" if dtype.kind == "f" else "2",
-                   BIGTIFF="YES" if raw_bytes > BIGTIFF_BYTES else "NO",
-                   INTERLEAVE="BAND" if band_count > 1 else "PIXEL")
-    if zlevel is not None:
-        options["ZLEVEL"] = str(int(zlevel))
-    return [f"{key}={value}" for key, value in options.items()]
-
-
 class RasterWriter:
-    """The one raster writer: a tiled, compressed GeoTIFF written block by block.
+    """The one raster writer: a GeoTIFF of a named creation profile (profiles.py; the analysis
+    product profile unless told) written block by block.
 
     Use as a context manager. Data goes to a hidden temporary file beside the output
     (atomic.atomic_path); on success it is moved over the output name, on any error (or
@@ -497,7 +474,7 @@ class RasterWriter:
     """
 
     def __init__(self, path, grid, band_count, dtype, nodata, descriptions=None,
-                 color_table=None, metadata=None, zlevel=None):
+                 color_table=None, metadata=None, zlevel=None, profile=profiles.PRODUCT):
         self.path = os.path.abspath(str(path))
         self.grid = grid
         self.band_count = band_count
@@ -509,6 +486,7 @@ class RasterWriter:
         self.color_table = color_table
         self.metadata = metadata or {}
         self.zlevel = zlevel
+        self.profile = profile
         self.dataset = None
         self._atomic = None
 
@@ -517,7 +495,7 @@ class RasterWriter:
         temporary = self._atomic.__enter__()
         try:
             self.dataset = _create_gtiff(temporary, self.grid, self.band_count, self.dtype, self.path,
-                                         self.zlevel)
+                                         self.profile, self.zlevel)
             self._describe()
         except BaseException:
             self.dataset = None
@@ -603,8 +581,8 @@ def check_closed(path):
         raise atomic.write_error(path, error) or ImperviousnessError(f"Cannot write {path}: {error}")
 
 
-def _create_gtiff(temporary, grid, band_count, dtype, path, zlevel=None):
-    options = gtiff_creation_options(dtype, band_count, grid.width, grid.height, zlevel)
+def _create_gtiff(temporary, grid, band_count, dtype, path, profile, zlevel=None):
+    options = profile.creation_options(dtype, band_count, grid.width, grid.height, zlevel)
     try:
         return gdal.GetDriverByName("GTiff").Create(temporary, grid.width, grid.height, band_count,
                                                     _GDAL_TYPES[dtype], options)

@@ -33,7 +33,7 @@ from osgeo import gdal
 
 from ..errors import Cancelled, ImperviousnessError
 from ..progress import StepProgress
-from . import stac_cache
+from . import profiles, stac_cache
 from .atomic import atomic_path, write_json
 from .raster import Grid, Window, open_raster, read_window, transform_bounds
 from .sentinel2 import BASELINE_04_OFFSET, REFLECTANCE_BANDS, SCL
@@ -63,8 +63,6 @@ GDAL_HTTP_OPTIONS = {
     "GDAL_HTTP_MAX_RETRY": "0",
     "VSI_CACHE": "FALSE",
 }
-_CACHE_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKXSIZE=256",
-                  "BLOCKYSIZE=256", "SPARSE_OK=TRUE", "BIGTIFF=IF_SAFER"]
 _COLLECTION_URL = re.compile(r"^(https?://.+?)/collections/([^/?#]+)/?$")
 
 
@@ -464,7 +462,7 @@ def write_sparse_band(path, grid, window, array, description):
     with atomic_path(path, output=False) as temporary:   # a cache file, kept on failure
         dataset = gdal.GetDriverByName("GTiff").Create(
             temporary, grid.width, grid.height, 1,
-            gdal.GDT_Byte if array.dtype == np.uint8 else gdal.GDT_UInt16, options=_CACHE_OPTIONS)
+            gdal.GDT_Byte if array.dtype == np.uint8 else gdal.GDT_UInt16, options=profiles.STAC_CACHE.creation_options())
         try:
             dataset.SetGeoTransform(grid.geotransform)
             dataset.SetProjection(grid.crs_wkt)

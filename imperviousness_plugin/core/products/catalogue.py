@@ -251,8 +251,6 @@ DELIVERY_EPSG = 3035
 DELIVERY_GRID = 1000         # the upper-left corner lies on whole multiples of this (m)
 DELIVERY_TILE = 100000       # EEA 100 km tiles; the AOI code names the lower-left corner
 DELIVERY_MAX_BLOCK = 1024    # the QC tool's tile check
-# The one creation profile of the delivery (the analysis products use core/io/raster.py's).
-DELIVERY_CREATION_OPTIONS = ("TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "COMPRESS=LZW")
 RAT_COLUMNS = ("value", "count", "area_km2", "area_perc", "class_name")
 
 STATUS_VALUES = tuple(range(101)) + (NODATA,)

@@ -60,10 +60,11 @@ from osgeo import gdal, ogr, osr
 
 from .. import PLUGIN_DIR
 from ..errors import ImperviousnessError
+from ..io import profiles
 from ..io.atomic import atomic_path, write_bytes, write_text
 from ..io.raster import (Grid, aligned_window, check_alignable, iter_padded_blocks, open_raster,
                          same_crs, window_grid)
-from .catalogue import (DELIVERY_CREATION_OPTIONS, DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE,
+from .catalogue import (DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE,
                         NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS, class_names, generation)
 from .styles import color_table, render_qml
 
@@ -215,7 +216,7 @@ def write_tile_raster(source, grid, window, target, official):
     histogram = np.zeros(256, dtype=np.int64)
     with atomic_path(target) as temporary, _pam_side_files():
         dataset = gdal.GetDriverByName("GTiff").Create(
-            temporary, tile.width, tile.height, 1, gdal.GDT_Byte, list(DELIVERY_CREATION_OPTIONS))
+            temporary, tile.width, tile.height, 1, gdal.GDT_Byte, profiles.DELIVERY.creation_options())
         dataset.SetGeoTransform(tile.geotransform)
         dataset.SetProjection(tile.crs_wkt)
         band = dataset.GetRasterBand(1)

@@ -17,7 +17,8 @@ from osgeo import gdal
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io.atomic import atomic_path, copy_file, write_json
-from ..io.raster import check_closed, flush_written, gdal_array_dtype, gtiff_creation_options, open_raster
+from ..io import profiles
+from ..io.raster import check_closed, flush_written, gdal_array_dtype, open_raster
 from .catalogue import PRODUCTS, SIDE_FILES, hrl_name, pair_code  # noqa: F401 (re-exported)
 from .delivery import check_delivery, deliverables, input_names, write_delivery
 from .report import write_report
@@ -43,8 +44,8 @@ def copy_raster(source, target, names=None):
     view.SetMetadata({key: published_names(value, names or {})
                       for key, value in (plain.GetMetadata() or {}).items()})
     plain = None
-    options = gtiff_creation_options(gdal_array_dtype(view.GetRasterBand(1).DataType),
-                                     view.RasterCount, view.RasterXSize, view.RasterYSize)
+    options = profiles.PRODUCT.creation_options(gdal_array_dtype(view.GetRasterBand(1).DataType),
+                                                view.RasterCount, view.RasterXSize, view.RasterYSize)
     with atomic_path(target) as temporary:
         try:
             copy = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, strict=0, options=options)
