@@ -13,7 +13,8 @@ import pytest
 from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.io.align import run_align_grid, source_name
+from imperviousness_plugin.core.io.raster import source_name
+from imperviousness_plugin.core.products.align import run_align_grid
 from rasters import epsg_wkt, write_raster
 
 gdal.UseExceptions()

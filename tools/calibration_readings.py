@@ -20,7 +20,7 @@ import os
 import numpy as np
 from osgeo import gdal
 
-from imperviousness_plugin.core.io.align import run_align_grid
+from imperviousness_plugin.core.products.align import run_align_grid
 from imperviousness_plugin.core.products.publish import hrl_name
 from imperviousness_plugin.core.status.calibration import run_imd_calibration
 

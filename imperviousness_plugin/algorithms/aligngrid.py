@@ -1,6 +1,6 @@
 """imperviousness:aligngrid: pad a raster outward onto the kilometre grid (SPEC 11, EEA origin check)."""
 
-from ..core.io.align import run_align_grid
+from ..core.products.align import run_align_grid
 from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 

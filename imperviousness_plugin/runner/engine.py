@@ -18,7 +18,6 @@ Cancellation stops submitting, cancels the running tasks and removes their scrat
 """
 
 import json
-import math
 import os
 import shutil
 import time
@@ -28,6 +27,7 @@ from osgeo import gdal
 
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic, profiles
+from ..core.io.grid import Grid, window_from_bounds
 from ..core.io.raster import gdal_array_dtype
 from ..graph import Step
 from .identity import identify, sha256
@@ -94,12 +94,8 @@ def crop_to(source, target, bounds, profile=profiles.PRODUCT, folder=None, renam
     """
     renames = renames or {}
     dataset = gdal.Open(source)
-    x0, px, _, y1, _, py = dataset.GetGeoTransform()
-    left = max(0, math.floor((bounds[0] - x0) / px + 1e-9))
-    right = min(dataset.RasterXSize, math.ceil((bounds[2] - x0) / px - 1e-9))
-    top = max(0, math.floor((y1 - bounds[3]) / -py + 1e-9))
-    bottom = min(dataset.RasterYSize, math.ceil((y1 - bounds[1]) / -py - 1e-9))
-    window = [left, top, right - left, bottom - top]
+    cut = window_from_bounds(Grid.of_dataset(dataset), bounds)
+    window = [cut.col, cut.row, cut.width, cut.height]
     creation_options = profile.creation_options(
         gdal_array_dtype(dataset.GetRasterBand(1).DataType), dataset.RasterCount, window[2], window[3])
     with atomic.atomic_path(target) as temporary:

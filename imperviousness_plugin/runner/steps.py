@@ -22,7 +22,7 @@ from ..core.errors import ImperviousnessError
 from ..core.features.changemask import ChangeMaskOptions, run_changemask
 from ..core.features.preprocess import run_preprocess
 from ..core.features.rmsd import run_rmsd
-from ..core.io.align import run_align_grid
+from ..core.products.align import run_align_grid
 from ..core.io.stac import is_stac_url
 from ..core.products.publish import publish
 from ..core.status.calibration import run_apply_calibration, run_calibrate

@@ -23,7 +23,7 @@ from osgeo import gdal
 
 from ..core.errors import ImperviousnessError
 from ..core.features.changemask import EEA_TILE_SIZE_M
-from ..core.io.align import DEFAULT_ALIGNMENT
+from ..core.products.align import DEFAULT_ALIGNMENT
 from ..core.io.raster import Grid, Window, aligned_window, check_alignable, window_grid
 from ..core.unet.contract import DEFAULT_OVERLAP, DEFAULT_TILE_SIZE
 

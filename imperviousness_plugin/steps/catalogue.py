@@ -8,15 +8,15 @@ algorithm's are one number. Parameter order is the dialogs' order.
 
 from ..core.change import aggregate, layers
 from ..core.features import changemask, preprocess, rmsd
-from ..core.io.align import DEFAULT_ALIGNMENT
 from ..core.io.stac_http import Limits
+from ..core.products.align import DEFAULT_ALIGNMENT
 from ..core.products.publish import PRODUCTS
 from ..core.status import calibration, sealing_mask
 from ..core.unet import confidence, predict, training
 from .spec import (Output, Step, boolean, crs, date, enum, extent, file, file_out, files, folder, folder_out,
                    integer, layer, number, raster, raster_out, rasters, string)
 
-ALIGNGRID = Step("aligngrid", core="core.io.align:run_align_grid", parameters=(
+ALIGNGRID = Step("aligngrid", core="core.products.align:run_align_grid", parameters=(
     raster("INPUT", "Input layer",
            "The raster to pad, on a north-up grid whose origin is on whole pixels."),
     number("ALIGNMENT", "Alignment (metres)",

@@ -42,6 +42,7 @@ import numpy as np
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io.encoding import NODATA
+from ..io.grid import whole_multiple
 from ..io.raster import TILE_SIZE, Grid, RasterInput, RasterWriter, Window, iter_blocks, count_blocks
 
 METHODS = ("mean", "max", "mean_change")
@@ -176,7 +177,7 @@ def check_nests(grid, name):
     x0, px, rx, y1, ry, py = grid.geotransform
     if rx or ry or px <= 0 or abs(abs(py) - px) > 1e-9 * px or py > 0:
         raise ImperviousnessError(f"{name} must have square, north-up pixels; its grid is {grid.describe()}.")
-    if not (_is_whole(x0 / px) and _is_whole(y1 / px)):
+    if not (whole_multiple(x0, px) and whole_multiple(y1, px)):
         raise ImperviousnessError(
             f"The grid of {name} ({grid.describe()}) is not aligned to whole multiples of its pixel "
             f"size {px:g}, so its pixels cannot nest in cells aligned to multiples of R; align it "
@@ -185,15 +186,11 @@ def check_nests(grid, name):
 
 def aggregation_factor(pixel_size, resolution, name):
     ratio = resolution / pixel_size
-    if resolution <= 0 or not _is_whole(ratio) or round(ratio) < 1:
+    if resolution <= 0 or not whole_multiple(ratio) or round(ratio) < 1:
         raise ImperviousnessError(
             f"The resolution {resolution:g} must be a whole multiple of the pixel size {pixel_size:g} "
             f"of {name}.")
     return int(round(ratio))
-
-
-def _is_whole(number, tolerance=1e-6):
-    return abs(number - round(number)) <= tolerance
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from osgeo import gdal
 from ..errors import ImperviousnessError
 from ..io import profiles
 from ..io.atomic import scratch_path
+from ..io.grid import window_grid
 from ..io.raster import Grid, RasterWriter, Window, count_blocks, iter_blocks, transform_bounds
 from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
 from ..kernels.ndvi_model import (coefficient_names, day_fraction, fit_ndvi_model, linear_to_published,
@@ -38,7 +39,7 @@ from ..kernels.quantiles import INVALID_CODE, weighted_quantile
 from ..progress import StepProgress
 from .blockreader import BackgroundWriter, BlockStream
 from .resample import TileOnGrid
-from .tiles import count_tile_blocks, group_tiles, tile_blocks, tile_window, window_grid
+from .tiles import count_tile_blocks, group_tiles, tile_blocks, tile_window
 
 # ATBD Annex 1, Table 6: weight of each SCL class 0..11.
 DEFAULT_SCL_WEIGHTS = (0, 0, 0, 10, 50, 50, 50, 10, 5, 1, 1, 1)

@@ -5,11 +5,11 @@ window of one cut the same way for every date). Each tile is reduced in its own 
 features are resampled once to the output grid (SPEC section 4).
 """
 
-import math
 from dataclasses import dataclass
 
 from ..errors import ImperviousnessError
-from ..io.raster import Grid, Window, open_raster, transform_bounds
+from ..io.grid import TOLERANCE, Grid, Window, ceil_to, floor_to, transform_bounds, whole_multiple
+from ..io.raster import open_raster
 from ..io.sentinel2 import SCL
 
 # Pixels of margin around the output footprint when it is reprojected into a tile, so that the
@@ -46,7 +46,7 @@ def acquisition_grids(acquisition, bands):
                 f"Band {band} of {acquisition.source} ({grid.describe()}) does not cover the "
                 f"same area as its other bands ({finest.describe()}).")
         factor = grid.pixel_size / finest.pixel_size
-        if abs(factor - round(factor)) > 1e-6 or round(factor) not in (1, 2):
+        if not whole_multiple(factor) or round(factor) not in (1, 2):
             raise ImperviousnessError(
                 f"Band {band} of {acquisition.source} has {grid.pixel_size:g} m pixels: bands "
                 f"must be at the finest resolution ({finest.pixel_size:g} m) or twice it.")
@@ -96,24 +96,17 @@ def tile_window(tile, output):
     col1 = (bounds[2] - x0) / px
     row0 = (bounds[3] - y1) / py
     row1 = (bounds[1] - y1) / py
-    aligned = grid.same_crs(output) and abs(output.pixel_size - px) < 1e-9 * px and all(
-        abs(edge - round(edge)) < 1e-6 for edge in (col0, col1, row0, row1))
+    aligned = grid.same_crs(output) and abs(output.pixel_size - px) <= TOLERANCE * px and all(
+        whole_multiple(edge) for edge in (col0, col1, row0, row1))
     margin = 0 if aligned else REPROJECTION_MARGIN
     step = tile.step
-    col0 = max(0, _floor_to(col0 - margin, step))
-    row0 = max(0, _floor_to(row0 - margin, step))
-    col1 = min(grid.width, _ceil_to(col1 + margin, step))
-    row1 = min(grid.height, _ceil_to(row1 + margin, step))
+    col0 = max(0, floor_to(col0 - margin, step, 1))
+    row0 = max(0, floor_to(row0 - margin, step, 1))
+    col1 = min(grid.width, ceil_to(col1 + margin, step, 1))
+    row1 = min(grid.height, ceil_to(row1 + margin, step, 1))
     if col1 <= col0 or row1 <= row0:
         return None
     return Window(col0, row0, col1 - col0, row1 - row0)
-
-
-def window_grid(grid, window):
-    """The grid of a window of `grid`."""
-    x0, px, rx, y1, ry, py = grid.geotransform
-    return Grid(grid.crs_wkt, (x0 + window.col * px, px, rx, y1 + window.row * py, ry, py),
-                window.width, window.height)
 
 
 def tile_blocks(window, block_size):
@@ -135,11 +128,3 @@ def count_tile_blocks(window, block_size):
     last_col = (window.col + window.width - 1) // block_size
     last_row = (window.row + window.height - 1) // block_size
     return (last_col - first_col + 1) * (last_row - first_row + 1)
-
-
-def _floor_to(value, step):
-    return int(math.floor(value + 1e-6)) // step * step
-
-
-def _ceil_to(value, step):
-    return -(-int(math.ceil(value - 1e-6)) // step) * step

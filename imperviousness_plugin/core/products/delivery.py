@@ -27,7 +27,7 @@ The delivered IBUC follows the EEA's definition (0, 1, 2, 10, 255): ATBD Table 5
 
 The tile part of a product is its overlap with the 100 km tile, extended outward to whole
 kilometres (the QC tool's origin check wants the upper-left corner on the 1 km grid) by the rule
-imperviousness:aligngrid pads the models' inputs with (raster.aligned_window); pixels the product
+imperviousness:aligngrid pads the models' inputs with (grid.aligned_window); pixels the product
 does not cover are 255 (nodata). The models' products are on the 1 km grid already, so there
 only the 100 km tile edges cut them. The pixels are otherwise the published product's, read
 block by block and never resampled, so the product's grid must be EPSG:3035 at the official
@@ -62,10 +62,10 @@ from .. import PLUGIN_DIR
 from ..errors import ImperviousnessError
 from ..io import profiles
 from ..io.atomic import atomic_path, write_bytes, write_text
-from ..io.raster import (Grid, aligned_window, check_alignable, iter_padded_blocks, open_raster,
-                         same_crs, window_grid)
-from .catalogue import (DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE,
-                        NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS, class_names, generation)
+from ..io.grid import Grid, aligned_window, check_alignable, same_crs, window_grid
+from ..io.raster import iter_padded_blocks, open_raster
+from .catalogue import (DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE, NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS,
+                        class_names, generation)
 from .styles import color_table, render_qml
 
 gdal.UseExceptions()

@@ -52,10 +52,10 @@ from ..products import styles
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io import atomic
-from ..io.align import source_name
 from ..io.encoding import NODATA
+from ..io.grid import whole_multiple
 from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, iter_blocks,
-                         require_same_grid)
+                         require_same_grid, source_name)
 from .sealing_mask import DEFAULT_COMBINE, check_density, mask_reading, run_sealing_mask
 
 FORMAT = "hrl-imperviousness-imd-calibration"
@@ -94,11 +94,11 @@ def sample_offsets(grid, spacing):
         raise ImperviousnessError(f"The grid must have square pixels for the sampling: {grid.describe()}.")
     ratio = spacing / pixel
     k = int(round(ratio))
-    if k < 1 or abs(ratio - k) > 1e-6:
+    if k < 1 or not whole_multiple(ratio):
         raise ImperviousnessError(
             f"SAMPLE_SPACING ({spacing:g} m) must be a whole multiple of the pixel size ({pixel:g} m).")
     x_units, y_units = grid.geotransform[0] / pixel, grid.geotransform[3] / pixel
-    if abs(x_units - round(x_units)) < 1e-6 and abs(y_units - round(y_units)) < 1e-6:
+    if whole_multiple(x_units) and whole_multiple(y_units):
         # x grows with columns; y falls with rows, so the row phase counts down from the top.
         return k, int(round(x_units)) % k, (-int(round(y_units))) % k
     return k, 0, 0

@@ -6,7 +6,7 @@ product has its origin and its extent on whole kilometres, as the EEA's QC tool 
 delivered product (origin check); pixels outside IMD_A stay nodata.
 
 The output is the input's own pixels inside a frame of nodata: the window of the input grid
-that covers it grown outward to whole multiples of ALIGNMENT (raster.aligned_window, the rule
+that covers it grown outward to whole multiples of ALIGNMENT (grid.aligned_window, the rule
 the EEA delivery cuts its tiles with), or the extent of GRID, a raster on the same pixels. The
 fill is the band's declared nodata; a raster that declares none is padded with the NODATA the
 user chooses, or NaN for floats; an integer raster without either is refused (a silent 255 would
@@ -26,18 +26,16 @@ import numpy as np
 from osgeo import gdal
 
 from ..errors import ImperviousnessError
-from ..products.catalogue import DELIVERY_GRID
-from ..products.styles import style_path_beside
+from ..io import atomic
+from ..io.encoding import NODATA
+from ..io.grid import Grid, Window, aligned_window, check_alignable, window_grid
+from ..io.raster import (ALIGNED_FROM, RasterWriter, band_descriptions, count_blocks, gdal_array_dtype,
+                         iter_padded_blocks, open_raster)
 from ..progress import StepProgress
-from . import atomic
-from .encoding import NODATA
-from .raster import (Grid, RasterWriter, Window, aligned_window, band_descriptions, check_alignable,
-                     count_blocks, gdal_array_dtype, iter_padded_blocks, open_raster, window_grid)
+from .catalogue import DELIVERY_GRID
+from .styles import style_path_beside
 
 DEFAULT_ALIGNMENT = float(DELIVERY_GRID)   # metres: the EEA's 1 km grid
-# Dataset metadata of a padded copy: the file name of the raster it was padded from (a model's
-# copies are temporary files; what they record of their inputs names the user's file instead).
-ALIGNED_FROM = "ALIGNED_FROM"
 BLOCK = 512
 
 
@@ -172,13 +170,6 @@ def _metadata(described, input_path):
     metadata = dict(described.GetMetadata() or {})
     metadata.setdefault(ALIGNED_FROM, os.path.basename(str(input_path)))
     return metadata
-
-
-def source_name(path):
-    """How outputs name the input `path`: the file a padded copy was made from, else `path`."""
-    dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY)
-    origin = dataset.GetMetadataItem(ALIGNED_FROM) if dataset is not None else None
-    return origin or str(path)
 
 
 def _copy_style(input_path, output_path):
