@@ -7,7 +7,7 @@ import pytest
 from osgeo import gdal, gdal_array
 
 from imperviousness_plugin.core.products import styles
-from imperviousness_plugin.core.change.layers import run_builtup
+from imperviousness_plugin.core.status.builtup import run_builtup
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from rasters import write_raster
 from feedback import Feedback

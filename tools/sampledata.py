@@ -85,7 +85,8 @@ from scipy import ndimage
 
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.io import profiles
-from imperviousness_plugin.core.io.encoding import NODATA
+from imperviousness_plugin.core.io.encoding import IBU_THRESHOLD, NODATA
+from imperviousness_plugin.core.kernels import ndvi_model
 
 gdal.UseExceptions()
 osr.UseExceptions()
@@ -125,7 +126,7 @@ CLCPLUS_CODES = {"conifer": 2, "broadleaf": 3, "shrub": 5, "grass": 6, "crops": 
 SEALED_OBJECT_CELLS = 3
 SEALED_VISIBLE_MIN = 0.20
 SEALED_MAJORITY = 0.50
-IBU_MIN_BUILT_UP = 0.10
+IBU_MIN_BUILT_UP = IBU_THRESHOLD / 100   # the IBU definition (SPEC 8), as a roof fraction
 NODATA_BYTE = NODATA
 
 # ----------------------------------------------------------------------------------------------
@@ -237,9 +238,8 @@ def ndvi_curve(cover, tau):
 
 
 def day_fraction(date):
-    """tau = (day_of_year - 1) / days_in_year, as in SPEC section 4."""
-    days = 366 if _leap(date.year) else 365
-    return (date.timetuple().tm_yday - 1) / days
+    """tau = (day_of_year - 1) / days_in_year, as in SPEC section 4 (the plugin's own rule)."""
+    return float(ndvi_model.day_fraction([date])[0])
 
 
 def _leap(year):

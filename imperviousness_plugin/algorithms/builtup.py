@@ -1,6 +1,6 @@
 """imperviousness:builtup: IBU = RIBUD >= THRESHOLD (ATBD 4.4.2, SPEC 8)."""
 
-from ..core.change.layers import run_builtup
+from ..core.status.builtup import run_builtup
 from ..steps import catalogue
 from .base import Group, ImperviousnessAlgorithm
 

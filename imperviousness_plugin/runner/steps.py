@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from osgeo import gdal
 
 from ..core.change.aggregate import aggregate_raster
-from ..core.change.layers import run_builtup, run_change_continuous, run_classify_change
+from ..core.change.layers import run_change_continuous, run_classify_change
 from ..core.errors import ImperviousnessError
 from ..core.features.changemask import ChangeMaskOptions, run_changemask
 from ..core.features.preprocess import run_preprocess
@@ -25,6 +25,7 @@ from ..core.features.rmsd import run_rmsd
 from ..core.products.align import run_align_grid
 from ..core.io.stac import is_stac_url
 from ..core.products.publish import publish
+from ..core.status.builtup import run_builtup
 from ..core.status.calibration import run_apply_calibration, run_calibrate
 from ..core.status.sealing_mask import SealedSource, run_sealing_mask
 from ..core.products.publish import PRODUCTS, SIDE_FILES

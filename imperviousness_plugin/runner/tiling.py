@@ -27,7 +27,6 @@ from ..core.products.align import DEFAULT_ALIGNMENT
 from ..core.io.raster import Grid, Window, aligned_window, check_alignable, window_grid
 from ..core.unet.contract import DEFAULT_OVERLAP, DEFAULT_TILE_SIZE
 
-DEFAULT_HALO_M = 0.0   # beyond what the U-Net layout needs
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ algorithm's are one number. Parameter order is the dialogs' order.
 
 from ..core.change import aggregate, layers
 from ..core.features import changemask, preprocess, rmsd
+from ..core.io.encoding import IBU_THRESHOLD
 from ..core.io.stac_http import Limits
 from ..core.products.align import DEFAULT_ALIGNMENT
 from ..core.products.publish import PRODUCTS
@@ -257,11 +258,11 @@ APPLYCALIBRATION = Step("applycalibration", core="core.status.calibration:run_ap
     raster_out("OUTPUT", "IMD of year B", "The IMD GeoTIFF of year B."),
 ))
 
-BUILTUP = Step("builtup", core="core.change.layers:run_builtup", parameters=(
+BUILTUP = Step("builtup", core="core.status.builtup:run_builtup", parameters=(
     raster("INPUT", "RIBUD (density 0..100)",
            "The raw built-up density RIBUD written by imperviousness:predict."),
     number("THRESHOLD", "Threshold (percent; built-up when RIBUD >= threshold)",
-           "The density in percent from which a pixel is built-up.", default=layers.DEFAULT_BUILTUP_THRESHOLD, minimum=0.0,
+           "The density in percent from which a pixel is built-up.", default=IBU_THRESHOLD, minimum=0.0,
            maximum=100.0),
     raster_out("OUTPUT", "IBU", "The IBU GeoTIFF."),
 ))

@@ -1,4 +1,4 @@
-"""The change-layer family (SPEC 7, ATBD 4.5) and the built-up status layer (SPEC 8, ATBD 4.4.2).
+"""The change-layer family (SPEC 7, ATBD 4.5).
 
 Change layers at resolution R (20 m: IMDC/IBUDC, 100 m: IMDC 100 m, SBUC) from two status layers
 A and B at 10 m and the change mask CHM. Every aggregation goes through core.aggregate (the one
@@ -49,13 +49,11 @@ from .aggregate import (DEFAULT_MIN_VALID_FRACTION, NO_CHANGE, ZERO_BOTH_YEARS, 
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io.encoding import NODATA
-from ..io.raster import RasterInput, RasterWriter, iter_blocks, count_blocks
+from ..io.raster import RasterInput, RasterWriter
 
 DEFAULT_LOSS_FACTOR = 10.0
 SMALLEST_INCREASE = 1  # percentage point: the smallest increase a Byte status can show
 DEFAULT_CHANGE_RESOLUTION = 20
-DEFAULT_BUILTUP_THRESHOLD = 10.0
-CLASS_CODES = (0, 1, 2, 10, 11, 12)
 
 CHANGE_ENCODING = "change + 100 (0..200), 201 = zero in both years, 255 = nodata"
 CLASS_ENCODING = ("0 unchanged no imperviousness, 1 new cover, 2 loss of cover, "
@@ -253,33 +251,3 @@ def run_classify_change(status_a, change, output, binary_status=False,
             progress.step()
     styles.write_style_beside(output, "change_class")
     return plan.grid
-
-
-def run_builtup(ribud, output, threshold=DEFAULT_BUILTUP_THRESHOLD, feedback=None):
-    """IBU = RIBUD >= THRESHOLD (ATBD 4.4.2): Byte 1 built-up, 0 not, 255 nodata; returns the grid.
-
-    RIBUD must hold densities 0..100 (percent) with 255 (or the declared nodata) as nodata; the
-    threshold is in percent, so the default 10 keeps pixels of 10 % and more.
-    """
-    if not 0 <= threshold <= 100:
-        raise ImperviousnessError(f"THRESHOLD must lie in 0..100 (percent), not {threshold:g}.")
-    source = RasterInput(ribud, "RIBUD")
-    grid = source.grid
-    block = 1024
-    progress = StepProgress(feedback, count_blocks(grid.width, grid.height, block))
-    with RasterWriter(output, grid, 1, np.uint8, NODATA,
-                      [f"IBU built-up (RIBUD >= {threshold:g} %): 0 not built-up, 1 built-up, 255 nodata"],
-                      color_table=styles.color_table("ibu"),
-                      metadata={"THRESHOLD": f"{threshold:g}"}) as writer:
-        for window in iter_blocks(grid.width, grid.height, block):
-            values, valid = source.read(window)
-            density = values[valid]
-            if density.size and ((density < 0) | (density > 100)).any():
-                raise ImperviousnessError(
-                    f"RIBUD ({ribud}) holds {density.min():g}..{density.max():g}; expected densities "
-                    "0..100 (percent) and 255 as nodata.")
-            ibu = np.where(valid, values >= threshold, NODATA).astype(np.uint8)
-            writer.write(window, ibu)
-            progress.step()
-    styles.write_style_beside(output, "ibu")
-    return grid

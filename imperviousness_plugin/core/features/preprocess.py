@@ -343,7 +343,7 @@ class _ScratchRaster:
     def write(self, window, array):
         with self._errors():
             self.dataset.WriteArray(array, window.col, window.row)
-            self.dataset.FlushCache()   # as in write_flushed
+            self.dataset.FlushCache()   # as RasterWriter.write: finished tiles leave GDAL's cache
 
     def close(self):
         self.dataset.FlushCache()
@@ -435,17 +435,6 @@ def _write_next(pending, write, progress):
     progress.step()
 
 
-def write_flushed(writer, window, features):
-    """Write a block and let its finished tiles leave GDAL's cache.
-
-    GDAL keeps written blocks in its cache (5 % of RAM by default) until the file is closed, so
-    the peak memory would grow with the output up to that much; blocks here are whole GeoTIFF
-    tiles (multiples of 256 px from the origin), so flushing them costs no re-read.
-    """
-    writer.write(window, features)
-    writer.dataset.FlushCache()
-
-
 def run_preprocess(inputs, output_path, options=None, feedback=None):
     """Write the PP stack of `inputs` to `output_path` (GeoTIFF); returns a summary dict."""
     options = options or PreprocessOptions()
@@ -472,8 +461,7 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
                 "LAST_DATE": acquisitions[-1].date.isoformat(), "TILES": len(plans)}
     with RasterWriter(output_path, grid, len(names), np.float32, np.nan, names,
                       metadata=metadata, zlevel=OUTPUT_ZLEVEL) as writer:
-        with BackgroundWriter(lambda window, features: write_flushed(writer, window, features)) \
-                as output:
+        with BackgroundWriter(writer.write) as output:   # RasterWriter.write flushes each block
             if direct:
                 tile, window = plans[0]
                 reduce_tile(tile, window, options, progress, lambda block, features: output.submit(

@@ -196,6 +196,13 @@ def check_output_size(width, height, pixel_size):
             "(in the units of the CRS) and the extent, or process a smaller extent at a time.")
 
 
+def epsg_wkt(code):
+    """The WKT of an EPSG code."""
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(int(code))
+    return srs.ExportToWkt()
+
+
 def spatial_reference(crs_wkt):
     srs = osr.SpatialReference()
     srs.ImportFromWkt(crs_wkt)

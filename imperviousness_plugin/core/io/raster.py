@@ -344,7 +344,7 @@ class RasterWriter:
             if self.descriptions:
                 band.SetDescription(self.descriptions[index])
             if self.color_table:
-                band.SetColorTable(_gdal_color_table(self.color_table))
+                band.SetColorTable(gdal_color_table(self.color_table))
                 band.SetColorInterpretation(gdal.GCI_PaletteIndex)
 
     def write(self, window, array):
@@ -418,7 +418,7 @@ def _create_gtiff(temporary, grid, band_count, dtype, path, profile, zlevel=None
         raise ImperviousnessError(f"Cannot create {path}: {error}") from None
 
 
-def _gdal_color_table(colors):
+def gdal_color_table(colors):
     table = gdal.ColorTable()
     for value, rgba in sorted(colors.items()):
         table.SetColorEntry(int(value), tuple(rgba) + (255,) * (4 - len(rgba)))

@@ -250,7 +250,6 @@ def hrl_name(product, year_a, year_b):
 DELIVERY_EPSG = 3035
 DELIVERY_GRID = 1000         # the upper-left corner lies on whole multiples of this (m)
 DELIVERY_TILE = 100000       # EEA 100 km tiles; the AOI code names the lower-left corner
-DELIVERY_MAX_BLOCK = 1024    # the QC tool's tile check
 RAT_COLUMNS = ("value", "count", "area_km2", "area_perc", "class_name")
 
 STATUS_VALUES = tuple(range(101)) + (NODATA,)

@@ -62,8 +62,8 @@ from .. import PLUGIN_DIR
 from ..errors import ImperviousnessError
 from ..io import profiles
 from ..io.atomic import atomic_path, write_bytes, write_text
-from ..io.grid import Grid, aligned_window, check_alignable, same_crs, window_grid
-from ..io.raster import iter_padded_blocks, open_raster
+from ..io.grid import Grid, aligned_window, check_alignable, epsg_wkt, same_crs, window_grid
+from ..io.raster import gdal_color_table, iter_padded_blocks, open_raster
 from .catalogue import (DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE, NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS,
                         class_names, generation)
 from .styles import color_table, render_qml
@@ -87,12 +87,6 @@ def reference_end(year_b):
     """The date every delivered file carries (metadata, DBF header): the end of year B, not today,
     so that the delivery is byte-identical between runs."""
     return f"{int(year_b)}-12-31"
-
-
-def epsg_wkt(code=DELIVERY_EPSG):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(code)
-    return srs.ExportToWkt()
 
 
 # -- the tile grid ------------------------------------------------------------------------------
@@ -125,7 +119,7 @@ def check_grid(official, path, grid, data_type):
     """Refuse a product the delivery cannot cut without resampling, naming what is wrong."""
     name = os.path.basename(str(path))
     hint = " Set DELIVERY to false to publish without the EEA delivery."
-    if not same_crs(grid.crs_wkt, epsg_wkt()):
+    if not same_crs(grid.crs_wkt, epsg_wkt(DELIVERY_EPSG)):
         raise ImperviousnessError(f"{name}: the EEA delivery needs EPSG:{DELIVERY_EPSG}; the product is "
                                   f"on {grid.describe()}.{hint}")
     x0, dx, _, y0, _, dy = grid.geotransform
@@ -141,14 +135,7 @@ def check_grid(official, path, grid, data_type):
 # -- one delivered tile ----------------------------------------------------------------------------
 
 def _tile_grid(grid, window):
-    return dataclasses.replace(window_grid(grid, window), crs_wkt=epsg_wkt())
-
-
-def _gdal_colour_table(kind):
-    table = gdal.ColorTable()
-    for value, rgba in sorted(color_table(kind).items()):
-        table.SetColorEntry(value, rgba)
-    return table
+    return dataclasses.replace(window_grid(grid, window), crs_wkt=epsg_wkt(DELIVERY_EPSG))
 
 
 def attribute_rows(histogram, pixel_size, kind):
@@ -222,7 +209,7 @@ def write_tile_raster(source, grid, window, target, official):
         band = dataset.GetRasterBand(1)
         band.SetNoDataValue(NODATA)
         band.SetDescription(PRODUCTS[official.source].description)
-        band.SetColorTable(_gdal_colour_table(kind))
+        band.SetColorTable(gdal_color_table(color_table(kind)))
         band.SetColorInterpretation(gdal.GCI_PaletteIndex)
         # Whole rows of blocks in order, so the file's layout does not depend on GDAL's cache.
         lookup = _recode_table(official)

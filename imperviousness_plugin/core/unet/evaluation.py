@@ -27,9 +27,10 @@ water from sealed surfaces), clips to 0..1, and is reported with RMSE and bias b
 
 import numpy as np
 
+from ..io import encoding
 from .sampling import DENSITY_CLASSES, density_class
 
-IBU_THRESHOLD = 0.10           # SPEC 8: IBU = RIBUD >= 10 %
+IBU_THRESHOLD = encoding.IBU_THRESHOLD / 100   # SPEC 8: IBU = RIBUD >= 10 %, as a density 0..1
 
 
 def density_metrics(predicted, truth, valid=None):
