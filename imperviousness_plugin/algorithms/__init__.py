@@ -2,16 +2,19 @@
 
 from .aggregate import AggregateAlgorithm
 from .aligngrid import AlignGridAlgorithm
+from .applycalibration import ApplyCalibrationAlgorithm
 from .builtup import BuiltupAlgorithm
-from .calibration import ApplyCalibrationAlgorithm, CalibrateAlgorithm, SealingMaskAlgorithm
-from .change import ChangeContinuousAlgorithm, ClassifyChangeAlgorithm
+from .calibrate import CalibrateAlgorithm
+from .changecontinuous import ChangeContinuousAlgorithm
 from .changemask import ChangeMaskAlgorithm
+from .classifychange import ClassifyChangeAlgorithm
 from .confidence import ConfidenceAlgorithm
 from .predict import PredictAlgorithm
 from .preprocess import PreprocessAlgorithm
 from .publish import PublishAlgorithm
 from .rmsd import RmsdAlgorithm
 from .runtiles import RunTilesAlgorithm
+from .sealingmask import SealingMaskAlgorithm
 from .stacsearch import StacSearchAlgorithm
 from .trainmodel import TrainModelAlgorithm
 
