@@ -81,6 +81,47 @@ def test_core_never_imports_qgis_and_nothing_shipped_imports_tools():
         assert not [name for name in imported if name.split(".")[0] == "tools"], module
 
 
+# The layers, lowest first: a module imports only from its own layer or below (README
+# "Architecture"; tools/module_graph.py draws the same ranks). The product catalogue and its
+# legends are definitions every layer may name; publishing the products is the core's top.
+LAYERS = [("core.errors", "core.progress", "core"), ("core.io",),
+          ("core.products.catalogue", "core.products.styles"), ("core.kernels",), ("core.features",),
+          ("core.unet",), ("core.status",), ("core.change",), ("core.products",), ("steps",), ("graph",),
+          ("runner",), ("compat", "dependencies", "layers"), ("algorithms",),
+          ("", "provider", "plugin", "resources")]
+
+
+def layer_of(module):
+    """The rank of a module of the package in LAYERS (the longest matching prefix decides)."""
+    relative = module[len(PACKAGE) + 1:] if module != PACKAGE else ""
+    best = None
+    for rank, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if relative == prefix or relative.startswith(prefix + ".") or (prefix == "" and "." not in relative):
+                if best is None or len(prefix) > best[1]:
+                    best = (rank, len(prefix))
+    return best[0]
+
+
+def _docstring_only(path):
+    body = ast.parse(open(path, encoding="utf-8").read()).body
+    return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
+
+
+def import_edges():
+    """{(importer, imported)} between modules of the package (parents' implicit imports and
+    packages whose __init__ holds only a docstring, as in `from ..products import styles`, left out)."""
+    modules = _modules()
+    empty = {module for module, path in modules.items() if path.endswith("__init__.py") and _docstring_only(path)}
+    return {(module, name) for module, path in modules.items() for name in _imports(module, path)
+            if name in modules and name not in empty and not module.startswith(name + ".") and name != module}
+
+
+def test_nothing_imports_upward():
+    upward = sorted(f"{a} -> {b}" for a, b in import_edges() if layer_of(b) > layer_of(a))
+    assert not upward, "imports running up the layers:\n" + "\n".join(upward)
+
+
 def test_no_import_cycle_between_modules():
     modules = _modules()
     # A module's parent packages are imported implicitly before it; only other edges form cycles.
@@ -101,3 +142,74 @@ def test_no_import_cycle_between_modules():
     for module in sorted(graph):
         if module not in state:
             visit(module, [])
+
+
+# -- literals that have one home: parameter ids (the step catalogue), creation options (profiles) ---
+
+# GeoTIFF creation option names: a literal naming one belongs in core/io/profiles.py.
+CREATION_OPTION = re.compile(r"^(TILED|COMPRESS|PREDICTOR|BLOCKXSIZE|BLOCKYSIZE|BIGTIFF|INTERLEAVE|SPARSE_OK|"
+                             r"ZLEVEL|NUM_THREADS|PHOTOMETRIC|NBITS)(=|$)")
+LITERAL_HOMES = {"parameter": (f"{PACKAGE}/steps/",), "creation option": (f"{PACKAGE}/core/io/profiles.py",)}
+# Product keys are named by the product catalogue (publish's parameters are named after them).
+PRODUCT_CATALOGUE = f"{PACKAGE}/core/products/catalogue.py"
+
+
+def parameter_names():
+    from imperviousness_plugin.steps.catalogue import MODEL, STEPS
+    return {name for step in list(STEPS.values()) + [MODEL] for name in step.names}
+
+
+def count_literals(root, names):
+    """{kind: {file: count}} of string literals in the shipped package and tools/ that are a
+    parameter id (one of `names`) or name a GeoTIFF creation option."""
+    counts = {"parameter": {}, "creation option": {}}
+    for top in (PACKAGE, "tools"):
+        for folder, subfolders, files in os.walk(os.path.join(root, top)):
+            subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(folder, name)
+                relative = os.path.relpath(path, root).replace(os.sep, "/")
+                for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+                    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                        continue
+                    if node.value in names and relative != PRODUCT_CATALOGUE:
+                        kind = "parameter"
+                    elif CREATION_OPTION.match(node.value):
+                        kind = "creation option"
+                    else:
+                        continue
+                    counts[kind][relative] = counts[kind].get(relative, 0) + 1
+    return counts
+
+
+def stray_literals(counts):
+    return {kind: {path: n for path, n in files.items() if not path.startswith(LITERAL_HOMES[kind])}
+            for kind, files in counts.items()}
+
+
+# Where parameter ids were typed again before the step catalogue (issue 20): the adapters, the
+# graphs, the model builder and the tile runner's calls. The core still names parameters in its
+# error messages (the text the user reads), and the product catalogue names the products.
+NO_PARAMETER_LITERALS = (f"{PACKAGE}/algorithms/", f"{PACKAGE}/graph.py", f"{PACKAGE}/runner/steps.py",
+                         "tools/build_models.py")
+
+
+def test_parameter_ids_and_creation_options_have_one_home():
+    """A parameter id typed as a string in the adapters, graphs, model builder or runner steps, or
+    a GeoTIFF creation option anywhere outside core/io/profiles.py, fails: they belong in the
+    step catalogue and the profiles."""
+    stray = stray_literals(count_literals(ROOT, parameter_names()))
+    assert stray["creation option"] == {}
+    assert {path: n for path, n in stray["parameter"].items() if path.startswith(NO_PARAMETER_LITERALS)} == {}
+
+
+def test_the_literal_counter_finds_literals(tmp_path):
+    """The counter itself: a stray id and a stray option in a scratch tree are found."""
+    package = tmp_path / PACKAGE / "algorithms"
+    package.mkdir(parents=True)
+    (package / "x.py").write_text('A = {"RESOLUTION": 1}\nB = ["COMPRESS=LZW", f"ZLEVEL={1}"]\n')
+    stray = stray_literals(count_literals(str(tmp_path), {"RESOLUTION"}))
+    assert stray == {"parameter": {f"{PACKAGE}/algorithms/x.py": 1},
+                     "creation option": {f"{PACKAGE}/algorithms/x.py": 2}}
