@@ -433,53 +433,6 @@ def test_malta_ignores_wrong_overviews(provider, shared_data, tmp_path):
 
 # ------------------------------------------------------------------------ through processing
 
-def test_processing_aggregate_sbu_from_ibu(provider, tmp_path):
-    import processing
-    ibu = np.zeros((20, 20), dtype=np.uint8)
-    ibu[:10, :10] = 1           # first 100 m cell: 100 %
-    ibu[10:, 10:15] = 1         # last cell: 50 of 100 pixels -> 50 %
-    ibu[:10, 10:12] = NODATA    # second cell: 20 % nodata, 0 built-up -> 0 %
-    source = write_tif(tmp_path / "IBU.tif", ibu)
-    result = processing.run("imperviousness:aggregate", {
-        "INPUT": source, "METHOD": 0, "RESOLUTION": 100, "SCALE": 100, "STYLE": 2,
-        "OUTPUT": str(tmp_path / "SBU_2021_100m.tif")})
-    out, grid, nodata, dtype = read(result["OUTPUT"])
-    assert out.tolist() == [[100, 0], [0, 50]]
-    assert dtype == gdal.GDT_Byte and nodata == NODATA
-    description = band_description(result["OUTPUT"])
-    assert "mean of valid pixels" in description and "x 100" in description
-    assert color_entries(result["OUTPUT"]) == styles.color_table("sbu")
-    assert os.path.exists(tmp_path / "SBU_2021_100m.qml")
-
-
-def test_processing_aggregate_max_and_mean_change_styles(provider, tmp_path):
-    import processing
-    change = np.array([[201, 201, 150, 90], [201, 255, 110, 255]], dtype=np.uint8)
-    source = write_tif(tmp_path / "change.tif", change)
-    result = processing.run("imperviousness:aggregate", {
-        "INPUT": source, "METHOD": 2, "RESOLUTION": 20, "OUTPUT": str(tmp_path / "c20.tif")})
-    out, _, nodata, _ = read(result["OUTPUT"])
-    assert out.tolist() == [[201, 117]]  # (150 + 90 + 110) / 3 = 116.67
-    assert color_entries(result["OUTPUT"])[201] == styles.color_table("change")[201]
-    assert "201 = zero in both years" in band_description(result["OUTPUT"])
-    result = processing.run("imperviousness:aggregate", {
-        "INPUT": source, "METHOD": 1, "RESOLUTION": 20, "STYLE": 5, "OUTPUT": str(tmp_path / "m.tif")})
-    assert read(result["OUTPUT"])[0].tolist() == [[201, 150]]
-    assert color_entries(result["OUTPUT"]) is None
-    assert "touching rule" in band_description(result["OUTPUT"])
-
-
-def test_processing_aggregate_float_input(provider, tmp_path):
-    import processing
-    values = np.array([[0.5, 1.5, np.nan, np.nan]], dtype=np.float32).repeat(2, axis=0)
-    source = write_tif(tmp_path / "rmsd.tif", values, nodata=float("nan"))
-    result = processing.run("imperviousness:aggregate", {
-        "INPUT": source, "METHOD": 0, "RESOLUTION": 20, "OUTPUT": str(tmp_path / "out.tif")})
-    out, _, nodata, dtype = read(result["OUTPUT"])
-    assert dtype == gdal.GDT_Float32 and math.isnan(nodata)
-    assert out[0, 0] == 1.0 and math.isnan(out[0, 1])
-
-
 def test_processing_bad_input_gives_a_clear_exception(provider, tmp_path):
     import processing
     from qgis.core import QgsProcessingException

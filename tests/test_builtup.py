@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from osgeo import gdal, gdal_array
 
-from imperviousness_plugin.core.products import styles
 from imperviousness_plugin.core.status.builtup import run_builtup
 from imperviousness_plugin.core.errors import Cancelled, ImperviousnessError
 from rasters import write_raster
@@ -71,19 +70,6 @@ def test_cancelled_before_the_first_block_writes_nothing(tmp_path):
     with pytest.raises(Cancelled):
         run_builtup(write_tif(tmp_path / "ribud.tif", RIBUD), tmp_path / "ibu.tif", feedback=Feedback(progress=0))
     assert os.listdir(tmp_path) == ["ribud.tif"]
-
-
-def test_processing_builtup(provider, tmp_path):
-    import processing
-    source = write_tif(tmp_path / "RIBUD_2021_010m.tif", RIBUD)
-    result = processing.run("imperviousness:builtup", {
-        "INPUT": source, "THRESHOLD": 10, "OUTPUT": str(tmp_path / "IBU_2021_010m.tif")})
-    values, dtype, nodata, description, colors, _ = read(result["OUTPUT"])
-    assert values.tolist() == [[0, 0, 1, 1], [1, 255, 1, 0]]
-    assert dtype == gdal.GDT_Byte and nodata == NODATA
-    assert description.startswith("IBU built-up (RIBUD >= 10 %)")
-    assert colors == styles.color_table("ibu")
-    assert os.path.exists(tmp_path / "IBU_2021_010m.qml")
 
 
 def test_processing_builtup_bad_input(provider, tmp_path):
