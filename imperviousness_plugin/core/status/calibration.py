@@ -54,6 +54,7 @@ from ..progress import StepProgress
 from ..io import atomic
 from ..io.encoding import NODATA
 from ..io.grid import whole_multiple
+from ..products.catalogue import hrl_name
 from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, iter_blocks,
                          require_same_grid, source_name)
 from .sealing_mask import DEFAULT_COMBINE, check_density, mask_reading, run_sealing_mask
@@ -556,10 +557,9 @@ def run_imd_calibration(imd_a, ibu_a, pp_a, clcplus_a, raw_imd_b, pp_b, clcplus_
     sealed_share = DEFAULT_SEALED_SHARE if sealed_share is None else sealed_share
     out_dir = os.path.abspath(str(out_dir))
     os.makedirs(out_dir, exist_ok=True)
-    paths = {"mask_a": os.path.join(out_dir, f"IMD_MSK_{year_a}_010m.tif"),
-             "mask_b": os.path.join(out_dir, f"IMD_MSK_{year_b}_010m.tif"),
-             "calibration": os.path.join(out_dir, f"IMD_calibration_{year_a}.json"),
-             "imd_b": os.path.join(out_dir, f"IMD_{year_b}_010m.tif")}
+    paths = {key: os.path.join(out_dir, hrl_name(product, year_a, year_b))   # the product catalogue's names
+             for key, product in (("mask_a", "IMD_MSK_A"), ("mask_b", "IMD_MSK_B"),
+                                  ("calibration", "CALIBRATION"), ("imd_b", "IMD_B"))}
     options = {"sealed_values": sealed_values, "sealed_field": sealed_field, "threshold": threshold,
                "combine": combine, "sealed_share": sealed_share, "feedback": feedback}
     mask_a = run_sealing_mask(imd_a, clcplus_a, paths["mask_a"], **options)
