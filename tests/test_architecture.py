@@ -87,7 +87,7 @@ def test_core_never_imports_qgis_and_nothing_shipped_imports_tools():
 LAYERS = [("core.errors", "core.progress", "core"), ("core.io",),
           ("core.products.catalogue", "core.products.styles"), ("core.kernels",), ("core.features",),
           ("core.unet",), ("core.status",), ("core.change",), ("core.products",), ("steps",), ("graph",),
-          ("runner",), ("compat", "dependencies", "layers"), ("algorithms",),
+          ("runner",), ("compat", "dependencies", "layers", "widgets"), ("algorithms",),
           ("", "provider", "plugin", "resources")]
 
 
