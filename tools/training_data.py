@@ -40,6 +40,7 @@ from osgeo import gdal, osr
 from tools import sampledata as sd
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.features.preprocess import PreprocessOptions, run_preprocess
+from imperviousness_plugin.core.io import profiles
 from imperviousness_plugin.core.io.raster import Grid, band_descriptions, open_on_grid, open_raster
 
 gdal.UseExceptions()
@@ -529,12 +530,10 @@ def write_synthetic_area(folder, size, seed=0, shared_data=None, strip=512):
     geotransform = (4000000.0, 10.0, 0.0, 3000000.0 + 10.0 * size, 0.0, -10.0)
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(3035)
-    options = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=ZSTD", "ZSTD_LEVEL=1",
-               "PREDICTOR=3", "BIGTIFF=YES", "INTERLEAVE=BAND"]
     pp = gdal.GetDriverByName("GTiff").Create(os.path.join(folder, "pp.tif"), size, size, len(names),
-                                              gdal.GDT_Float32, options)
+                                              gdal.GDT_Float32, profiles.TRAINING_PP.creation_options())
     imd = gdal.GetDriverByName("GTiff").Create(os.path.join(folder, "imd.tif"), size, size, 1, gdal.GDT_Byte,
-                                               ["TILED=YES", "COMPRESS=DEFLATE"])
+                                               profiles.TRAINING_REFERENCE.creation_options())
     for dataset in (pp, imd):
         dataset.SetGeoTransform(geotransform)
         dataset.SetProjection(srs.ExportToWkt())

@@ -11,7 +11,9 @@ Every GeoTIFF the plugin (and its sample simulator) writes takes its options fro
 - TILE_CROP: the tile runner's scratch copies of a task's inputs (cut from a mosaic);
 - STAC_CACHE: Sentinel-2 windows fetched over HTTP and kept in the cache folder (integers);
 - DELIVERY: the EEA delivery (the QC tool's product definitions: LZW, 512 blocks);
-- SAMPLE: the simulated Sentinel-2 bands of tools/sampledata (integers).
+- SAMPLE: the simulated Sentinel-2 bands of tools/sampledata (integers);
+- TRAINING_PP, TRAINING_REFERENCE: the large synthetic training areas of tools/training_data
+  (a float PP stack written once, fast ZSTD; its Byte reference).
 """
 
 from dataclasses import dataclass
@@ -60,4 +62,9 @@ DELIVERY = Profile("delivery", (("TILED", "YES"), ("BLOCKXSIZE", "512"), ("BLOCK
 SAMPLE = Profile("sample", (("TILED", "YES"), ("COMPRESS", "DEFLATE"), ("PREDICTOR", "2"),
                             ("BLOCKXSIZE", str(TILE_SIZE)), ("BLOCKYSIZE", str(TILE_SIZE))))
 
-PROFILES = {profile.name: profile for profile in (PRODUCT, SCRATCH, TILE_CROP, STAC_CACHE, DELIVERY, SAMPLE)}
+TRAINING_PP = Profile("training_pp", _TILED + (("COMPRESS", "ZSTD"), ("ZSTD_LEVEL", "1"), ("PREDICTOR", "3"),
+                                               ("BIGTIFF", "YES"), ("INTERLEAVE", "BAND")))
+TRAINING_REFERENCE = Profile("training_reference", (("TILED", "YES"), ("COMPRESS", "DEFLATE")))
+
+PROFILES = {profile.name: profile for profile in (PRODUCT, SCRATCH, TILE_CROP, STAC_CACHE, DELIVERY, SAMPLE,
+                                                  TRAINING_PP, TRAINING_REFERENCE)}
