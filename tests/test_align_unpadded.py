@@ -13,7 +13,8 @@ import os
 import numpy as np
 from osgeo import gdal
 
-from imperviousness_plugin.core.io.align import run_align_grid, source_name
+from imperviousness_plugin.core.io.raster import source_name
+from imperviousness_plugin.core.products.align import run_align_grid
 
 gdal.UseExceptions()
 ORIGIN = (4729000.0, 1443000.0)   # on whole kilometres; 100 x 100 px of 10 m = 1 km

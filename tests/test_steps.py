@@ -1,5 +1,7 @@
 """The step catalogue (imperviousness_plugin/steps): one definition read by adapters, graphs and runner."""
 
+import gc
+
 import pytest
 
 from imperviousness_plugin import graph as graphs
@@ -80,3 +82,6 @@ def test_adapters_declare_exactly_the_catalogue(provider):
             assert definition.help() == parameter.help
         outputs = {output.name() for output in algorithm.outputDefinitions()}
         assert {item.name for item in entry.outputs} <= outputs
+    # Destroy the unregistered algorithms while QGIS is still up (not at interpreter exit).
+    del algorithm, definitions, definition, algorithms
+    gc.collect()
