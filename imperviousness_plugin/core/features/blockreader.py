@@ -39,8 +39,7 @@ class BlockStream:
         self.factors = factors
         self.depth = max(0, int(depth))
         first = acquisitions[0].band_paths
-        self._dtypes = {band: gdal_array_dtype(open_raster(first[band]).GetRasterBand(1).DataType)
-                        for band in self.bands}
+        self._dtypes = {band: _band_dtype(first[band]) for band in self.bands}
         # One single-thread executor per reader: acquisition i is always read by reader
         # i % threads, so each reader opens (and keeps decoding buffers for) only its share of
         # the files, and the memory does not depend on how the blocks were dealt out.
@@ -114,6 +113,16 @@ class BlockStream:
             name = self.acquisitions[index].band_paths[band]
             read_window(dataset, sub, name=name, out=arrays[band][index])   # decoded in place
             _drop_whole_blocks(dataset, sub)
+
+
+def _band_dtype(path):
+    """The numpy data type of band 1 of the raster at `path`.
+
+    The dataset is held in a name while its band is used: GDAL >= 3.8 invalidates a band whose
+    dataset has been released (a chained open(...).GetRasterBand(1).DataType fails there).
+    """
+    dataset = open_raster(path)
+    return gdal_array_dtype(dataset.GetRasterBand(1).DataType)
 
 
 def _drop_whole_blocks(dataset, window):

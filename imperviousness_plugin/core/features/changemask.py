@@ -172,13 +172,15 @@ def _at_least(threshold, dtype):
     """The smallest value of `dtype` that is >= threshold, so `values >= it` is the exact test.
 
     NumPy compares a Float32 array with a float scalar in Float32, rounding the scalar to nearest,
-    which could move a threshold below a value that is really smaller than it.
+    which could move a threshold below a value that is really smaller than it. The rounded value
+    is compared with the threshold as a Python float: under numpy 2 (NEP 50) `float32 < float`
+    is done in float32, where the rounded value always equals the threshold.
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         return threshold
     cast = dtype.type(threshold)
-    if cast < threshold:
+    if float(cast) < threshold:
         cast = np.nextafter(cast, dtype.type(np.inf))
     return cast
 
