@@ -15,6 +15,7 @@ LOWER="$("$ROOT/.ci/rootfs.sh" "$FLAVOUR")"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/imperviousness-ci-$FLAVOUR.XXXXXX")"
 MERGED="$WORK/root"
 mkdir -p "$WORK/upper" "$WORK/work" "$MERGED" "$RESULTS"
+RESULTS="$(realpath "$RESULTS")"
 
 cleanup() {
   # Lazy unmounts: a process the suite left behind must not keep the mounts (and so WORK) alive.

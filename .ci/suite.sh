@@ -50,10 +50,12 @@ listed="$(QGIS_CUSTOM_CONFIG_PATH="$CONFIG" qgis_process list 2>/dev/null | grep
 echo "qgis_process list in the installed profile: $listed imperviousness algorithms"
 [ "$listed" -ge 20 ] || { echo "the installed provider is not listed" >&2; exit 1; }
 
+# The same absolute path as the 3.22 demo of .ci/run: the report names the run's inputs.
 phase "demo"
-IMPERVIOUSNESS_QGIS_PROFILE="$CONFIG" .venv/bin/python scripts/demo.py /tmp/demo > "$RESULTS/demo.log" 2>&1 \
+DEMO=/tmp/imperviousness-ci-demo
+IMPERVIOUSNESS_QGIS_PROFILE="$CONFIG" .venv/bin/python scripts/demo.py "$DEMO" > "$RESULTS/demo.log" 2>&1 \
   || { tail -40 "$RESULTS/demo.log"; exit 1; }
-cp -r /tmp/demo/products "$RESULTS/demo-products"
+cp -r "$DEMO/products" "$RESULTS/demo-products"
 tail -5 "$RESULTS/demo.log"
 
 phase "suite ($MODE)"

@@ -45,9 +45,20 @@ class ShippedModel(QgsProcessingModelAlgorithm):
             layers.offer_report(str(run["OUTPUT_FOLDER"]))
         return super().postProcessAlgorithm(context, feedback)
 
+    def store_plain_help(self):
+        """Make the stored help the plain help: the .model3's description, then the parameters.
+
+        qgis_process >= 3.40 prints a model's stored help (helpContent) and no longer asks
+        shortHelpString, so the parameter list must be part of what is stored. Done once, on
+        loading the file (createInstance copies the stored help as it is).
+        """
+        content = dict(self.helpContent())
+        content["ALG_DESC"] = plain_help(content.get("ALG_DESC", ""), self.parameterDefinitions(),
+                                         lambda text: QCoreApplication.translate("ShippedModel", text))
+        self.setHelpContent(content)
+
     def shortHelpString(self):  # noqa: N802 (QGIS API)
-        return plain_help(self.helpContent().get("ALG_DESC", ""), self.parameterDefinitions(),
-                          lambda text: QCoreApplication.translate("ShippedModel", text))
+        return self.helpContent().get("ALG_DESC", "")
 
 
 def shipped_models(folder=MODELS_DIR):
@@ -56,6 +67,7 @@ def shipped_models(folder=MODELS_DIR):
     for path in sorted(glob.glob(os.path.join(folder, "*.model3"))):
         model = ShippedModel()
         if model.fromFile(path):
+            model.store_plain_help()
             models.append(model)
         else:
             QgsMessageLog.logMessage(f"Could not load the model {path}", "Processing")

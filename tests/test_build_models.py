@@ -10,15 +10,28 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 
-def test_models_regenerate_byte_identically(tmp_path):
+def build_models(*arguments):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, str(ROOT / "tools" / "build_models.py"), str(tmp_path)],
+    subprocess.run([sys.executable, str(ROOT / "tools" / "build_models.py"), *map(str, arguments)],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+
+
+def test_models_regenerate_byte_identically(tmp_path):
+    from qgis.core import Qgis
+
+    generated, rewritten = tmp_path / "generated", tmp_path / "rewritten"
+    build_models(generated)
+    build_models("--rewrite", ROOT / "models", rewritten)
     committed = sorted((ROOT / "models").glob("*.model3"))
-    assert [path.name for path in committed] == sorted(path.name for path in tmp_path.glob("*.model3"))
+    assert [path.name for path in committed] == sorted(path.name for path in generated.glob("*.model3"))
     for path in committed:
-        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), (
+        # Both written by the running QGIS: the committed model, as this QGIS reads and writes it,
+        # is the one the builder generates (QGIS >= 3.40 writes keys 3.22 does not know).
+        assert (generated / path.name).read_bytes() == (rewritten / path.name).read_bytes(), (
             f"{path.name} differs from what tools/build_models.py generates: run it and commit models/")
+        if Qgis.QGIS_VERSION_INT < 32400:
+            # The committed files are written by QGIS 3.22, the oldest supported: there, byte for byte.
+            assert (generated / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_readme_algorithm_table_is_generated():

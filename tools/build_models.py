@@ -8,6 +8,7 @@ which writes the HRL-named product set, the QML styles and the report into OUTPU
 (QGIS 3.22 models cannot name intermediate outputs by expression).
 
 Usage: .venv/bin/python tools/build_models.py [output folder, default models/]
+       .venv/bin/python tools/build_models.py --rewrite SOURCE_FOLDER OUTPUT_FOLDER
 """
 
 import os
@@ -200,16 +201,37 @@ def build_change():
 BUILDERS = (build_full, build_full_train_first, build_full_from_pp, build_imd, build_ibu, build_change)
 
 
+def rewrite(source, folder):
+    """Load each .model3 of `source` and write it again as the running QGIS writes models.
+
+    QGIS >= 3.40 writes keys that 3.22 does not know (internal_version, outputGroup,
+    outputOrder), so the committed files (written by 3.22) are compared with a fresh build on
+    another QGIS through this: both written by the same QGIS.
+    """
+    for path in sorted(pathlib.Path(source).glob("*.model3")):
+        model = QgsProcessingModelAlgorithm()
+        if not model.fromFile(str(path)) or not model.toFile(str(folder / path.name)):
+            raise RuntimeError(f"could not load and write {path}")
+        print(folder / path.name)
+
+
 def main():
-    folder = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "models")
+    arguments = sys.argv[1:]
+    source = None
+    if arguments[:1] == ["--rewrite"]:
+        source, arguments = arguments[1], arguments[2:]
+    folder = pathlib.Path(arguments[0] if arguments else ROOT / "models")
     folder.mkdir(parents=True, exist_ok=True)
     application = QgsApplication([], False)
     application.initQgis()
     from imperviousness_plugin.provider import ImperviousnessProvider
     provider = ImperviousnessProvider()  # keep a reference: the registry does not own it in Python
     QgsApplication.processingRegistry().addProvider(provider)
-    for build in BUILDERS:
-        print(build().save(folder))
+    if source:
+        rewrite(source, folder)
+    else:
+        for build in BUILDERS:
+            print(build().save(folder))
     application.exitQgis()
 
 

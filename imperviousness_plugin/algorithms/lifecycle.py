@@ -15,7 +15,9 @@ algorithm starts (prepareAlgorithm: after qgis_process's own SIGINT handler), in
   (core.io.atomic.remove_pending_files), the outputs the current algorithm has already completed
   (atomic.remove_written_files: e.g. the products published before the signal) and this
   process's processing temp folder (the model's intermediate layers), then end the
-  process by the same signal (exit status 128 + signal for a shell: 143, 130). A Python handler
+  process by the same signal (exit status 128 + signal for a shell: 143, 130). QGIS >= 3.26
+  also keeps the project's style database in a temporary folder of its own, which only a normal
+  exit removes: that folder goes too. A Python handler
   runs between two Python bytecodes of the main thread, so a signal that arrives during a long
   GDAL or numpy call takes effect when that call returns (still sooner than the next block).
 - disables GDAL's PAM side files (GDAL_PAM_ENABLED=NO): loading a raster layer makes QGIS compute
@@ -33,7 +35,8 @@ import signal
 import threading
 
 from osgeo import gdal
-from qgis.core import QgsApplication, QgsProcessingUtils
+from qgis.core import QgsApplication, QgsProcessingUtils, QgsProject
+from qgis.PyQt.QtCore import QCoreApplication, QDir
 
 from ..core.io import atomic
 
@@ -54,13 +57,34 @@ def install():
 
 
 def remove_run_files():
-    """Remove the files being written, those the current algorithm has written, and this
-    process's processing temp folder."""
+    """Remove the files being written, those the current algorithm has written, this process's
+    processing temp folder and its project style database's temporary folder."""
     atomic.remove_pending_files()
     atomic.remove_written_files()
     folder = QgsProcessingUtils.tempFolder()
     if os.path.basename(folder).startswith("processing_"):  # never anything else by mistake
         shutil.rmtree(folder, ignore_errors=True)
+    folder = _style_database_folder()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _style_database_folder():
+    """The temporary folder of this process's project style database, or None.
+
+    QGIS >= 3.26 keeps the project's styles in `<TMPDIR>/QGIS3-XXXXXX/XXXXXX_styles.db` (a
+    QTemporaryDir of QgsProjectStyleSettings), which its destructor removes on a normal exit
+    only: a process that ends by a signal leaves it. QGIS 3.22 has no such database.
+    """
+    settings = getattr(QgsProject.instance(), "styleSettings", lambda: None)()
+    style = getattr(settings, "projectStyle", lambda: None)()
+    path = style.fileName() if style is not None else ""
+    folder = os.path.dirname(path)
+    prefix = QCoreApplication.applicationName() + "-"
+    if (path.endswith("_styles.db") and os.path.basename(folder).startswith(prefix)
+            and os.path.dirname(folder) == QDir.tempPath()):   # never anything else by mistake
+        return folder
+    return None
 
 
 def _clean_up_and_die(signum, frame):
