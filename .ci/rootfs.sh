@@ -20,38 +20,49 @@ locales"
 MIRROR="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep -v security | head -1)"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 
+# trixie-backports: every binary package built from the qgis source comes from backports (an apt
+# preference written before the first apt run, so QGIS 3.44 is installed directly).
+PREFERENCE=""
 case "$FLAVOUR" in
-  trixie) SOURCES=("deb $MIRROR trixie main") ; PIN="" ;;
+  trixie) SOURCES=("deb $MIRROR trixie main") ; MIN_QGIS=34000 ;;
   trixie-backports) SOURCES=("deb $MIRROR trixie main" "deb $MIRROR trixie-backports main")
-                    PIN="trixie-backports" ;;
+                    MIN_QGIS=34400
+                    PREFERENCE="Package: src:qgis\nPin: release n=trixie-backports\nPin-Priority: 990\n" ;;
   *) echo "rootfs.sh: unknown flavour '$FLAVOUR' (trixie or trixie-backports)" >&2; exit 2 ;;
 esac
 
-key="$(printf '%s\n' "$FLAVOUR" "$PACKAGES" "${SOURCES[@]}" "$(sha256sum "$0" | cut -d' ' -f1)" \
-       | sha256sum | cut -c1-16)"
+# The cache key: everything that decides the tree's content (bump LAYOUT when the way it is built
+# changes in another way).
+LAYOUT=2
+key="$(printf '%s\n' "$LAYOUT" "$FLAVOUR" "$PACKAGES" "${SOURCES[@]}" "$PREFERENCE" | sha256sum | cut -c1-16)"
 ROOTFS="$CACHE/$FLAVOUR-$key"
 
-# A root file system is valid when its build finished (stamp) and QGIS's Python imports.
+# A root file system is valid when its build finished (stamp), QGIS's Python imports and QGIS
+# has the flavour's version.
 valid() {
   [ -f "$1/.imperviousness-ci-complete" ] &&
-    chroot "$1" /usr/bin/python3 -c "import qgis.core, osgeo.gdal, numpy, scipy" >/dev/null 2>&1
+    chroot "$1" /usr/bin/python3 -c "import osgeo.gdal, numpy, scipy; from qgis.core import Qgis
+assert Qgis.QGIS_VERSION_INT >= $MIN_QGIS, Qgis.QGIS_VERSION" >/dev/null 2>&1
 }
 
+mkdir -p "$CACHE"
+# One build per flavour at a time (CI runs side by side share the cache); the next one waits and
+# then finds the tree ready.
+exec 9>"$CACHE/$FLAVOUR.lock"
+flock 9
 if valid "$ROOTFS"; then
   echo "$ROOTFS"
   exit 0
 fi
 
-mkdir -p "$CACHE"
 if ! command -v mmdebstrap >/dev/null; then
   apt-get -o DPkg::Lock::Timeout=900 install -y -qq mmdebstrap >&2
 fi
 rm -rf "$ROOTFS" "$ROOTFS.partial"
 echo "rootfs.sh: building $FLAVOUR root file system in $ROOTFS (a few minutes)" >&2
 hooks=()
-if [ -n "$PIN" ]; then
-  # QGIS and everything it pulls from backports: the newest backported QGIS over trixie.
-  hooks+=(--customize-hook="chroot \"\$1\" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t $PIN qgis python3-qgis qgis-providers")
+if [ -n "$PREFERENCE" ]; then
+  hooks+=(--setup-hook="mkdir -p \"\$1/etc/apt/preferences.d\" && printf '$PREFERENCE' > \"\$1/etc/apt/preferences.d/qgis\"")
 fi
 # A mirror being synced can answer with inconsistent indexes for a moment: try three times.
 for attempt in 1 2 3; do

@@ -1,8 +1,10 @@
-"""tools/build_models.py regenerates every committed .model3 byte for byte, and the README's
+"""tools/build_models.py regenerates every committed .model3 byte for byte (on QGIS 3.22, which
+wrote them; on a newer QGIS, as that QGIS writes both), and the README's
 algorithm table is the one tools/algorithm_docs.py renders from the algorithm classes."""
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -16,6 +18,22 @@ def build_models(*arguments):
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
 
 
+# What QGIS >= 3.40 writes differently for the same model read from a 3.22 file: the model format
+# version it read the file as (a file without one is "Version1", a model built in this QGIS
+# "Version2"), and an empty static value, which it reads back as no value.
+READ_FROM_3_22 = ((re.compile(r'\n *<Option type="QString" name="internal_version" value="Version\d"/>'), ""),
+                  (re.compile(r'<Option type="QString" name="static_value" value=""/>'),
+                   '<Option type="invalid" name="static_value"/>'))
+
+
+def comparable(path):
+    """The .model3 text with what READ_FROM_3_22 lists made equal."""
+    text = path.read_text(encoding="utf-8")
+    for pattern, replacement in READ_FROM_3_22:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def test_models_regenerate_byte_identically(tmp_path):
     from qgis.core import Qgis
 
@@ -27,7 +45,7 @@ def test_models_regenerate_byte_identically(tmp_path):
     for path in committed:
         # Both written by the running QGIS: the committed model, as this QGIS reads and writes it,
         # is the one the builder generates (QGIS >= 3.40 writes keys 3.22 does not know).
-        assert (generated / path.name).read_bytes() == (rewritten / path.name).read_bytes(), (
+        assert comparable(generated / path.name) == comparable(rewritten / path.name), (
             f"{path.name} differs from what tools/build_models.py generates: run it and commit models/")
         if Qgis.QGIS_VERSION_INT < 32400:
             # The committed files are written by QGIS 3.22, the oldest supported: there, byte for byte.
