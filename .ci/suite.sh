@@ -23,12 +23,10 @@ unzip -q "$ZIP" -d "$PROFILE/python/plugins"
 printf '[PythonPlugins]\nimperviousness_plugin=true\n' > "$PROFILE/QGIS/QGIS3.ini"
 PLUGIN="$PROFILE/python/plugins/imperviousness_plugin"
 
-# Requirements the qpip way (qpip_install.py says how); until the plugin ships a requirements.txt,
-# the list the plugin needs. The optional extras the suite uses (numba, STAC, Dask) the same way.
+# The plugin's requirements.txt the qpip way (qpip_install.py says how); the optional extras the
+# suite uses (numba, STAC, Dask) the same way.
 phase "requirements (qpip)"
-REQUIREMENTS="$PLUGIN/requirements.txt"
-[ -f "$REQUIREMENTS" ] || REQUIREMENTS=.ci/requirements-plugin.txt
-python3 .ci/qpip_install.py "$REQUIREMENTS" "$DEPS" 2>&1 | grep -v "^WARNING: Running pip as the 'root'"
+python3 .ci/qpip_install.py "$PLUGIN/requirements.txt" "$DEPS" 2>&1 | grep -v "^WARNING: Running pip as the 'root'"
 python3 .ci/qpip_install.py .ci/requirements-extras.txt "$DEPS" 2>&1 | grep -v "^WARNING: Running pip as the 'root'"
 
 # Test-side packages in a venv over Debian's Python (its QGIS, GDAL, numpy, SciPy, torch).
@@ -42,6 +40,7 @@ python3 -m venv --system-site-packages .venv
 rm -rf imperviousness_plugin
 ln -s "$PLUGIN" imperviousness_plugin
 export PYTHONPATH="$DEPS:/ci/repo" QT_QPA_PLATFORM=offscreen OPENBLAS_NUM_THREADS=1
+export IMPERVIOUSNESS_REQUIREMENTS_PATH="$DEPS"    # tests/test_desktop.py's second QGIS start
 export PATH="$DEPS/bin:$PATH"
 
 # The installed provider as qgis_process shows it in that profile (no QGIS_PLUGINPATH).

@@ -113,7 +113,9 @@ def session(desktop, missing):
            "CLCPLUS_A": str(reference / "CLCplus_2018_010m.tif"),
            "CLCPLUS_B": str(reference / "CLCplus_2021_010m.tif"),
            "OUTPUT_FOLDER": str(root / "products")}
-    site_packages = sysconfig.get_paths()["purelib"]  # the venv's: OpenCV, ONNX Runtime, ...
+    # Where the requirements are installed: the venv's site-packages (OpenCV, ONNX Runtime, ...), or
+    # the folder .ci/suite.sh names (qpip's <profile>/python/dependencies/<X.Y> on QGIS 3.40/3.44).
+    site_packages = os.environ.get("IMPERVIOUSNESS_REQUIREMENTS_PATH") or sysconfig.get_paths()["purelib"]
     return run_session(root, display, "installed", run, site_packages)
 
 
