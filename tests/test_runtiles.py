@@ -167,7 +167,10 @@ def test_qgis_process_and_the_command_line_give_identical_outputs(area, qgis_pro
     root, inputs = area
     arguments = [f"--{name.lower().replace('_', '-')}={value}" for name, value in inputs.items()]
     cli = root / "cli"
-    env = dict(os.environ, PYTHONPATH=str(pathlib_root()))
+    # The repository first, then the rest of this process's path (where QGIS 3.40/3.44 in CI find
+    # the requirements installed the qpip way).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(pathlib_root()),
+                                                                     os.environ.get("PYTHONPATH")])))
     result = subprocess.run([sys.executable, "-m", "imperviousness_plugin.runner", *arguments,
                              f"--tile-size={TILE_SIZE:g}", "--workers=2", str(cli)],
                             capture_output=True, text=True, env=env, timeout=600)
