@@ -6,6 +6,7 @@ and reports each kind of broken zip the repository refuses.
 """
 
 import configparser
+import difflib
 import os
 import pathlib
 import re
@@ -84,16 +85,42 @@ def test_metadata_declares_what_the_repository_and_qgis_read():
         assert extra in general["about"], extra
     # One place for the public addresses: nowhere else in the repository.
     homepage = re.search(r"^homepage=https?://(.+)$", (ROOT / "metadata.txt").read_text(), re.M).group(1)
-    tracked = subprocess.run(["git", "grep", "-l", "-F", homepage], cwd=ROOT, capture_output=True,
-                             text=True).stdout
-    assert tracked.split() == ["metadata.txt"]
+    assert _files_naming(homepage) == ["metadata.txt"]
+
+
+def _files_naming(text):
+    """The repository's files (no links, no build outputs) whose text contains `text`: a walk,
+    not `git grep`, so that it also works on the copy without .git that CI tests in a root file
+    system. The plugin folder's metadata.txt is a link to the top-level one."""
+    skip = {".git", ".venv", "build", "dist", "__pycache__", ".pytest_cache", ".hypothesis"}
+    found = []
+    for path in ROOT.rglob("*"):
+        relative = path.relative_to(ROOT)
+        if skip & set(relative.parts) or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            content = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if text in content:
+            found.append(relative.as_posix())
+    return sorted(found)
 
 
 def test_licence_is_the_gpl_2_text():
     """GPL-2.0-or-later as QGIS: the licence text is the GPL 2's, verbatim (Debian keeps it in
     base-files), and the README says "or later"."""
     text = (PLUGIN / "LICENSE").read_text()
-    assert text == pathlib.Path("/usr/share/common-licenses/GPL-2").read_text()
+    system = pathlib.Path("/usr/share/common-licenses/GPL-2").read_text()
+    # Debian 13 carries the FSF's later edition of the same licence: a new address and new names
+    # in the example disclaimer. Those lines alone may differ.
+    edition = re.compile(r"Franklin Street|fsf\.org|gnu\.org/licenses|write to the Free Software|"
+                         r"signature of|President of Vice")
+    changed = [line for line in difflib.ndiff(text.splitlines(), system.splitlines())
+               if line[:2] in ("- ", "+ ")]
+    assert all(edition.search(line) for line in changed), changed
+    first, second = (line.strip() for line in text.splitlines()[:2])
+    assert (first, second) == ("GNU GENERAL PUBLIC LICENSE", "Version 2, June 1991")
     assert "GPL-2.0-or-later" in (ROOT / "README.md").read_text()
 
 
@@ -199,12 +226,13 @@ def test_requirements_parse_as_qpip_reads_them_and_leave_numpy_and_gdal_to_qgis(
     for python in ("3.11", "3.13"):
         chosen = [r for r in requirements if r.marker is None or r.marker.evaluate({"python_version": python})]
         assert sorted(r.name for r in chosen) == sorted(d.package for d in dependencies.REQUIRED), python
-    # Versions known to work here (QGIS 3.22's numpy 1.24: the dev venv) are admitted on 3.11.
+    # Versions known to work here (QGIS 3.22's numpy 1.24: the dev venv; 3.40/3.44: what qpip
+    # installed) are admitted for this Python.
     import cv2
     import onnxruntime
     import scipy
     here = {"opencv-python-headless": cv2.__version__, "onnxruntime": onnxruntime.__version__,
             "scipy": scipy.__version__}
     for requirement in requirements:
-        if requirement.marker is None or requirement.marker.evaluate({"python_version": "3.11"}):
+        if requirement.marker is None or requirement.marker.evaluate():
             assert requirement.specifier.contains(Version(here[requirement.name])), requirement

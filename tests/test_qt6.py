@@ -44,12 +44,17 @@ def _is_unscoped_enum_value(owner, member):
     """Whether `owner.member` is a value of an enum nested in owner or a base class (sip or Python
     enum), used without the enum's name: in Qt6 builds that name is required."""
     import enum
+
+    from qgis.core import Qgis
     value = getattr(owner, member, None)
     if value is None or isinstance(value, type):
         return False
     kind = type(value)
     is_enum = type(kind).__name__ == "enumtype" or issubclass(kind, enum.Enum)
-    return is_enum and kind is not owner and getattr(owner, kind.__name__, None) is kind
+    # QGIS >= 3.36 keeps the legacy names as aliases of the scoped enums in Qgis
+    # (QgsProcessingParameterNumber.Double is a Qgis.ProcessingNumberParameterType).
+    nested = getattr(owner, kind.__name__, None) is kind or getattr(Qgis, kind.__name__, None) is kind
+    return is_enum and kind is not owner and nested
 
 
 def _migration_findings(path, classes, root=PLUGIN.parent):

@@ -17,10 +17,10 @@ output is the input's file, hard-linked (or copied) under the output's name, wit
 declaration and ALIGNED_FROM in the output's .aux.xml.
 """
 
+import html
 import math
 import os
 import shutil
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 from osgeo import gdal
@@ -161,7 +161,7 @@ def _copy_unpadded(input_path, output_path, fill, described):
     nodata = "" if described.GetRasterBand(1).GetNoDataValue() is not None else "".join(
         f'  <PAMRasterBand band="{index}"><NoDataValue>{fill!r}</NoDataValue></PAMRasterBand>\n'
         for index in range(1, described.RasterCount + 1))
-    items = "".join(f"    <MDI key={quoteattr(str(key))}>{escape(str(value))}</MDI>\n"
+    items = "".join(f"    <MDI key=\"{html.escape(str(key))}\">{html.escape(str(value), quote=False)}</MDI>\n"
                     for key, value in sorted(_metadata(described, input_path).items()))
     atomic.write_text(side, f"<PAMDataset>\n  <Metadata>\n{items}  </Metadata>\n{nodata}</PAMDataset>\n")
 
