@@ -38,7 +38,8 @@ REQUIRED = (
 # Optional extras (metadata `about`, README): the workflow runs without them.
 OPTIONAL = (
     Dependency("numba", "numba", "python3-numba", "numba", "faster weighted quantiles in preprocess"),
-    Dependency("pystac_client", "pystac-client", "", "pystac-client", "Sentinel-2 from STAC APIs"),
+    Dependency("requests", "requests", "python3-requests", "requests",
+               "Sentinel-2 from STAC APIs (QGIS normally ships it)"),
     Dependency("torch", "torch", "", "pytorch", "training U-Net models (imperviousness:trainmodel)"),
     Dependency("onnx", "onnx", "python3-onnx", "onnx", "exporting trained models (imperviousness:trainmodel)"),
     Dependency("dask", "dask", "python3-dask", "dask", "the tile runner (imperviousness:runtiles)"),

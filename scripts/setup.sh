@@ -39,7 +39,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     cat .venv/pip.log >&2
     exit 1
   fi
-  .venv/bin/python -c "import numpy, onnxruntime, cv2, onnx, torch, numba, pystac_client, rustac, uvicorn, dask, distributed, bandit, detect_secrets; assert numpy.__version__ < '2'"
+  .venv/bin/python -c "import numpy, onnxruntime, cv2, onnx, torch, numba, requests, rustac, uvicorn, dask, distributed, bandit, detect_secrets; assert numpy.__version__ < '2'"
   test -x .venv/bin/rustac
   echo "$wanted" > "$stamp"
 fi

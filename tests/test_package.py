@@ -81,7 +81,7 @@ def test_metadata_declares_what_the_repository_and_qgis_read():
     assert general["plugin_dependencies"] == "qpip"
     assert general["category"] in ("Raster", "Vector", "Database", "Mesh", "Web")
     assert general["changelog"].startswith(general["version"])
-    for extra in ("numba", "torch", "onnx", "dask", "distributed", "pystac-client"):
+    for extra in ("numba", "torch", "onnx", "dask", "distributed", "requests"):
         assert extra in general["about"], extra
     # One place for the public addresses: nowhere else in the repository.
     homepage = re.search(r"^homepage=https?://(.+)$", (ROOT / "metadata.txt").read_text(), re.M).group(1)

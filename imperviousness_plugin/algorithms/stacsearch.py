@@ -9,7 +9,7 @@ from .preprocess import PreprocessAlgorithm
 
 class StacSearchAlgorithm(PreprocessAlgorithm):
     STEP = catalogue.STACSEARCH
-    REQUIRES = ("pystac_client",)
+    REQUIRES = ("requests",)
     DISPLAY_NAME = "List Sentinel-2 scenes of a STAC search (dry run of preprocess)"
     GROUP = Group.FEATURES
     ATBD = "4.1"
