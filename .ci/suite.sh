@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Inside a Debian root file system (run by .ci/in_rootfs.sh): install the packaged plugin as a
 # user does, then run the suite, the demo and the installed-provider checks on this QGIS.
-# Usage: suite.sh ZIP MODE   (MODE: full = the whole suite; qgis = the QGIS-facing tests)
+# Usage: suite.sh ZIP MODE   (MODE: full = the whole suite; qgis = the QGIS-facing tests;
+#   anything else: the test files or node ids it lists, separated by spaces)
 # Results (logs, the demo's products) go to /ci/results.
 set -euo pipefail
 ZIP="$1" MODE="${2:-full}"
@@ -60,6 +61,8 @@ tail -5 "$RESULTS/demo.log"
 phase "suite ($MODE)"
 if [ "$MODE" = full ]; then
   TESTS=(tests)
+elif [ "$MODE" != qgis ]; then
+  read -ra TESTS <<< "$MODE"     # a list of test files or node ids, e.g. for a rerun by hand
 else
   # The QGIS-facing tests: every algorithm, the shipped models end to end, the delivery and the
   # EEA QC checks, qgis_process behaviour. The kernels' tests need not run twice: 3.40 and 3.44
