@@ -54,7 +54,19 @@ def at_start():
                                  if b.objectName().startswith("imperviousness"))
     iface.mainWindow().resize(1400, 820)
     if os.environ["DESKTOP_STEPS"] == "missing":
+        dismiss_other_messages()
         save(iface.mainWindow(), "desktop_1_missing_dependencies.png")
+
+
+def dismiss_other_messages():
+    """QGIS >= 3.28 downloads missing fonts at start; offline (CI) its own "font installation
+    failed" message lies on top of ours. The screenshot is of ours: the others are recorded in
+    `observed` and dismissed."""
+    bar = iface.messageBar()
+    for item in list(bar.items()):
+        if not item.title().startswith("HRL Imperviousness"):
+            observed.setdefault("dismissed_messages", []).append(f"{item.title()} {item.text()}")
+            bar.popWidget(item)
 
 
 def how_to_install():
