@@ -7,8 +7,10 @@ place, a source replaced on the server, the leftovers of a run killed with SIGKI
 of a fetch; and two qgis_process runs sharing the cache at the same time fetch each file once.
 """
 
+import hashlib
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -59,7 +61,7 @@ def digests(folders):
     for folder in folders:
         for name in sorted(os.listdir(folder)):
             if name.endswith(".tif"):
-                found[(os.path.basename(folder), name)] = stac_cache.file_sha256(os.path.join(folder, name))
+                found[(os.path.basename(folder), name)] = hashlib.sha256(pathlib.Path(folder, name).read_bytes()).hexdigest()
         with open(os.path.join(folder, "metadata.json"), encoding="utf-8") as stream:
             manifest = json.load(stream)
         found[(os.path.basename(folder), "offset")] = manifest["boa_add_offset"]

@@ -27,10 +27,11 @@ from osgeo import gdal
 
 from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic, profiles
+from ..core.io.digest import file_sha256
 from ..core.io.grid import Grid, window_from_bounds
 from ..core.io.raster import gdal_array_dtype
 from ..graph import Step
-from .identity import identify, sha256
+from .identity import identify
 from .steps import predict_models, step_function
 from .tiling import area_bounds, area_grid, eea_cells, halo_pixels, processing_tiles, requested_cells
 
@@ -153,7 +154,7 @@ def published_files(folder):
             path = os.path.join(root, name)
             relative = os.path.relpath(path, folder)
             if relative != MANIFEST and not name.startswith("."):
-                files[relative] = sha256(path)
+                files[relative] = file_sha256(path)
     return files
 
 
@@ -213,7 +214,7 @@ def run_task(task):
                     text = handle.read()
                 prefix = json.dumps(task["folder"] + os.sep)[1:-1]
                 atomic.write_text(target, text.replace(prefix, ""))
-            kept[relative] = sha256(target)
+            kept[relative] = file_sha256(target)
         if any(step_function(algorithm).publishes for _, algorithm, _ in task["steps"]):
             kept.update(published_files(task["folder"]))
         return {"outputs": kept, "seconds": time.perf_counter() - started,
@@ -317,7 +318,7 @@ class TileRunner:
         if any(relative not in outputs for _, _, relative in task["keep"]):
             return False
         return all(os.path.isfile(os.path.join(self.folder, relative))
-                   and sha256(os.path.join(self.folder, relative)) == digest
+                   and file_sha256(os.path.join(self.folder, relative)) == digest
                    for relative, digest in outputs.items())
 
     # planning ------------------------------------------------------------------------------------

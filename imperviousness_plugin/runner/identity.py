@@ -6,11 +6,13 @@ full SHA-256; a large one by its size, its modification time and a SHA-256 of it
 SAMPLES blocks spread evenly over it (a changed raster changes its header or the blocks sampled
 almost always, and size or mtime otherwise); a folder (a year of Sentinel-2 acquisitions) by the
 identity of every file under it, by relative path. Outputs are checked by their full SHA-256
-(`sha256`), which the tasks record as they write them.
+(`file_sha256`), which the tasks record as they write them.
 """
 
 import hashlib
 import os
+
+from ..core.io.digest import file_sha256
 
 # A year of Sentinel-2 is ~1200 band files of ~100 MB: ~0.2 MB read per large file keeps a run's
 # start to a few hundred MB of reads per year.
@@ -18,14 +20,6 @@ FULL_HASH_LIMIT = 8 << 20      # bytes: files up to this size are hashed whole
 HEADER = 1 << 16               # bytes hashed at the start (GeoTIFF header and directory)
 SAMPLES = 8                    # blocks of SAMPLE bytes hashed over the rest, and the tail
 SAMPLE = 1 << 14
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def sampled_sha256(path, size):
@@ -45,7 +39,7 @@ def sampled_sha256(path, size):
 def file_identity(path):
     status = os.stat(path)
     if status.st_size <= FULL_HASH_LIMIT:
-        return {"size": status.st_size, "sha256": sha256(path)}
+        return {"size": status.st_size, "sha256": file_sha256(path)}
     return {"size": status.st_size, "mtime_ns": status.st_mtime_ns,
             "sampled_sha256": sampled_sha256(path, status.st_size)}
 

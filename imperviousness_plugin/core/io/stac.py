@@ -35,6 +35,7 @@ from ..errors import Cancelled, ImperviousnessError
 from ..progress import StepProgress
 from . import profiles, stac_cache
 from .atomic import atomic_path, write_json
+from .digest import file_sha256
 from .raster import Grid, Window, open_raster, read_window, transform_bounds
 from .sentinel2 import BASELINE_04_OFFSET, REFLECTANCE_BANDS, SCL
 from .stac_http import HttpError, Limits, first_line, search_pages, session, source_state
@@ -496,7 +497,7 @@ def _finish_scene(scene, progress, sources):
         path = os.path.join(scene.folder, f"{band}.tif")
         etag, size = sources[(id(scene), band)]
         files[band] = {"href": scene.hrefs[band], "etag": etag, "size": size,
-                       "bytes": os.path.getsize(path), "sha256": stac_cache.file_sha256(path)}
+                       "bytes": os.path.getsize(path), "sha256": file_sha256(path)}
     write_json(os.path.join(scene.folder, stac_cache.MANIFEST), {
         "cache_format": stac_cache.CACHE_FORMAT, "files": files,
         "processing_baseline": scene.baseline, "boa_add_offset": scene.data_offset,

@@ -19,6 +19,7 @@ import time
 
 from ..errors import Cancelled, ImperviousnessError
 from .atomic import remove_quietly
+from .digest import file_sha256
 
 CACHE_FORMAT = 2           # manifests of another format (or none) are not trusted
 MANIFEST = "metadata.json"
@@ -62,14 +63,6 @@ def inside(cache, path):
     if os.path.commonpath([root, real]) != root or real == root:
         raise ImperviousnessError(f"Refused to write {path}: it lies outside the cache folder {cache}.")
     return path
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(folder):
