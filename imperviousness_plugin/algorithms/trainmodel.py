@@ -84,10 +84,8 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
 
 
 def processing_threads(context):
-    """PyTorch's CPU threads: the smaller of the context's thread limit (QGIS >= 3.28; on 3.40 a
-    new context holds the thread pool's count, not the setting) and QGIS's global "max threads"
-    setting (QgsApplication.maxThreads, -1 = all cores); None = all cores."""
+    """PyTorch's CPU threads: the context's thread limit (QGIS >= 3.28), else QGIS's global
+    "max threads" setting (QgsApplication.maxThreads, -1 = all cores); None = all cores."""
     limit = getattr(context, "maximumThreads", None)
-    limits = [limit() if callable(limit) else -1, QgsApplication.maxThreads()]
-    positive = [threads for threads in limits if threads and threads > 0]
-    return min(positive) if positive else None
+    threads = limit() if callable(limit) else QgsApplication.maxThreads()
+    return threads if threads and threads > 0 else None
