@@ -109,15 +109,16 @@ def add_pp_alignment(graph, year, pp, grid, column, row):
 
 
 def add_preprocess(graph, year, extent, grid, row):
-    """PP of one year on the extent of the reference layer `extent`, padded onto `grid` (the
-    aligned reference): pixels outside the reference stay nodata, as in every product."""
-    pp = child(graph.child(
+    """PP of one year written straight onto `grid` (the aligned reference; its scenes searched
+    over the reference layer `extent`): pixels outside the scenes are nodata, as in every
+    product, and no padding step copies the stack."""
+    return child(graph.child(
         f"preprocess_{year.lower()}", PREPROCESS, f"Pre-process year {year} (PP)", 0, row,
         {PREPROCESS.INPUT: param(S2[year]),
          PREPROCESS.START_DATE: year_date(year, "01-01"), PREPROCESS.END_DATE: year_date(year, "12-31"),
-         PREPROCESS.EXTENT: param(extent), PREPROCESS.TARGET_CRS: PREPROCESS.default(PREPROCESS.TARGET_CRS),
+         PREPROCESS.EXTENT: param(extent), PREPROCESS.GRID: grid,
+         PREPROCESS.TARGET_CRS: PREPROCESS.default(PREPROCESS.TARGET_CRS),
          PREPROCESS.OUTPUT: TEMPORARY}), PREPROCESS.OUTPUT)
-    return add_pp_alignment(graph, year, pp, grid, 1, 4 + row)
 
 
 def add_change_graph(graph, pp_a, pp_b, imd_a, imd_b, ibu_a, ibu_b):
@@ -270,10 +271,10 @@ def full_graph(train_first=False, from_pp=False):
            else "PP of both years") + ", RMSD, "
         f"change mask, {models_text}, IMD calibration, "
         "IMD_B, IBU_B, SBU_B, the 20 m and 100 m change layers, confidence; published with HRL "
-        "names, QML styles and report.html into OUTPUT_FOLDER. The PP stacks are computed on the "
-        "extent of IMD_A; the input layers and the PP stacks are padded outward with nodata to "
-        "whole kilometres (imperviousness:aligngrid), so that every product shares one EEA grid "
-        "whose origin and extent lie on the 1 km grid.")
+        "names, QML styles and report.html into OUTPUT_FOLDER. The input layers are padded outward "
+        "with nodata to whole kilometres (imperviousness:aligngrid) and the PP stacks are "
+        + ("padded onto that grid" if from_pp else "computed on that grid") +
+        ", so that every product shares one EEA grid whose origin and extent lie on the 1 km grid.")
     if from_pp:
         aligned = add_alignment(graph, REFERENCE_LAYERS, row=0)
         pp_a = add_pp_alignment(graph, "A", param(MODEL.PP_A), aligned[MODEL.IMD_A], 0, 4)

@@ -340,7 +340,7 @@ def test_tuning_parameters_are_advanced_and_labels_carry_units(provider):
 
     assert advanced("imperviousness:preprocess") == {
         "HARMONIC_ORDER", "SCL_WEIGHTS", "CACHE_FOLDER", "HTTP_TIMEOUT", "MAX_PAGES", "MAX_ITEMS",
-        "SCENE_TIME_BUDGET"}
+        "SCENE_TIME_BUDGET", "GRID"}
     assert advanced("imperviousness:changemask") == {
         "LOWER_PERCENTILE", "UPPER_PERCENTILE", "MIN_SIZE", "LOWER_THRESHOLD", "UPPER_THRESHOLD"}
     assert advanced("imperviousness:calibrate") == {"SAMPLE_SPACING", "HIGH_DENSITY_PERCENTILE", "MIN_SAMPLES"}

@@ -45,7 +45,7 @@ def test_full_model_parameters(provider):
     assert model.parameterDefinition("YEAR_A").defaultValue() == 2018
     assert model.parameterDefinition("YEAR_B").defaultValue() == 2021
     children = {child.algorithmId() for child in model.childAlgorithms().values()}
-    assert "imperviousness:publish" in children and len(model.childAlgorithms()) == 34
+    assert "imperviousness:publish" in children and len(model.childAlgorithms()) == 32
 
 
 def test_every_algorithm_dialog_builds(provider, qgis_iface):

@@ -101,6 +101,31 @@ def test_extent_clips_the_output(plain_year, tmp_path):
         run(plain_year, tmp_path / "none.tif", extent=(0, 0, 10, 10))
 
 
+
+@pytest.mark.parametrize("target", [None, 3035], ids=["scene grid", "reprojected"])
+def test_grid_writes_the_clipped_stack_onto_a_larger_grid(plain_year, tmp_path, target):
+    """GRID (the models' aligned IMD_A) takes the place of preprocess + aligngrid: the same pixels
+    as the clipped run, at their place on the larger grid, NaN in every band around them."""
+    x0, y1 = sampledata.UTM_ORIGIN
+    crs = epsg_wkt(target) if target else None
+    extent = (x0 + 100, y1 - 300, x0 + 400, y1 - 95)
+    clipped = run(plain_year, tmp_path / "clip.tif", extent=extent, extent_crs_wkt=epsg_wkt(32633),
+                  target_crs_wkt=crs)
+    area = Grid.of_dataset(gdal.Open(str(tmp_path / "clip.tif")))
+    # The larger grid: 5 pixels more on the left and top, 7 on the right and bottom.
+    ax0, px, _, ay1, _, py = area.geotransform
+    grid = Grid(area.crs_wkt, (ax0 - 5 * px, px, 0.0, ay1 - 5 * py, 0.0, py), area.width + 12, area.height + 12)
+    padded = run(plain_year, tmp_path / "grid.tif", extent=extent, extent_crs_wkt=epsg_wkt(32633),
+                 target_crs_wkt=crs, grid=grid)
+    assert Grid.of_dataset(gdal.Open(str(tmp_path / "grid.tif"))).same_as(grid)
+    np.testing.assert_array_equal(padded[:, 5:-7, 5:-7], clipped)
+    around = np.ones(padded.shape[1:], bool)
+    around[5:-7, 5:-7] = False
+    assert np.isnan(padded[:, around]).all()
+    far = Grid(area.crs_wkt, (0.0, px, 0.0, 1000.0, 0.0, py), 10, 10)
+    with pytest.raises(ImperviousnessError, match="does not overlap"):
+        run(plain_year, tmp_path / "far.tif", grid=far, target_crs_wkt=area.crs_wkt)
+
 def test_output_is_deterministic(plain_year, tmp_path):
     run(plain_year, tmp_path / "a.tif")
     run(plain_year, tmp_path / "b.tif")

@@ -112,6 +112,8 @@ class PreprocessAlgorithm(ImperviousnessAlgorithm):
             if not extent.isNull():
                 values[self.EXTENT] = ((extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
                                        self.parameterAsExtentCrs(parameters, self.EXTENT, context).toWkt())
+        if self.GRID in self.STEP.names and parameters.get(self.GRID):
+            values[self.GRID] = self.raster_path(parameters, self.GRID, context)
         if self.HARMONIC_ORDER in self.STEP.names:
             values[self.HARMONIC_ORDER] = self.parameterAsInt(parameters, self.HARMONIC_ORDER, context)
             values[self.SCL_WEIGHTS] = self.parameterAsString(parameters, self.SCL_WEIGHTS, context)

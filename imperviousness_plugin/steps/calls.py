@@ -11,6 +11,7 @@ from osgeo import osr
 
 from ..core.errors import ImperviousnessError
 from ..core.features.preprocess import PreprocessOptions, parse_scl_weights
+from ..core.io.raster import Grid, open_raster
 from ..core.unet.predict import shipped_models
 from .catalogue import PREPROCESS
 
@@ -40,13 +41,19 @@ def crs_wkt(text):
 def preprocess_options(values):
     """PreprocessOptions from the values of PREPROCESS's parameters (PREPROCESS.values(...)):
     dates as dates or ISO text, TARGET_CRS as WKT or any CRS text, EXTENT as
-    ((xmin, ymin, xmax, ymax), crs wkt) or None; what stacsearch lacks keeps the core default."""
+    ((xmin, ymin, xmax, ymax), crs wkt) or None, GRID as a raster file or None; what stacsearch
+    lacks keeps the core default."""
     options = PreprocessOptions(start_date=_date(values.get(PREPROCESS.START_DATE)),
                                 end_date=_date(values.get(PREPROCESS.END_DATE)),
                                 pixel_size=float(values[PREPROCESS.PIXEL_SIZE]))
     options.target_crs_wkt = crs_wkt(values.get(PREPROCESS.TARGET_CRS))
     if values.get(PREPROCESS.EXTENT):
         options.extent, options.extent_crs_wkt = values[PREPROCESS.EXTENT]
+    if values.get(PREPROCESS.GRID):   # the grid's CRS and pixels win; its bounds are the extent
+        grid = options.grid = Grid.of_dataset(open_raster(values[PREPROCESS.GRID]))
+        options.target_crs_wkt, options.pixel_size = grid.crs_wkt, grid.pixel_size
+        if options.extent is None:
+            options.extent, options.extent_crs_wkt = grid.bounds, grid.crs_wkt
     if values.get(PREPROCESS.HARMONIC_ORDER) is not None:
         options.harmonic_order = int(values[PREPROCESS.HARMONIC_ORDER])
     if values.get(PREPROCESS.SCL_WEIGHTS):

@@ -72,6 +72,11 @@ SCENE_GRID = (
 )
 
 PREPROCESS = Step("preprocess", core="core.features.preprocess:run_preprocess", parameters=SCENE_GRID + (
+    raster("GRID", "Output grid (a raster: its CRS, pixels and extent)",
+           "The output takes this raster's grid, overriding TARGET_CRS, PIXEL_SIZE and the "
+           "clipping to EXTENT; pixels no scene covers are nodata. The models pass the IMD_A "
+           "padded onto the kilometre grid, so that the PP stack needs no padding step.",
+           optional=True, advanced=True),
     integer("HARMONIC_ORDER", "NDVI model order N (3N+1 coefficients)",
             "The order N of the NDVI time-series model.", default=3, minimum=1, maximum=10,
             advanced=True),

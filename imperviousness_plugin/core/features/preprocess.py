@@ -30,7 +30,7 @@ from osgeo import gdal
 from ..errors import ImperviousnessError
 from ..io import profiles
 from ..io.atomic import scratch_path
-from ..io.grid import window_grid
+from ..io.grid import window_from_bounds, window_grid
 from ..io.raster import Grid, RasterWriter, Window, count_blocks, iter_blocks, transform_bounds
 from ..io.sentinel2 import REFLECTANCE_BANDS, SCL, find_acquisitions
 from ..kernels.ndvi_model import (coefficient_names, day_fraction, fit_ndvi_model, linear_to_published,
@@ -63,6 +63,7 @@ class PreprocessOptions:
     pixel_size: float = 10.0
     extent: tuple = None            # (xmin, ymin, xmax, ymax), or None
     extent_crs_wkt: str = None      # CRS of the extent; None: the target CRS
+    grid: Grid = None               # the output grid itself (overrides the four above), or None
     harmonic_order: int = 3
     scl_weights: tuple = DEFAULT_SCL_WEIGHTS
     bands: tuple = REFLECTANCE_BANDS
@@ -444,7 +445,12 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
         raise ImperviousnessError(f"The block size must be an even number of pixels, got {options.block_size}.")
     acquisitions = select_acquisitions(inputs, options)
     tiles = group_tiles(acquisitions, options.bands)
-    grid = output_grid(tiles, options)
+    grid, keep = output_grid(tiles, options), None
+    if options.grid is not None:   # written onto the given grid: its pixels beyond `keep` are nodata
+        grid, keep = options.grid, window_from_bounds(options.grid, grid.bounds)
+        if keep.width <= 0 or keep.height <= 0:
+            raise ImperviousnessError(f"The output grid {grid.describe()} does not overlap the "
+                                      "Sentinel-2 scenes (within the extent).")
     plans = [(tile, window) for tile in tiles
              for window in [tile_window(tile, grid)] if window is not None]
     names = pp_band_names(options.harmonic_order, options.bands)
@@ -462,14 +468,29 @@ def run_preprocess(inputs, output_path, options=None, feedback=None):
     with RasterWriter(output_path, grid, len(names), np.float32, np.nan, names,
                       metadata=metadata, zlevel=OUTPUT_ZLEVEL) as writer:
         with BackgroundWriter(writer.write) as output:   # RasterWriter.write flushes each block
+            submit = output.submit if keep is None else _nodata_outside(keep, output.submit)
             if direct:
                 tile, window = plans[0]
-                reduce_tile(tile, window, options, progress, lambda block, features: output.submit(
+                reduce_tile(tile, window, options, progress, lambda block, features: submit(
                     Window(block.col - window.col, block.row - window.row, block.width,
                            block.height), features))
             else:
-                _reduce_and_merge(plans, grid, names, output_path, output.submit, options, progress)
+                _reduce_and_merge(plans, grid, names, output_path, submit, options, progress)
     return {"acquisitions": len(acquisitions), "tiles": len(plans), "grid": grid, "bands": names}
+
+
+def _nodata_outside(keep, write):
+    """`write` with every band set to NaN outside the window `keep` (the area of the scenes and
+    the extent on a larger output grid: as the padding of imperviousness:aligngrid)."""
+    def write_kept(window, features):
+        rows = np.arange(window.row, window.row + window.height)
+        cols = np.arange(window.col, window.col + window.width)
+        inside = (((rows >= keep.row) & (rows < keep.row + keep.height))[:, None]
+                  & ((cols >= keep.col) & (cols < keep.col + keep.width))[None, :])
+        if not inside.all():
+            features = np.where(inside, features, np.float32(np.nan))
+        write(window, features)
+    return write_kept
 
 
 def _reduce_and_merge(plans, grid, names, output_path, write, options, progress):
