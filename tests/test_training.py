@@ -446,15 +446,28 @@ def test_processing_trainmodel(provider, tmp_path):
 
 
 def test_torch_threads_follow_the_qgis_thread_setting(provider):
+    """The limit QGIS gives the run: the context's own (QGIS >= 3.28: a Processing run's thread
+    setting, honoured as set) or, on 3.22, QGIS's global max-threads setting (-1: all cores).
+    QGIS >= 3.34 stores the global setting as at least 2 ("anything less risks deadlocks within
+    Qt", qgsapplication.cpp) and a new context copies the thread pool's count, so there the
+    global setting 1 reads 2 and -1 reads the core count."""
     import torch
     from qgis.core import QgsApplication, QgsProcessingContext
+    from qgis.PyQt.QtCore import QThread
     from imperviousness_plugin.algorithms.trainmodel import processing_threads
+    context = QgsProcessingContext()
+    if hasattr(context, "setMaximumThreads"):
+        for threads in (1, 3):
+            context.setMaximumThreads(threads)
+            assert processing_threads(context) == threads
     previous = QgsApplication.maxThreads()
     try:
         QgsApplication.setMaxThreads(1)
-        assert processing_threads(QgsProcessingContext()) == 1
+        assert processing_threads(QgsProcessingContext()) == max(1, QgsApplication.maxThreads())
+        if not hasattr(context, "setMaximumThreads"):
+            assert processing_threads(QgsProcessingContext()) == 1
         QgsApplication.setMaxThreads(-1)                     # -1: all cores
-        assert processing_threads(QgsProcessingContext()) is None
+        assert processing_threads(QgsProcessingContext()) in (None, QThread.idealThreadCount())
     finally:
         QgsApplication.setMaxThreads(previous)
     x = np.zeros((2, 3, 16, 16), np.float32)

@@ -85,7 +85,8 @@ class TrainModelAlgorithm(ImperviousnessAlgorithm):
 
 def processing_threads(context):
     """PyTorch's CPU threads: the context's thread limit (QGIS >= 3.28), else QGIS's global
-    "max threads" setting (QgsApplication.maxThreads, -1 = all cores); None = all cores."""
+    "max threads" setting (QgsApplication.maxThreads, -1 = all cores); None = all cores. (QGIS
+    >= 3.34 keeps that setting at 2 or more, so there one thread is set per run, not globally.)"""
     limit = getattr(context, "maximumThreads", None)
     threads = limit() if callable(limit) else QgsApplication.maxThreads()
     return threads if threads and threads > 0 else None
