@@ -314,3 +314,35 @@ def test_qgis_process_runs_rmsd_then_changemask(qgis_process, tmp_path):
     expected[20:30, 30:42] = 1
     assert chm.sum() <= 120 and chm[expected == 0].sum() == 0 and chm.sum() >= 0.025 * chm.size
     assert (tmp_path / "t.csv").read_text().startswith("tile_id,")
+
+
+RMSD_IN_CHILD = """
+import hashlib
+import numpy as np
+from imperviousness_plugin.core.features.rmsd import rmsd_from_coefficients
+rng = np.random.default_rng(5)
+a = rng.normal(0, 0.3, (200_000, 10))
+b = a + rng.normal(0, 0.05, a.shape)
+print(hashlib.sha256(rmsd_from_coefficients(a, b, 3).tobytes()).hexdigest())
+"""
+
+
+def test_rmsd_is_identical_across_processes_and_cpu_targets():
+    """The float64 RMSD (before its float32 rounding, which hides most differences) in fresh
+    processes as on an AVX2 CPU (numpy's AVX-512 code off, OpenBLAS's Haswell kernels) and as the
+    machine runs it: the same bytes (np.linalg.cholesky gave different factors of G there)."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    digests = set()
+    for extra in ({}, {"NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL",
+                       "OPENBLAS_CORETYPE": "Haswell"},
+                  {"OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_NUM_THREADS": "2"}):
+        env = dict(os.environ, **extra, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        result = subprocess.run([sys.executable, "-c", RMSD_IN_CHILD], env=env, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1, digests

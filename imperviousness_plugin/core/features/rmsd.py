@@ -35,7 +35,7 @@ import re
 import numpy as np
 
 from ..errors import ImperviousnessError
-from ..kernels.ndvi_model import design_matrix
+from ..kernels.ndvi_model import cholesky_exact, design_matrix, matmul_exact
 from ..progress import StepProgress
 from ..io.raster import (DEFAULT_BLOCK_SIZE, RasterInput, RasterWriter, count_blocks, find_band,
                          iter_blocks, require_same_grid)
@@ -120,7 +120,7 @@ def gram_matrix(order):
         raise ImperviousnessError(f"The NDVI model order must be >= 1, got {order}.")
     tau, weights = _quadrature(order)
     basis = np.asarray(design_matrix(tau, order), dtype=np.float64)
-    gram = basis.T @ (weights[:, np.newaxis] * basis)
+    gram = matmul_exact(basis.T, weights[:, np.newaxis] * basis)
     gram = (gram + gram.T) / 2.0
     gram.setflags(write=False)
     return gram
@@ -128,22 +128,39 @@ def gram_matrix(order):
 
 @functools.lru_cache(maxsize=None)
 def _gram_cholesky(order):
-    factor = np.linalg.cholesky(gram_matrix(order))
+    factor = cholesky_exact(gram_matrix(order))
     factor.setflags(write=False)
     return factor
 
 
 def rmsd_from_coefficients(linear_a, linear_b, order, method=DEFAULT_METHOD):
-    """RMSD (float64, shape (...)) between two arrays of linear coefficients (..., 3N+1)."""
+    """RMSD (float64, shape (...)) between two arrays of linear coefficients (..., 3N+1).
+
+    Every sum is written out in coefficient order (element-wise operations only, no BLAS, no
+    SIMD reduction, exactly rounded small matrices): the RMSD, and so the change mask's
+    percentile thresholds, do not depend on the CPU (OpenBLAS's Haswell and SkylakeX kernels
+    gave different Cholesky factors of G) nor on the host program's BLAS (SPEC 10)."""
     difference = np.asarray(linear_b, dtype=np.float64) - np.asarray(linear_a, dtype=np.float64)
-    if difference.shape[-1] != 3 * order + 1:
-        raise ValueError(f"order {order} needs {3 * order + 1} coefficients, got {difference.shape[-1]}")
+    size = difference.shape[-1]
+    if size != 3 * order + 1:
+        raise ValueError(f"order {order} needs {3 * order + 1} coefficients, got {size}")
     if method == "curve":
-        # d^T G d = |L^T d|^2; row vectors: d @ L.
-        difference = difference @ _gram_cholesky(order)
-    elif method != "euclidean":
+        # d^T G d = |L^T d|^2 = sum_j (sum_i d_i L_ij)^2, L lower triangular: i runs from j.
+        factor = _gram_cholesky(order)
+        columns = []
+        for j in range(size):
+            column = difference[..., j] * factor[j, j]
+            for i in range(j + 1, size):
+                column = column + difference[..., i] * factor[i, j]
+            columns.append(column)
+    elif method == "euclidean":
+        columns = [difference[..., j] for j in range(size)]
+    else:
         raise ImperviousnessError(f"METHOD must be one of {', '.join(METHODS)}, got {method!r}.")
-    return np.sqrt(np.einsum("...i,...i->...", difference, difference))
+    total = columns[0] * columns[0]
+    for column in columns[1:]:
+        total = total + column * column
+    return np.sqrt(total)
 
 
 class _PPStack:

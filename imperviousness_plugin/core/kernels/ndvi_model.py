@@ -214,7 +214,7 @@ def design_matrix(tau, order):
 # Haswell and SkylakeX kernels give different Cholesky factors of the same 10 x 10 matrix), and on
 # which BLAS the host program loaded; these matrices are at most 13 x 13 (order 4).
 
-def _matmul_exact(a, b):
+def matmul_exact(a, b):
     """a @ b for small float64 matrices, each entry an exactly rounded sum."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     rows, inner = a.shape
@@ -227,7 +227,7 @@ def _matmul_exact(a, b):
     return out
 
 
-def _cholesky_exact(G):
+def cholesky_exact(G):
     """Lower Cholesky factor of a small SPD matrix (sums exactly rounded)."""
     K = G.shape[0]
     L = np.zeros((K, K))
@@ -358,7 +358,7 @@ def _annual_gram(n):
     nodes, wq = np.polynomial.legendre.leggauss(256)
     tau = 0.5 * (nodes + 1.0)
     A = design_matrix(tau, n)
-    return _matmul_exact((A * (0.5 * wq)[:, None]).T, A)
+    return matmul_exact((A * (0.5 * wq)[:, None]).T, A)
 
 
 class _FitPlan:
@@ -371,10 +371,10 @@ class _FitPlan:
         # other Q_k are zero-mean and orthonormal over the year.  The linear coefficients are
         # c = R^-1 g.  Solving in this basis keeps the normal matrices well conditioned (the raw
         # Legendre + harmonic basis is nearly collinear: cond(G) ~ 4e4 for N=3, 1e7 for N=4).
-        R = _cholesky_exact(annual_gram(order)).T
+        R = cholesky_exact(annual_gram(order)).T
         R[0, 1:] = 0.0  # exactly 0 in theory (the other basis functions have zero mean)
         self.R_inv = _upper_inverse_exact(R)
-        Q = _matmul_exact(A, self.R_inv)
+        Q = matmul_exact(A, self.R_inv)
         self.ii, self.jj = np.tril_indices(K)  # pairs i >= j
         self.QQ_T = np.ascontiguousarray((Q[:, self.ii] * Q[:, self.jj]).T)  # (P, T)
         self.Q_T = np.ascontiguousarray(Q.T)  # (K, T)
