@@ -222,9 +222,10 @@ def child_pass(names):
     return seconds[THREADS], ref, {name: agree[name] for name in names}
 
 
-# numpy's AVX-512 dispatch turned off and numba compiled for Haswell: an AVX2-only CPU.
+# numpy's AVX-512 dispatch turned off and numba compiled for Haswell: an AVX2-only CPU. Numba
+# needs the features too: with NUMBA_CPU_NAME alone it keeps the host's features (AVX-512).
 AVX2_ONLY = {"NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL",
-             "NUMBA_CPU_NAME": "haswell", "OPENBLAS_CORETYPE": "Haswell"}
+             "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+avx2", "OPENBLAS_CORETYPE": "Haswell"}
 
 
 def in_child(names, env):

@@ -10,7 +10,10 @@ Three measurements, each in its own spawned child process (peak memory = the chi
 2. Plain reference in the same run: ONNX Runtime with default session options, one tile per call.
 3. End to end: `run_predict` with the shipped 3-member IMD ensemble on a synthetic 1600 x 1600 px
    PP stack (22 Float32 bands, GeoTIFF): reading, features, tiling, blending, mean, SD and
-   confidence written, per tile and member (timed after the imports).
+   confidence written, per tile and member (timed after the imports); timed again with the
+   scheme before issue 21 (one tile at a time on sessions with a thread per core) in the same run.
+   ONNX Runtime picks its kernels (MLAS) by CPUID and has no switch to force AVX2: these figures
+   are for the CPU the benchmark runs on (its flags are printed).
 4. Plain end-to-end reference: the whole PP read into memory, default sessions, the same tile
    layout and weights on full-size arrays, only the mean written; its RIMD must equal run_predict's.
 
@@ -34,7 +37,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import measure_in_child, verdict  # noqa: E402
+from common import machine_line, measure_in_child, verdict  # noqa: E402
 
 TARGET_MS = 40.0
 TILE = 256
@@ -101,6 +104,7 @@ SESSION_VARIANTS = {   # name: changes to the plugin's session options (contract
     "memory arena off": {"arena": False},
     "spinning threads": {"spinning": True},
     "IO binding (output bound to a reused buffer)": {"io_binding": True},
+    "1 thread per session, 2 tiles in parallel (predict's CPU default)": {"threads": 1, "parallel": 2},
 }
 
 
@@ -131,11 +135,17 @@ def time_session_variant(path, changes):
         def call():
             session.run([output_name], {input_name: tile})
     call()
+    parallel = changes.get("parallel", 1)
     rounds = []
     for _ in range(ROUNDS):
         started = time.perf_counter()
-        for _ in range(REPEATS * BATCH):
-            call()
+        if parallel > 1:   # the same calls from `parallel` threads at once (ms per tile overall)
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(parallel) as pool:
+                list(pool.map(lambda _: call(), range(REPEATS * BATCH)))
+        else:
+            for _ in range(REPEATS * BATCH):
+                call()
         rounds.append(1000.0 * (time.perf_counter() - started) / (REPEATS * BATCH))
     return min(rounds)
 
@@ -157,9 +167,13 @@ def write_pp(path, size=SIZE, seed=1):
             writer.write(window, block)
 
 
-def run_end_to_end(pp, paths, out_dir):
-    """run_predict (mean, SD, confidence) timed after the imports; returns (seconds, members)."""
+def run_end_to_end(pp, paths, out_dir, parallel_tiles=True):
+    """run_predict (mean, SD, confidence) timed after the imports; returns (seconds, members).
+    parallel_tiles=False: the previous scheme, one tile at a time on sessions with a thread per
+    core (predict.PARALLEL_TILES)."""
+    from imperviousness_plugin.core.unet import predict
     from imperviousness_plugin.core.unet.predict import run_predict
+    predict.PARALLEL_TILES = parallel_tiles
     started = time.perf_counter()
     summary = run_predict(pp, paths, os.path.join(out_dir, "RIMD.tif"),
                           os.path.join(out_dir, "RIMD_sd.tif"), os.path.join(out_dir, "IMDCL.tif"))
@@ -206,6 +220,7 @@ def run_plain_end_to_end(pp, paths, out_dir):
 
 def main():
     from imperviousness_plugin.core.unet.predict import tile_origins
+    print(machine_line(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         paths, kind = model_paths(tmp)
         _, plugin_peak, plugin_ms = measure_in_child(time_plugin_session, paths[0], 1)
@@ -216,6 +231,7 @@ def main():
         pp = os.path.join(tmp, "PP.tif")
         measure_in_child(write_pp, pp)
         _, peak_mib, (seconds, members) = measure_in_child(run_end_to_end, pp, paths, tmp)
+        _, serial_peak_mib, (serial_seconds, _) = measure_in_child(run_end_to_end, pp, paths, tmp, False)
         _, plain_e2e_peak, (plain_seconds, max_difference) = measure_in_child(
             run_plain_end_to_end, pp, paths, tmp)
     stride = TILE - 64
@@ -244,6 +260,10 @@ def main():
     print(f"end to end (run_predict, {SIZE} x {SIZE} px, {members} members, mean, SD and confidence written): "
           f"{seconds:6.1f} s = {results['end_to_end_mpx_per_s']:.2f} Mpx/s, {end_to_end_ms:.1f} ms per tile "
           f"per member ({tiles} tiles), peak {peak_mib:.0f} MiB (includes GDAL's block cache)")
+    serial_ms = 1000.0 * serial_seconds / (tiles * members)
+    results["end_to_end_ms_one_tile_at_a_time"] = serial_ms
+    print(f"  same, one tile at a time on sessions with a thread per core (the scheme before issue 21): "
+          f"{serial_seconds:6.1f} s, {serial_ms:.1f} ms per tile per member, peak {serial_peak_mib:.0f} MiB")
     print(f"plain end-to-end reference (whole raster in memory, mean only): {plain_seconds:6.1f} s, peak "
           f"{plain_e2e_peak:.0f} MiB; run_predict is {results['speedup_vs_plain']:.2f}x as fast; largest RIMD "
           f"difference {max_difference} {verdict(max_difference == 0)}")

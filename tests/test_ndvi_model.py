@@ -446,6 +446,49 @@ def test_compiled_kernel_refuses_bad_weights(weights, match):
         fit_ndvi_model(ndvi, good, tau, 3)
 
 
+@pytest.mark.skipif(not ndvi_module._compiled.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("order,ridge", [(3, 0.1), (3, 0.0), (1, 0.1)])
+def test_tile_solve_equals_the_per_pixel_solve(order, ridge):
+    """The Cholesky factor, solve and coefficients done for a whole tile of pixels at once (SIMD
+    across pixels) give the bytes of the scalar per-pixel solve, on normal equations with every
+    case: well observed, one season (ridge), a single observation, no observation."""
+    compiled = ndvi_module._compiled
+    ndvi, weights, tau = hard_block(seed=65, T=41, shape=(8, 64))
+    plan = ndvi_module._FitPlan(tau, order, ridge)
+    wv = np.nan_to_num(weights.reshape(41, -1).astype(np.float64))
+    wy = np.nan_to_num(ndvi.reshape(41, -1).astype(np.float64)) * wv
+    M, B = plan.QQ_T @ wv, plan.Q_T @ wy     # any normal equations will do (rounding irrelevant)
+    K, P, n = plan.K, M.shape[0], M.shape[1]
+    assert (M[0] == 0).any() and n % compiled._TILE == 0
+    floor, eig = ndvi_module._PIVOT_FLOOR, ndvi_module._STABLE_EIG
+    work, vectors, m, b = np.empty((3, K, K)), np.empty((2, K)), np.empty(P), np.empty(K)
+    per_pixel = np.empty((K, n), np.float32)
+    for p in range(n):
+        compiled._solve_pixel(M[:, p].copy(), B[:, p].copy(), plan.ii, plan.jj, plan.R_inv, order,
+                              ridge, floor, eig, per_pixel, p, work, vectors)
+    tiled = np.empty((K, n), np.float32)
+    tile = compiled._TILE
+    for first in range(0, n, tile):
+        compiled._solve_tile(np.ascontiguousarray(M[:, first:first + tile]),
+                             np.ascontiguousarray(B[:, first:first + tile]), tile, first, plan.ii,
+                             plan.jj, plan.R_inv, order, ridge, floor, eig, tiled,
+                             np.empty((P + 2 * K + 3, tile)), m, b, work, vectors)
+    assert np.isnan(per_pixel[:, M[0] == 0]).all()
+    assert tiled.tobytes() == per_pixel.tobytes()
+
+
+@pytest.mark.skipif(not ndvi_module._compiled.AVAILABLE, reason="numba is not installed")
+def test_compiled_kernel_takes_strided_and_integer_inputs():
+    """A view with gaps (a column slice of a larger array) and integer weights give the result of
+    the same values as contiguous float arrays (the kernel reads whole C-contiguous arrays)."""
+    ndvi, weights, tau = hard_block(seed=66, T=29, shape=(30, 70))
+    weights = np.nan_to_num(weights).astype(np.uint8)
+    strided_ndvi, strided_weights = ndvi[:, 3:27, 5:66], weights[:, 3:27, 5:66]
+    assert not strided_ndvi.flags.c_contiguous
+    expected = fit_ndvi_model(strided_ndvi.copy(), strided_weights.astype(np.float32), tau, 3)
+    assert fit_ndvi_model(strided_ndvi, strided_weights, tau, 3).tobytes() == expected.tobytes()
+
+
 FIT_IN_CHILD = """
 import hashlib, sys
 import numpy as np
@@ -470,6 +513,8 @@ def test_fit_is_identical_across_processes_and_cpu_targets():
     digests = set()
     for extra in ({}, {"NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512_SKX AVX512_CLX "
                                                    "AVX512_CNL AVX512_ICL", "NUMBA_CPU_NAME": "haswell",
+                   # without the features numba keeps the host's AVX-512 on a "haswell" CPU
+                   "NUMBA_CPU_FEATURES": "+avx2",
                    "OPENBLAS_CORETYPE": "Haswell"},
                   {"OPENBLAS_NUM_THREADS": "2"}):
         result = subprocess.run([sys.executable, "-c", FIT_IN_CHILD.format(tests=tests)],

@@ -67,6 +67,36 @@ def test_batch_size_does_not_change_the_result(tmp_path):
     np.testing.assert_allclose(one, four, atol=1e-6)
 
 
+def test_parallel_tiles_give_the_bytes_of_one_tile_at_a_time(tmp_path, monkeypatch):
+    """Tiles inferred on several threads while the next strip is read and prepared: the blending
+    order is fixed, so the files equal those of one tile at a time on multi-thread sessions."""
+    import imperviousness_plugin.core.unet.predict as predict_module
+    paths = [conv_model(tmp_path / f"m{k}.onnx", seed=30 + k) for k in range(3)]
+    pp = write_pp(tmp_path / "pp.tif", random_bands(700, 650))
+    outputs = {}
+    for parallel in (False, True):
+        monkeypatch.setattr(predict_module, "PARALLEL_TILES", parallel)
+        assert predict_module.inference_threads(3) == ((1, 3) if parallel else (3, 1))
+        folder = tmp_path / str(parallel)
+        folder.mkdir()
+        names = ("r.tif", "sd.tif", "cl.tif")
+        run_predict(pp, paths, *(folder / name for name in names), threads=3, chunk_width=384)
+        outputs[parallel] = [gdal.Open(str(folder / name)).ReadAsArray().tobytes() for name in names]
+    assert outputs[True] == outputs[False]
+
+
+def test_worker_count_does_not_change_the_densities(tmp_path):
+    from imperviousness_plugin.core.unet.predict import array_reader, predict_windows
+    members = load_ensemble([conv_model(tmp_path / f"m{k}.onnx", seed=40 + k) for k in range(2)], BANDS)
+    read, width, height = array_reader(random_bands(500, 450))
+    results = []
+    for workers in (1, 2, 5):
+        blocks = list(predict_windows(read, width, height, members, tta="flips", batch_size=2,
+                                      workers=workers))
+        results.append([(window, densities.tobytes(), valid.tobytes()) for window, densities, valid in blocks])
+    assert results[0] == results[1] == results[2]
+
+
 def test_small_raster_gets_one_padded_tile(tmp_path):
     path = conv_model(tmp_path / "conv.onnx", seed=5)
     bands = random_bands(37, 90, holes=False)

@@ -382,10 +382,12 @@ class _FitPlan:
         self.Q_T_by_date = np.ascontiguousarray(Q)  # (T, K)
         self.ridge = float(ridge)
 
-    def run_compiled(self, y, w, out):
-        """The numba kernel on one chunk (same arguments as ``run``, no work buffers)."""
-        status = _compiled.fit_chunk(y, w, self.QQ_T_by_date, self.Q_T_by_date, self.ii, self.jj,
-                                     self.R_inv, self.n, self.ridge, _PIVOT_FLOOR, _STABLE_EIG, out)
+    def run_compiled(self, y, w, start, stop, out):
+        """The numba kernel on pixels [start, stop) of the whole C-contiguous y, w (T, N) and
+        out (K, N)."""
+        status = _compiled.fit_chunk(y, w, start, stop, self.QQ_T_by_date, self.Q_T_by_date, self.ii,
+                                     self.jj, self.R_inv, self.n, self.ridge, _PIVOT_FLOOR, _STABLE_EIG,
+                                     out)
         if status == 1:
             raise ImperviousnessError("Observation weights must be non-negative.")
         if status == 2:
@@ -552,9 +554,11 @@ def fit_ndvi_model(ndvi, weights, tau, order=3, *, ridge=0.1, threads=2):
     w2 = weights.reshape(T, N)
     out = np.empty((plan.K, N), dtype=np.float32)
     if N and _compiled.AVAILABLE:
-        # The compiled kernel calls no BLAS: every worker runs, whatever numpy's BLAS.
+        # The compiled kernel calls no BLAS: every worker runs, whatever numpy's BLAS. It takes
+        # the whole arrays (C-contiguous; a copy only where the input is not) and a pixel range.
+        y2, w2 = np.ascontiguousarray(y2), np.ascontiguousarray(w2)
         run_chunked(N, _CHUNK_PIXELS, int(threads),
-                    lambda s, e, ws: plan.run_compiled(y2[:, s:e], w2[:, s:e], out[:, s:e]))
+                    lambda s, e, ws: plan.run_compiled(y2, w2, s, e, out))
     elif N:
         workers = int(threads)
         limit = contextlib.nullcontext()

@@ -14,7 +14,10 @@ the summed weight, which also covers the clamped last tile.
 
 Batches. Tiles of a tile row go to ONNX Runtime `batch_size` at a time (automatic: 8 on a GPU,
 1 on a CPU, where larger batches were measured no faster per tile for the shipped model on 2
-cores: their activations no longer fit in the caches).
+cores: their activations no longer fit in the caches). On a CPU the batches run in parallel, one
+per core on one-thread sessions, while the calling thread reads and prepares the next strip and
+blends and writes the previous one (`inference_threads`); the blending order is fixed, so the
+outputs do not depend on the threads.
 
 Block-wise. Tiles are processed one tile row at a time inside column chunks: the accumulators
 hold one tile row (T rows) of the chunk, rows that no later tile touches are written and the
@@ -38,6 +41,7 @@ nodata; optional confidence (SPEC 8, `confidence.py`) Byte 50..100, 255 nodata.
 import contextlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +60,7 @@ CPU_BATCH_SIZE = 1                 # larger CPU batches measured no faster per t
 GPU_BATCH_SIZE = 8
 MEMORY_BUDGET = 512 * 1024 * 1024   # bytes for accumulators and features of one tile row
 TTA_MODES = ("auto", "none", "flips", "dihedral")
+PARALLEL_TILES = True              # CPU: tiles in parallel on one-thread sessions (inference_threads)
 
 
 MODELS_DIR = os.path.join(PLUGIN_DIR, "models")
@@ -87,6 +92,21 @@ class Member:
         outputs = self.session.run([self.contract.output_name],
                                    {self.contract.input_name: np.ascontiguousarray(batch)})
         return np.asarray(outputs[0], dtype=np.float32)[:, 0]
+
+
+def inference_threads(threads=None):
+    """(ONNX Runtime threads per session, tiles inferred at once) for `threads` cores (None: all).
+
+    On a CPU, whole tiles run in parallel on one-thread sessions (PARALLEL_TILES): the shipped
+    U-Net is small, and splitting each operator of one tile over the cores left them waiting on
+    each other and idle while this thread read, blended and wrote (see bench_predict). On a GPU
+    one caller feeds it batches; its sessions keep the CPU threads for their CPU operators.
+    """
+    from .contract import providers
+    cores = int(threads or os.cpu_count() or 1)
+    if PARALLEL_TILES and "CUDAExecutionProvider" not in providers():
+        return 1, cores
+    return cores, 1
 
 
 def automatic_batch_size(members):
@@ -164,7 +184,7 @@ def default_chunk_width(members, predictions, stride, tile):
                     for member in members}
     channels = sum(feature_sets.values())
     bands = len({band for member in members for band in member.contract.bands})
-    per_column = 4 * tile * (predictions + 1 + channels + bands)
+    per_column = 4 * tile * (predictions + 1 + 2 * (channels + bands))   # two strips in flight
     columns = max(stride, MEMORY_BUDGET // per_column)
     return max(stride, (columns // stride) * stride)
 
@@ -221,12 +241,17 @@ def tta_variants(mode, member_count):
 # ---------------------------------------------------------------------------------------------
 
 def predict_windows(read_bands, width, height, members, tta="none", batch_size=DEFAULT_BATCH_SIZE,
-                    chunk_width=None, progress=None):
+                    chunk_width=None, progress=None, workers=1):
     """Yield (window, densities (P, h, w) float32, valid (h, w) bool) covering the raster.
 
     `read_bands(window)` returns {band description: float32 (h, w)} for a window that may extend
     beyond the raster (NaN there). P = members x test-time augmentation variants, in the order
     member 0 variant 0, member 0 variant 1, ...
+
+    Inference runs on `workers` threads, one batch of tiles per job (ONNX Runtime releases the
+    GIL), while this thread reads and prepares the next strip, blends the results and the
+    caller writes: the strip's jobs are submitted before the previous strip is yielded. The
+    results are blended in a fixed order whatever the threads, so they do not depend on them.
     """
     contract = members[0].contract
     tile, overlap = contract.tile_size, contract.overlap
@@ -236,39 +261,65 @@ def predict_windows(read_bands, width, height, members, tta="none", batch_size=D
     batch_size = max(1, int(batch_size or automatic_batch_size(members)))
     chunk_width = int(chunk_width or default_chunk_width(members, predictions, stride, tile))
     rows, cols = tile_origins(height, tile, stride), tile_origins(width, tile, stride)
-    row_profiles = [blend_profile(tile, overlap, i > 0, i < len(rows) - 1) for i in range(len(rows))]
-    col_profiles = [blend_profile(tile, overlap, j > 0, j < len(cols) - 1) for j in range(len(cols))]
+    blend_weights = _blend_weights(tile, overlap, len(rows), len(cols))
     progress = progress or StepProgress(None, 1)
+    pool = ThreadPoolExecutor(max_workers=max(1, int(workers)))
+    try:
+        for cx0, cx1 in column_chunks(width, chunk_width):
+            chunk_cols = [j for j, ox in enumerate(cols) if ox < cx1 and ox + tile > cx0]
+            ax0, ax1 = cols[chunk_cols[0]], cols[chunk_cols[-1]] + tile
+            batches = [chunk_cols[start:start + batch_size]
+                       for start in range(0, len(chunk_cols), batch_size)]
 
-    for cx0, cx1 in column_chunks(width, chunk_width):
-        chunk_cols = [j for j, ox in enumerate(cols) if ox < cx1 and ox + tile > cx0]
-        ax0, ax1 = cols[chunk_cols[0]], cols[chunk_cols[-1]] + tile
-        accumulator = np.zeros((predictions, tile, ax1 - ax0), dtype=np.float32)
-        weight_sum = np.zeros((tile, ax1 - ax0), dtype=np.float32)
-        previous = None
-        for i, oy in enumerate(rows):
-            progress.check_cancelled()
-            inputs, valid = _strip_inputs(read_bands, members, ax0, ax1 - ax0, oy, tile, previous)
-            previous = (oy, inputs, valid)
-            weights = {j: np.outer(row_profiles[i], col_profiles[j]).astype(np.float32)
-                       for j in chunk_cols}
-            for j in chunk_cols:
-                weight_sum[:, cols[j] - ax0:cols[j] - ax0 + tile] += weights[j]
-            for start in range(0, len(chunk_cols), batch_size):
+            def start_strip(i, previous):
+                """Read and prepare strip i and submit its inference jobs."""
+                inputs, valid = _strip_inputs(read_bands, members, ax0, ax1 - ax0, rows[i], tile,
+                                              previous)
+                jobs = [pool.submit(_infer_batch, members, variants, inputs,
+                                    [cols[j] - ax0 for j in batch], tile) for batch in batches]
+                return inputs, valid, jobs
+
+            accumulator = np.zeros((predictions, tile, ax1 - ax0), dtype=np.float32)
+            weight_sum = np.zeros((tile, ax1 - ax0), dtype=np.float32)
+            following = start_strip(0, None)
+            for i, oy in enumerate(rows):
                 progress.check_cancelled()
-                batch_cols = chunk_cols[start:start + batch_size]
-                _accumulate_batch(members, variants, inputs, batch_cols, cols, ax0, tile,
-                                  weights, accumulator)
-            end = rows[i + 1] if i + 1 < len(rows) else min(height, oy + tile)
-            done = end - oy
-            core = slice(cx0 - ax0, cx1 - ax0)
-            densities = accumulator[:, :done, core] / weight_sum[np.newaxis, :done, core]
-            yield Window(cx0, oy, cx1 - cx0, done), densities, valid[:done, core].copy()
-            accumulator[:, :tile - done] = accumulator[:, done:].copy()
-            accumulator[:, tile - done:] = 0.0
-            weight_sum[:tile - done] = weight_sum[done:].copy()
-            weight_sum[tile - done:] = 0.0
-            progress.step()
+                inputs, valid, jobs = following
+                if i + 1 < len(rows):   # prepared while the workers infer strip i
+                    following = start_strip(i + 1, (oy, inputs, valid))
+                for j in chunk_cols:
+                    weight_sum[:, cols[j] - ax0:cols[j] - ax0 + tile] += blend_weights(i, j)
+                for batch, job in zip(batches, jobs):
+                    progress.check_cancelled()
+                    _accumulate(job.result(), [cols[j] - ax0 for j in batch],
+                                [blend_weights(i, j) for j in batch], tile, accumulator)
+                end = rows[i + 1] if i + 1 < len(rows) else min(height, oy + tile)
+                done = end - oy
+                core = slice(cx0 - ax0, cx1 - ax0)
+                densities = accumulator[:, :done, core] / weight_sum[np.newaxis, :done, core]
+                yield Window(cx0, oy, cx1 - cx0, done), densities, valid[:done, core].copy()
+                accumulator[:, :tile - done] = accumulator[:, done:].copy()
+                accumulator[:, tile - done:] = 0.0
+                weight_sum[:tile - done] = weight_sum[done:].copy()
+                weight_sum[tile - done:] = 0.0
+                progress.step()
+    finally:   # cancelled or abandoned: queued jobs are dropped, running ones finish
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _blend_weights(tile, overlap, row_count, col_count):
+    """weights(i, j): the blend weights (tile, tile) float32 of tile (i, j), made once for each
+    of the nine kinds (first, inner, last row x column)."""
+    made = {}
+
+    def weights(i, j):
+        key = (i > 0, i < row_count - 1, j > 0, j < col_count - 1)
+        if key not in made:
+            made[key] = np.outer(blend_profile(tile, overlap, key[0], key[1]),
+                                 blend_profile(tile, overlap, key[2], key[3])).astype(np.float32)
+        return made[key]
+
+    return weights
 
 
 def count_steps(width, height, members, tta="none", chunk_width=None):
@@ -314,19 +365,25 @@ def _prepare_inputs(members, bands):
     return inputs, valid
 
 
-def _accumulate_batch(members, variants, inputs, batch_cols, cols, ax0, tile, tile_weights,
-                      accumulator):
-    offsets = [cols[j] - ax0 for j in batch_cols]
-    weights = [tile_weights[j] for j in batch_cols]
-    index = 0
+def _infer_batch(members, variants, inputs, offsets, tile):
+    """A worker's job: densities (n, T, T) of the tiles at `offsets` of a strip for every
+    (member, variant) in order; members sharing features share the stacked batch."""
+    stacked, results = {}, []
     for member, features in zip(members, inputs):
-        batch = np.stack([features[:, :, x:x + tile] for x in offsets])
+        batch = stacked.get(id(features))
+        if batch is None:
+            batch = stacked[id(features)] = np.stack([features[:, :, x:x + tile] for x in offsets])
         for name in variants:
             forward, inverse = _VARIANTS[name]
-            densities = inverse(member.run(forward(batch)))
-            for k, x in enumerate(offsets):
-                accumulator[index, :, x:x + tile] += weights[k] * densities[k]
-            index += 1
+            results.append(inverse(member.run(forward(batch))))
+    return results
+
+
+def _accumulate(results, offsets, weights, tile, accumulator):
+    """Add each (member, variant)'s weighted densities of a batch to its accumulator plane."""
+    for index, densities in enumerate(results):
+        for k, x in enumerate(offsets):
+            accumulator[index, :, x:x + tile] += weights[k] * densities[k]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,7 +439,8 @@ def run_predict(input_path, model_paths, output_path, output_sd_path=None,
     """Write RIMD / RIBUD (and optionally the SD and confidence) from a PP stack; returns a summary."""
     started = time.perf_counter()
     source = RasterInput(input_path, "INPUT")
-    members = load_ensemble(model_paths, source.descriptions, source.label, threads)
+    session_threads, workers = inference_threads(threads)
+    members = load_ensemble(model_paths, source.descriptions, source.label, session_threads)
     grid = source.grid
     bands = {band: source.band_number(band)
              for band in sorted({band for member in members for band in member.contract.bands})}
@@ -423,7 +481,7 @@ def run_predict(input_path, model_paths, output_path, output_sd_path=None,
                 color_table=styles.color_table("confidence"), metadata=metadata))
         for window, densities, valid in predict_windows(read_bands, grid.width, grid.height,
                                                         members, tta, batch_size, chunk_width,
-                                                        progress):
+                                                        progress, workers):
             percent, sd = ensemble_statistics(densities, valid)
             writer.write(window, percent)
             if sd_writer:
