@@ -4,7 +4,7 @@
     python tools/make_sample_data.py OUT_DIR [--size 300] [--seed 2021] [--dates N]
     python tools/make_sample_data.py --bench-year OUT_DIR [--size 2000] [--dates 60] [--seed S]
 
-The sample (see tools/sampledata.py) holds Sentinel-2 L2A acquisitions of two
+The sample (see tools/sampledata/) holds Sentinel-2 L2A acquisitions of two
 years in the three layouts (.SAFE, .SAFE.zip, plain folders) under OUT_DIR/s2/<year>/, reference
 layers (IMD, IBU, CLCplus) under OUT_DIR/reference/, the truth under OUT_DIR/truth/ and a
 description in OUT_DIR/sample.json. The benchmark year is plain folders on an EPSG:3035 grid.
