@@ -29,7 +29,7 @@ from ..core.errors import Cancelled, ImperviousnessError
 from ..core.io import atomic, profiles
 from ..core.io.digest import file_sha256
 from ..core.io.grid import Grid, window_from_bounds
-from ..core.io.raster import gdal_array_dtype
+from ..core.io.raster import write_copy
 from ..graph import Step
 from .identity import identify
 from .steps import predict_models, step_function
@@ -96,24 +96,15 @@ def crop_to(source, target, bounds, profile=profiles.PRODUCT, folder=None, renam
     renames = renames or {}
     dataset = gdal.Open(source)
     cut = window_from_bounds(Grid.of_dataset(dataset), bounds)
-    window = [cut.col, cut.row, cut.width, cut.height]
-    creation_options = profile.creation_options(
-        gdal_array_dtype(dataset.GetRasterBand(1).DataType), dataset.RasterCount, window[2], window[3])
-    with atomic.atomic_path(target) as temporary:
-        if folder is None:
-            written = gdal.Translate(temporary, dataset, srcWin=window, creationOptions=creation_options)
-        else:   # metadata set on an in-memory view before the copy: no old bytes left in the file
-            view = gdal.Translate("", dataset, format="VRT", srcWin=window)
-            for item in [view] + [view.GetRasterBand(i) for i in range(1, view.RasterCount + 1)]:
-                for key, value in (item.GetMetadata() or {}).items():
-                    if value in renames:
-                        item.SetMetadataItem(key, renames[value])
-                    elif value.startswith(folder + os.sep):
-                        item.SetMetadataItem(key, os.path.relpath(value, folder))
-            written = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, options=creation_options)
-        if written is None:
-            raise ImperviousnessError(f"Cannot write {target}.")
-        written = None
+    view = gdal.Translate("", dataset, format="VRT", srcWin=[cut.col, cut.row, cut.width, cut.height])
+    if folder is not None:   # metadata set on the in-memory view before the copy: no old bytes in the file
+        for item in [view] + [view.GetRasterBand(i) for i in range(1, view.RasterCount + 1)]:
+            for key, value in (item.GetMetadata() or {}).items():
+                if value in renames:
+                    item.SetMetadataItem(key, renames[value])
+                elif value.startswith(folder + os.sep):
+                    item.SetMetadataItem(key, os.path.relpath(value, folder))
+    write_copy(view, target, profile)
 
 
 def build_mosaic(target, sources):

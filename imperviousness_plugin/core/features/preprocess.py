@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from osgeo import gdal
 
 from ..errors import ImperviousnessError
 from ..io import profiles
@@ -313,42 +312,38 @@ def _task_pool(threads):
         yield pool
 
 
-class _ScratchRaster:
-    """A tile's native features before resampling: a hidden, uncompressed tiled GeoTIFF.
-
-    Uncompressed because it is written and read once, and compressing float features would cost
-    as much as the reduction it follows. It lives beside the output and is always removed.
+class _ScratchRaster(RasterWriter):
+    """A tile's native features before resampling: a hidden GeoTIFF of the scratch profile
+    (uncompressed, because it is written and read once, and compressing float features would
+    cost as much as the reduction it follows). It lives beside the output and is always removed
+    (atomic.scratch_path); the one writer writes it.
     """
 
     def __init__(self, path, grid, names):
-        self.path = path
-        with self._errors():
-            self.dataset = gdal.GetDriverByName("GTiff").Create(
-                path, grid.width, grid.height, len(names), gdal.GDT_Float32,
-                profiles.SCRATCH.creation_options())
-        self.dataset.SetGeoTransform(grid.geotransform)
-        self.dataset.SetProjection(grid.crs_wkt)
-        for index in range(len(names)):
-            self.dataset.GetRasterBand(index + 1).SetNoDataValue(float("nan"))
+        super().__init__(path, grid, len(names), np.float32, float("nan"), profile=profiles.SCRATCH, output=False)
 
     @contextlib.contextmanager
     def _errors(self):
-        """GDAL write failures (e.g. a full disk) name the folder, not only the hidden file."""
+        """Write failures (e.g. a full disk) name the folder and the space needed, not only the
+        hidden file."""
         try:
             yield
-        except RuntimeError as error:
+        except (RuntimeError, ImperviousnessError) as error:
             raise ImperviousnessError(
                 f"Cannot write the intermediate features of a tile in "
                 f"{os.path.dirname(self.path)} (4 bytes per PP band and 10 m pixel): {error}") from None
 
+    def __enter__(self):
+        with self._errors():
+            return super().__enter__()
+
     def write(self, window, array):
         with self._errors():
-            self.dataset.WriteArray(array, window.col, window.row)
-            self.dataset.FlushCache()   # as RasterWriter.write: finished tiles leave GDAL's cache
+            super().write(window, array)
 
-    def close(self):
-        self.dataset.FlushCache()
-        self.dataset = None
+    def __exit__(self, exc_type, exc, traceback):
+        with self._errors():
+            return super().__exit__(exc_type, exc, traceback)
 
 
 def model_bands(names):
@@ -500,15 +495,12 @@ def _reduce_and_merge(plans, grid, names, output_path, write, options, progress)
         paths = []
         for index, (tile, window) in enumerate(plans):
             path = scratch.enter_context(scratch_path(output_path, f".tile{index}.tif"))
-            native = _ScratchRaster(path, window_grid(tile.grid, window), names)
-            try:
-                with BackgroundWriter(native.write) as background:
-                    reduce_tile(tile, window, options, progress,
-                                lambda block, features: background.submit(Window(
-                                    block.col - window.col, block.row - window.row, block.width,
-                                    block.height), to_linear(features, names) if resample else features))
-            finally:
-                native.close()
+            with _ScratchRaster(path, window_grid(tile.grid, window), names) as native, \
+                    BackgroundWriter(native.write) as background:
+                reduce_tile(tile, window, options, progress,
+                            lambda block, features: background.submit(Window(
+                                block.col - window.col, block.row - window.row, block.width,
+                                block.height), to_linear(features, names) if resample else features))
             paths.append(path)
         merge_tiles(paths, grid, names, write, options, progress, resample)
 

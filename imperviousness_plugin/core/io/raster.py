@@ -299,10 +299,13 @@ class RasterWriter:
     (atomic.atomic_path); on success it is moved over the output name, on any error (or
     cancellation) it is deleted. Each written window is flushed at once, so the order of the
     compressed tiles in the file (and hence its bytes) does not depend on GDAL_CACHEMAX.
+    `output=False` for cache and scratch files (atomic.atomic_path). A side file GDAL writes
+    when the dataset closes (the .aux.xml of an attribute table, with GDAL_PAM_ENABLED) is moved
+    into place with the raster.
     """
 
     def __init__(self, path, grid, band_count, dtype, nodata, descriptions=None,
-                 color_table=None, metadata=None, zlevel=None, profile=profiles.PRODUCT):
+                 color_table=None, metadata=None, zlevel=None, profile=profiles.PRODUCT, output=True):
         self.path = os.path.abspath(str(path))
         self.grid = grid
         self.band_count = band_count
@@ -315,12 +318,14 @@ class RasterWriter:
         self.metadata = metadata or {}
         self.zlevel = zlevel
         self.profile = profile
+        self.output = output
         self.dataset = None
         self._atomic = None
+        self._temporary = None
 
     def __enter__(self):
-        self._atomic = atomic.atomic_path(self.path)
-        temporary = self._atomic.__enter__()
+        self._atomic = atomic.atomic_path(self.path, self.output)
+        temporary = self._temporary = self._atomic.__enter__()
         try:
             self.dataset = _create_gtiff(temporary, self.grid, self.band_count, self.dtype, self.path,
                                          self.profile, self.zlevel)
@@ -359,18 +364,29 @@ class RasterWriter:
                 array[index].astype(self.dtype, copy=False), window.col, window.row)
         flush_written(self.dataset, self.path)
 
+    def set_attribute_table(self, table, band=1):
+        """A gdal.RasterAttributeTable for `band` (GDAL keeps a GeoTIFF's in <file>.aux.xml)."""
+        self.dataset.GetRasterBand(band).SetDefaultRAT(table)
+
     def __exit__(self, exc_type, exc, traceback):
         if exc_type is None:
             try:
                 flush_written(self.dataset, self.path)
                 self.dataset = None  # closes the file: GDAL writes its last directory now
                 check_closed(self.path)
+                self._move_side_file()
             except ImperviousnessError:
                 self._discard()
                 self._atomic.__exit__(*sys.exc_info())  # removes the temporary file
                 raise
         self._discard()
         return self._atomic.__exit__(exc_type, exc, traceback)
+
+    def _move_side_file(self):
+        side = self._temporary + ".aux.xml"
+        if os.path.exists(side):
+            with atomic.atomic_path(self.path + ".aux.xml", self.output) as target:
+                os.replace(side, target)
 
     def _discard(self):
         """Close the dataset of a failed write quietly: its errors were reported already.
@@ -383,6 +399,28 @@ class RasterWriter:
             self.dataset = None
         finally:
             sys.unraisablehook = hook
+
+
+def write_copy(view, path, profile=profiles.PRODUCT, output=True):
+    """The writer's copy path: `view` (a GDAL dataset, typically an in-memory VRT carrying the
+    final descriptions and metadata) copied to a GeoTIFF of creation `profile`, atomically,
+    flushed and checked as RasterWriter's files are. Returns `path`.
+
+    Not strict, as gdal_translate: a property GeoTIFF cannot hold is a warning, not a failure.
+    """
+    options = profile.creation_options(gdal_array_dtype(view.GetRasterBand(1).DataType), view.RasterCount,
+                                       view.RasterXSize, view.RasterYSize)
+    with atomic.atomic_path(path, output) as temporary:
+        copy = None
+        try:
+            copy = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, strict=0, options=options)
+            if copy is None:
+                raise ImperviousnessError(f"Cannot write {path}.")
+            flush_written(copy, path)
+        finally:
+            copy = None  # closes the file: GDAL writes its last directory now
+        check_closed(path)
+    return path
 
 
 def flush_written(dataset, path):

@@ -34,12 +34,13 @@ from osgeo import gdal
 from ..errors import Cancelled, ImperviousnessError
 from ..progress import StepProgress
 from . import profiles, stac_cache
-from .atomic import atomic_path, write_json
+from .atomic import write_json
 from .digest import file_sha256
-from .raster import Grid, Window, open_raster, read_window, transform_bounds
+from .grid import epsg_wkt
+from .raster import Grid, RasterWriter, Window, open_raster, read_window, transform_bounds
 from .sentinel2 import BASELINE_04_OFFSET, REFLECTANCE_BANDS, SCL
 from .stac_http import HttpError, Limits, first_line, search_pages, session, source_state
-from .stac_items import (ASSET_KEYS, BANDS_10M, COARSE, Scene, epsg_wkt, gdal_options,  # noqa: F401
+from .stac_items import (ASSET_KEYS, BANDS_10M, COARSE, Scene, gdal_options,  # noqa: F401
                          item_id_of, metadata_offset, one_scene_once, scene_of_item)
 
 # Margin around the output grid's footprint: the bilinear kernel needs one 20 m pixel, GDAL's
@@ -460,18 +461,11 @@ def _read_remote(scene, band, window, check, deadline, limits):
 
 def write_sparse_band(path, grid, window, array, description):
     """The band on the scene's full grid, only the window's tiles stored (lossless DEFLATE)."""
-    with atomic_path(path, output=False) as temporary:   # a cache file, kept on failure
-        dataset = gdal.GetDriverByName("GTiff").Create(
-            temporary, grid.width, grid.height, 1,
-            gdal.GDT_Byte if array.dtype == np.uint8 else gdal.GDT_UInt16, options=profiles.STAC_CACHE.creation_options())
-        try:
-            dataset.SetGeoTransform(grid.geotransform)
-            dataset.SetProjection(grid.crs_wkt)
-            dataset.GetRasterBand(1).SetDescription(description)
-            dataset.GetRasterBand(1).WriteArray(array, window.col, window.row)
-            dataset.FlushCache()
-        finally:
-            dataset = None   # closed (and flushed) before the file is moved into place
+    dtype = np.uint8 if array.dtype == np.uint8 else np.uint16
+    # a cache file (output=False): kept when the run fails later
+    with RasterWriter(path, grid, 1, dtype, None, [description], profile=profiles.STAC_CACHE,
+                      output=False) as writer:
+        writer.write(window, array)
 
 
 def _finish_scene(scene, progress, sources):

@@ -63,7 +63,7 @@ from ..errors import ImperviousnessError
 from ..io import profiles
 from ..io.atomic import atomic_path, write_bytes, write_text
 from ..io.grid import Grid, aligned_window, check_alignable, epsg_wkt, same_crs, window_grid
-from ..io.raster import gdal_color_table, iter_padded_blocks, open_raster
+from ..io.raster import RasterWriter, iter_padded_blocks, open_raster
 from .catalogue import (DELIVERY_EPSG, DELIVERY_GRID, DELIVERY_TILE, NODATA, OFFICIAL, PRODUCTS, RAT_COLUMNS,
                         class_names, generation)
 from .styles import color_table, render_qml
@@ -201,29 +201,17 @@ def write_tile_raster(source, grid, window, target, official):
     kind = official.legend
     tile = _tile_grid(grid, window)
     histogram = np.zeros(256, dtype=np.int64)
-    with atomic_path(target) as temporary, _pam_side_files():
-        dataset = gdal.GetDriverByName("GTiff").Create(
-            temporary, tile.width, tile.height, 1, gdal.GDT_Byte, profiles.DELIVERY.creation_options())
-        dataset.SetGeoTransform(tile.geotransform)
-        dataset.SetProjection(tile.crs_wkt)
-        band = dataset.GetRasterBand(1)
-        band.SetNoDataValue(NODATA)
-        band.SetDescription(PRODUCTS[official.source].description)
-        band.SetColorTable(gdal_color_table(color_table(kind)))
-        band.SetColorInterpretation(gdal.GCI_PaletteIndex)
-        # Whole rows of blocks in order, so the file's layout does not depend on GDAL's cache.
-        lookup = _recode_table(official)
+    lookup = _recode_table(official)
+    # The attribute table goes to <target>.aux.xml, which the writer moves into place with it.
+    with _pam_side_files(), RasterWriter(target, tile, 1, np.uint8, NODATA, [PRODUCTS[official.source].description],
+                                         color_table(kind), profile=profiles.DELIVERY) as writer:
         for block, (data,) in iter_padded_blocks(source, window, NODATA, BLOCK):
             if lookup is not None:
                 data = lookup[data]
             histogram += np.bincount(data.ravel(), minlength=256)
-            band.WriteArray(data, block.col, block.row)
+            writer.write(block, data)
         rows = attribute_rows(histogram, grid.pixel_size, kind)
-        band.SetDefaultRAT(_attribute_table(rows))  # GDAL keeps a GeoTIFF's RAT in <file>.aux.xml
-        band = None
-        dataset = None
-        with atomic_path(target + ".aux.xml") as aux:
-            os.replace(temporary + ".aux.xml", aux)
+        writer.set_attribute_table(_attribute_table(rows))
     return rows
 
 

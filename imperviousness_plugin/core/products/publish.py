@@ -16,9 +16,9 @@ from osgeo import gdal
 
 from ..errors import ImperviousnessError
 from ..progress import StepProgress
-from ..io.atomic import atomic_path, copy_file, write_json
+from ..io.atomic import copy_file, write_json
 from ..io import profiles
-from ..io.raster import check_closed, flush_written, gdal_array_dtype, open_raster
+from ..io.raster import open_raster, write_copy
 from .catalogue import PRODUCTS, SIDE_FILES, hrl_name, pair_code  # noqa: F401 (re-exported)
 from .delivery import check_delivery, deliverables, input_names, write_delivery
 from .report import write_report
@@ -30,7 +30,8 @@ gdal.UseExceptions()
 def copy_raster(source, target, names=None):
     """Copy a GeoTIFF (all bands, colour table, descriptions, metadata) to `target` atomically.
 
-    The copy uses the one GeoTIFF creation profile (core/io/raster.py). `names` ({path: published
+    The copy is written by the one writer in the analysis product's creation profile
+    (core/io/raster.py, core/io/profiles.py). `names` ({path: published
     file name}) replaces metadata values that name a run's (temporary) file by its published name.
     Descriptions and metadata are set on an in-memory VRT before the copy, so the GeoTIFF holds
     only the final values (setting them on the copy afterwards leaves the old bytes in the file).
@@ -44,16 +45,7 @@ def copy_raster(source, target, names=None):
     view.SetMetadata({key: published_names(value, names or {})
                       for key, value in (plain.GetMetadata() or {}).items()})
     plain = None
-    options = profiles.PRODUCT.creation_options(gdal_array_dtype(view.GetRasterBand(1).DataType),
-                                                view.RasterCount, view.RasterXSize, view.RasterYSize)
-    with atomic_path(target) as temporary:
-        try:
-            copy = gdal.GetDriverByName("GTiff").CreateCopy(temporary, view, strict=0, options=options)
-            flush_written(copy, target)
-        finally:
-            copy = None  # closes the file: GDAL writes its last directory now
-        check_closed(target)
-    return target
+    return write_copy(view, target, profiles.PRODUCT)
 
 
 def published_names(value, names):
