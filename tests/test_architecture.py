@@ -213,3 +213,43 @@ def test_the_literal_counter_finds_literals(tmp_path):
     stray = stray_literals(count_literals(str(tmp_path), {"RESOLUTION"}))
     assert stray == {"parameter": {f"{PACKAGE}/algorithms/x.py": 1},
                      "creation option": {f"{PACKAGE}/algorithms/x.py": 2}}
+
+
+# -- one GeoTIFF writer ------------------------------------------------------------------------
+
+GTIFF_WRITER = f"{PACKAGE}/core/io/raster.py"
+
+
+def gtiff_writes(root):
+    """{file: count} of calls in the shipped package that write a GeoTIFF themselves:
+    GetDriverByName("GTiff"), or gdal.Translate / gdal.Warp to a file (not to "", in memory)."""
+    counts = {}
+    for folder, subfolders, files in os.walk(os.path.join(root, PACKAGE)):
+        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+        for name in (name for name in files if name.endswith(".py")):
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, root).replace(os.sep, "/")
+            for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
+                    continue
+                first = node.args[0]
+                driver = node.func.attr == "GetDriverByName" and isinstance(first, ast.Constant) and first.value == "GTiff"
+                to_file = node.func.attr in ("Translate", "Warp") and not (isinstance(first, ast.Constant) and first.value == "")
+                if driver or to_file:
+                    counts[relative] = counts.get(relative, 0) + 1
+    return counts
+
+
+def test_geotiffs_are_written_by_the_one_writer():
+    """Every GeoTIFF of the plugin goes through core/io/raster.py (RasterWriter, write_copy),
+    which takes its creation options from a named profile and writes atomically."""
+    assert {path: n for path, n in gtiff_writes(ROOT).items() if path != GTIFF_WRITER} == {}
+
+
+def test_the_writer_check_finds_writers(tmp_path):
+    package = tmp_path / PACKAGE / "core"
+    package.mkdir(parents=True)
+    (package / "x.py").write_text('from osgeo import gdal\ngdal.GetDriverByName("GTiff").Create("a.tif", 1, 1)\n'
+                                  'gdal.Translate("b.tif", "a.tif")\ngdal.Translate("", "a.tif", format="VRT")\n'
+                                  'gdal.GetDriverByName("MEM").Create("", 1, 1)\n')
+    assert gtiff_writes(str(tmp_path)) == {f"{PACKAGE}/core/x.py": 2}
