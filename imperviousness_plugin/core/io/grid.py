@@ -197,9 +197,14 @@ def check_output_size(width, height, pixel_size):
 
 
 def epsg_wkt(code):
-    """The WKT of an EPSG code."""
+    """The WKT of an EPSG code; an unknown code is refused by name."""
     srs = osr.SpatialReference()
-    srs.ImportFromEPSG(int(code))
+    try:
+        failed = srs.ImportFromEPSG(int(code))
+    except (RuntimeError, TypeError, ValueError):
+        failed = True
+    if failed:
+        raise ImperviousnessError(f"EPSG:{code} is not a known CRS.")
     return srs.ExportToWkt()
 
 

@@ -20,9 +20,10 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from ..errors import ImperviousnessError
+from .grid import epsg_wkt
 from .raster import Grid, Window
 from .sentinel2 import BASELINE_04_OFFSET, SCL
 
@@ -113,7 +114,10 @@ def scene_of_item(item, collection, notes=None):
             f"STAC item {item_id} has no {', '.join(missing)}; its assets are "
             f"{', '.join(sorted(assets)) or 'none'}.")
     epsg = crs_epsg(item_id, properties)
-    crs_wkt = epsg_wkt(epsg, item_id)
+    try:
+        crs_wkt = epsg_wkt(epsg)
+    except ImperviousnessError:
+        raise _bad(item_id, "properties.proj:epsg", epsg, "is not a known EPSG code") from None
     hrefs = {band: asset_href(item, key) for band, key in ASSET_KEYS.items()}
     grid10 = asset_grid(item, "blue", crs_wkt, hrefs["B02"])
     for band, key in ASSET_KEYS.items():
@@ -185,19 +189,6 @@ def crs_epsg(item_id, properties):
         return int(float(value))
     except (TypeError, ValueError):
         raise _bad(item_id, f"properties.{field_name}", value, "is not an EPSG code") from None
-
-
-def epsg_wkt(epsg, item_id=None):
-    srs = osr.SpatialReference()
-    try:
-        failed = srs.ImportFromEPSG(int(epsg))
-    except RuntimeError:
-        failed = True
-    if failed:
-        if item_id is None:
-            raise ImperviousnessError(f"EPSG:{epsg} is not a known CRS.")
-        raise _bad(item_id, "properties.proj:epsg", epsg, "is not a known EPSG code")
-    return srs.ExportToWkt()
 
 
 def asset_href(item, key):
