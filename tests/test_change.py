@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from osgeo import gdal
 
-from imperviousness_plugin.core.products import styles
 from imperviousness_plugin.core.change.layers import (change_block, classify_block, pixel_change,
                                                real_part, run_change_continuous,
                                                run_classify_change, status_percent)
@@ -399,50 +398,14 @@ def test_classification_refuses_bad_change_codes(tmp_path):
 
 
 # ------------------------------------------------------------------------ through processing
+# (Runs with hand-worked outputs are cases of tests/algorithm_tests.yaml: real, support and total
+# change at 20 m, binary change without the total, the change classes.)
 
-def small_inputs(tmp_path, binary=False):
+def small_inputs(tmp_path):
     a = np.array([[0, 0, 20, 20], [0, 0, 20, 20], [60, 60, 0, 1], [60, 255, 0, 0]], dtype=np.uint8)
     b = np.array([[0, 0, 40, 20], [0, 0, 20, 20], [0, 60, 0, 0], [60, 255, 0, 0]], dtype=np.uint8)
     chm = np.array([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 0, 0]], dtype=np.uint8)
-    if binary:
-        a, b = np.where(a == NODATA, NODATA, a > 0), np.where(b == NODATA, NODATA, b > 0)
     return [write_tif(tmp_path / f"{n}.tif", v) for n, v in (("A", a), ("B", b), ("CHM", chm))]
-
-
-def test_processing_changecontinuous(provider, tmp_path):
-    import processing
-    a, b, chm = small_inputs(tmp_path)
-    result = processing.run("imperviousness:changecontinuous", {
-        "STATUS_A": a, "STATUS_B": b, "CHANGE_MASK": chm, "RESOLUTION": 20,
-        "OUTPUT": str(tmp_path / "IMDC_1821_020m.tif"), "OUTPUT_SUPPORT": str(tmp_path / "IMDCS_1821_020m.tif"),
-        "OUTPUT_TOTAL": str(tmp_path / "total.tif")})
-    real, support, total = (read(result[k]) for k in ("OUTPUT", "OUTPUT_SUPPORT", "OUTPUT_TOTAL"))
-    # cells: [0 0 0 0] -> 201 ; d = 20, 0, 0, 0 -> +5 real ; d = -60, 0, 0 (one nodata) -> -20 real ;
-    # [0 0 / 1->0 0] -> d = 0 (201), 0 (201), -1, 0 (201) -> total -0.25 -> 0 ; real 0 (CHM 0)
-    assert total["values"].tolist() == [[201, 105], [80, 100]]
-    assert real["values"].tolist() == [[201, 105], [80, 100]]
-    assert support["values"].tolist() == [[201, 100], [100, 100]]
-    for layer, word in ((real, "real change"), (support, "support change"), (total, "total change")):
-        assert layer["type"] == gdal.GDT_Byte and layer["nodata"] == NODATA
-        assert word in layer["description"] and "201 = zero in both years" in layer["description"]
-        assert layer["colors"] == styles.color_table("change")
-        assert layer["grid"].pixel_size == 20.0
-    assert os.path.exists(tmp_path / "IMDC_1821_020m.qml") and os.path.exists(tmp_path / "total.qml")
-
-
-def test_processing_changecontinuous_without_total_and_binary(provider, tmp_path):
-    import processing
-    a, b, chm = small_inputs(tmp_path, binary=True)
-    result = processing.run("imperviousness:changecontinuous", {
-        "STATUS_A": a, "STATUS_B": b, "CHANGE_MASK": chm, "RESOLUTION": 20, "BINARY_STATUS": True,
-        "OUTPUT": str(tmp_path / "IBUDC.tif"), "OUTPUT_SUPPORT": str(tmp_path / "IBUDCS.tif")})
-    assert "OUTPUT_TOTAL" not in result or not result["OUTPUT_TOTAL"]
-    # binary: cell 1 d = 0, 0, 0, 0 (all 100 -> 100) ; cell 2: -100 (CHM 1), 0, 0 -> -33.3 -> -33 ;
-    # cell 3: d = -100 at CHM 0 -> total -25, real 0, support -25
-    assert read(result["OUTPUT"])["values"].tolist() == [[201, 100], [67, 100]]
-    assert read(result["OUTPUT_SUPPORT"])["values"].tolist() == [[201, 100], [100, 75]]
-    assert sorted(p for p in os.listdir(tmp_path) if p.endswith(".tif")) == [
-        "A.tif", "B.tif", "CHM.tif", "IBUDC.tif", "IBUDCS.tif"]
 
 
 def test_processing_changecontinuous_bad_status_names_the_problem(provider, tmp_path):
@@ -454,24 +417,6 @@ def test_processing_changecontinuous_bad_status_names_the_problem(provider, tmp_
             "STATUS_A": a, "STATUS_B": b, "CHANGE_MASK": chm, "BINARY_STATUS": True,
             "OUTPUT": str(tmp_path / "r.tif"), "OUTPUT_SUPPORT": str(tmp_path / "s.tif")})
     assert not os.path.exists(tmp_path / "r.tif") and not os.path.exists(tmp_path / "s.tif")
-
-
-def test_processing_classifychange(provider, tmp_path):
-    import processing
-    a, b, chm = small_inputs(tmp_path)
-    change = processing.run("imperviousness:changecontinuous", {
-        "STATUS_A": a, "STATUS_B": b, "CHANGE_MASK": chm, "RESOLUTION": 20,
-        "OUTPUT": str(tmp_path / "real.tif"), "OUTPUT_SUPPORT": str(tmp_path / "support.tif")})
-    result = processing.run("imperviousness:classifychange", {
-        "STATUS_A": a, "CHANGE": change["OUTPUT"], "OUTPUT": str(tmp_path / "IMCC_1821_020m.tif")})
-    out = read(result["OUTPUT"])
-    # status at R: 0 ; 20 ; 60 (3 valid) ; 0.25 -> 0 ; change 201, +5, -20, 0
-    # -> 0 (201) ; 11 (20 -> 25) ; 12 (60 -> 40) ; 0 (0 -> 0)
-    assert out["values"].tolist() == [[0, 11], [12, 0]]
-    assert out["type"] == gdal.GDT_Byte and out["nodata"] == NODATA
-    assert "Table 5" in out["description"] and "12 decreased" in out["description"]
-    assert out["colors"] == styles.color_table("change_class")
-    assert os.path.exists(tmp_path / "IMCC_1821_020m.qml")
 
 
 def test_algorithms_document_their_encodings(provider):

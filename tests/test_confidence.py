@@ -104,14 +104,9 @@ def test_bad_inputs(tmp_path):
     assert not (tmp_path / "cl.tif").exists()
 
 
-def test_processing_confidence(provider, tmp_path):
+def test_processing_confidence_without_predictions_names_the_parameter(provider, tmp_path):
+    """(A run with three members is a case of tests/algorithm_tests.yaml.)"""
     import processing
     from qgis.core import QgsProcessingException
-    paths = [write_tif(tmp_path / f"m{k}.tif", np.array([[k * 40, 90]], dtype=np.uint8), nodata=255)
-             for k in range(3)]
-    result = processing.run("imperviousness:confidence", {"PREDICTIONS": paths,
-                                                           "OUTPUT": str(tmp_path / "IBUCL.tif")})
-    # Column 0: 0, 40, 80 -> one of three >= 50: CL 53; column 1: all agree.
-    assert read(result["OUTPUT"])[0].tolist() == [[53, 100]]
     with pytest.raises(QgsProcessingException, match="PREDICTIONS"):
         processing.run("imperviousness:confidence", {"OUTPUT": str(tmp_path / "none.tif")})
