@@ -8,7 +8,6 @@ import numpy as np
 from scipy import ndimage
 
 from imperviousness_plugin.core.errors import ImperviousnessError
-from imperviousness_plugin.core.io import profiles
 from .constants import (
     _BAND_INDEX, BANDS, BANDS_10M, BARE, BOA_ADD_OFFSET, BROADLEAF, COVERS, DEFAULT_SEED, EEA_EPSG,
     GRASS, PAVED, QUANTIFICATION, ROOF, SHRUB, SUMMER_CROP, WATER, WINTER_CROP)
@@ -67,7 +66,6 @@ def generate_benchmark_year(out_dir, size=2000, n_dates=60, seed=DEFAULT_SEED, y
     year_start = datetime.date(year, 1, 1)
     days = 366 if _leap(year) else 365
     step = days / n_dates
-    options = profiles.SAMPLE.creation_options(zlevel=zlevel)
     used = set()
     for k in range(n_dates):
         day = int(min(days - 1, max(0, round((k + 0.5) * step + rng.uniform(-0.3, 0.3) * step))))
@@ -111,7 +109,7 @@ def generate_benchmark_year(out_dir, size=2000, n_dates=60, seed=DEFAULT_SEED, y
                     out[a >= 0.45] = 8
                     out[a >= 0.7] = 9
                 write_gtiff(os.path.join(folder, "SCL.tif"), out, gt20, wkt, description="SCL",
-                            options=options)
+                            zlevel=zlevel)
                 continue
             lut = (table[:, _BAND_INDEX[band]] * QUANTIFICATION).astype(np.float32)
             start = int(rng.integers(0, noise_pool.size - n))
@@ -124,7 +122,7 @@ def generate_benchmark_year(out_dir, size=2000, n_dates=60, seed=DEFAULT_SEED, y
             if offset:
                 dn += np.uint16(offset)
             write_gtiff(os.path.join(folder, f"{band}.tif"), dn, gt10 if ten else gt20, wkt,
-                        description=band, options=options)
+                        description=band, zlevel=zlevel)
             del values, dn
         metadata = {"processing_baseline": baseline}
         if offset:

@@ -12,6 +12,7 @@ from osgeo import gdal
 
 from imperviousness_plugin.core.errors import ImperviousnessError
 from imperviousness_plugin.core.io import profiles
+from imperviousness_plugin.core.io.raster import Grid, RasterWriter, Window
 from .constants import BANDS, BANDS_10M, BANDS_20M, BOA_ADD_OFFSET, LAYOUTS, QUANTIFICATION, RELATIVE_ORBIT
 from .acquisitions import baseline_has_offset
 
@@ -59,23 +60,14 @@ def jp2_bytes(array, geotransform, crs_wkt):
     return bytes(data)
 
 
-def write_gtiff(path, array, geotransform, crs_wkt, nodata=None, description=None,
-                options=None):
-    """Write one band as a tiled, DEFLATE-compressed GeoTIFF."""
-    dtype = _GDAL_TYPES[array.dtype]
+def write_gtiff(path, array, geotransform, crs_wkt, nodata=None, description=None, zlevel=None):
+    """Write one band as a tiled, DEFLATE-compressed GeoTIFF (the SAMPLE profile, the plugin's
+    one writer; `zlevel` trades DEFLATE's speed against size)."""
     h, w = array.shape
-    dataset = gdal.GetDriverByName("GTiff").Create(
-        str(path), w, h, 1, dtype, options=options or profiles.SAMPLE.creation_options())
-    dataset.SetGeoTransform(tuple(float(v) for v in geotransform))
-    dataset.SetProjection(crs_wkt)
-    band = dataset.GetRasterBand(1)
-    if nodata is not None:
-        band.SetNoDataValue(nodata)
-    if description:
-        band.SetDescription(description)
-    band.WriteArray(array)
-    dataset.FlushCache()
-    dataset = None
+    grid = Grid(crs_wkt, tuple(float(v) for v in geotransform), w, h)
+    with RasterWriter(path, grid, 1, array.dtype, nodata, [description] if description else None,
+                      zlevel=zlevel, profile=profiles.SAMPLE) as writer:
+        writer.write(Window(0, 0, w, h), array)
     return str(path)
 
 
