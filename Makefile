@@ -24,7 +24,8 @@ bench: setup
 	$(PYTHON) benchmarks/run_all.py
 
 # One whole Sentinel-2 tile (10980 px, both years) through the whole model: generates ~6 GB of
-# scenes once under build/bench (BENCH_TILE_ROOT elsewhere), needs ~50 GB free, runs ~1 h.
+# scenes once under build/bench (BENCH_TILE_ROOT elsewhere), needs ~50 GB free (inputs + ~43 GB for
+# the run), runs ~50 min on 2 cores.
 bench-tile: setup
 	$(PYTHON) benchmarks/bench_tile.py
 

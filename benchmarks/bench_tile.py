@@ -50,10 +50,11 @@ EEA_EPSG = 3035
 KM = 1000.0
 # Disk needed, in bytes per input pixel (10 m) of the tile. An acquisition of
 # generate_benchmark_year takes 6.0 B/px at 10980 px (6.7 at 2196; 11 bands, DEFLATE). The run's
-# scratch peak plus its products took 408 B/px at 2196 px before aligngrid stopped copying the PP
-# stacks (PP stacks of 23 Float32 bands, their copies, the Byte products).
+# scratch peak plus its products took 348 B/px on the whole 10980 px tile (24.0 GiB of scratch at
+# its peak + 15.1 GiB of products: the two PP stacks of 23 Float32 bands, preprocess's native
+# scratch, the Byte products); 360 leaves a margin.
 ACQUISITION_BYTES_PER_PX = 6.5
-RUN_BYTES_PER_PX = 400.0
+RUN_BYTES_PER_PX = 360.0
 # Every algorithm of the provider logs "[step time] <id> <s> s" when it ends (algorithms/base.py).
 STEP_END = re.compile(r"\[step time\] (?:imperviousness:)?(\S+) ")
 # qgis_process's progress ("0...10...20") shares lines with the log: strip it from notes.

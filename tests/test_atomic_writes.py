@@ -201,3 +201,27 @@ def test_a_valid_calibration_file_loads(tmp_path):
     calibration = Calibration.load(path)
     assert (calibration.new_minimum, calibration.high_density_max) == (-13.0, 100.0)
     assert calibration.high_density_value == pytest.approx(125.0 - 210.0 * 0.12)
+
+
+def test_a_product_geotiff_naming_no_run_file_is_published_as_its_bytes(tmp_path):
+    """publish copies the PP stacks (7.4 GB each on a whole tile) as they are; anything else it
+    writes again in the product profile, with the same pixels, descriptions and metadata."""
+    product = write_grid(tmp_path / "pp.tif", bands=3)
+    copy_raster(product, tmp_path / "out" / "PP.tif", {str(tmp_path / "other.tif"): "OTHER.tif"})
+    assert (tmp_path / "out" / "PP.tif").read_bytes() == (tmp_path / "pp.tif").read_bytes()
+
+    plain = write_raster(tmp_path / "plain.tif", np.arange(3 * 300 * 300, dtype=np.float32).reshape(3, 300, 300),
+                         descriptions=["a", "b", "c"])   # uncompressed strips: not a product's GeoTIFF
+    aux = str(write_grid(tmp_path / "aux.tif", bands=1))
+    with open(aux + ".aux.xml", "w") as handle:   # says more than the file itself holds
+        handle.write('<PAMDataset><Metadata><MDI key="ALIGNED_FROM">pp.tif</MDI></Metadata></PAMDataset>\n')
+    for source in (plain, aux):
+        target = tmp_path / "out" / os.path.basename(source)
+        copy_raster(source, target)
+        assert target.read_bytes() != open(source, "rb").read()
+        copied, original = gdal.Open(str(target)), gdal.Open(source)
+        assert copied.GetMetadata("IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"
+        assert copied.GetRasterBand(1).GetBlockSize() == [256, 256]
+        assert copied.GetMetadata() == original.GetMetadata()
+        np.testing.assert_array_equal(copied.ReadAsArray(), original.ReadAsArray())
+    assert gdal.Open(str(tmp_path / "out" / "aux.tif")).GetMetadata()["ALIGNED_FROM"] == "pp.tif"

@@ -48,6 +48,18 @@ class Profile:
             options["ZLEVEL"] = str(int(zlevel))
         return [f"{key}={value}" for key, value in options.items()]
 
+    def describes(self, structure, block_size, dtype, band_count):
+        """True when a GeoTIFF with GDAL's IMAGE_STRUCTURE metadata `structure`, bands of
+        `block_size` (x, y) and `dtype`, holds its pixels as this profile writes them (compression,
+        predictor, interleave, tiling; the DEFLATE level and BigTIFF aside), so a byte copy of it
+        is as good as a copy written in this profile."""
+        expected = dict(item.split("=", 1) for item in self.creation_options(dtype, band_count))
+        return (structure.get("COMPRESSION", "NONE") == expected.get("COMPRESS", "NONE")
+                and structure.get("PREDICTOR", "1") == expected.get("PREDICTOR", "1")
+                and (band_count == 1 or structure.get("INTERLEAVE") == expected.get("INTERLEAVE"))
+                and list(block_size) == [int(expected.get("BLOCKXSIZE", 0)),
+                                         int(expected.get("BLOCKYSIZE", 0))])
+
 
 _TILED = (("TILED", "YES"), ("BLOCKXSIZE", str(TILE_SIZE)), ("BLOCKYSIZE", str(TILE_SIZE)))
 

@@ -423,6 +423,23 @@ def write_copy(view, path, profile=profiles.PRODUCT, output=True):
     return path
 
 
+def in_profile(path, profile=profiles.PRODUCT):
+    """True when the GeoTIFF at `path` holds its pixels as `profile` writes them, without
+    overviews, and holds all it says itself (no .aux.xml beside it): a byte copy of the file is
+    then as good as `write_copy` in `profile`, and costs no decoding and compressing again."""
+    if os.path.exists(str(path) + ".aux.xml"):
+        return False
+    dataset = gdal.Open(str(path))
+    bands = [dataset.GetRasterBand(index) for index in range(1, dataset.RasterCount + 1)]
+    blocks = {tuple(band.GetBlockSize()) for band in bands}
+    types = {band.DataType for band in bands}
+    if (dataset.GetDriver().ShortName != "GTiff" or len(blocks) != 1 or len(types) != 1
+            or any(band.GetOverviewCount() for band in bands)):
+        return False
+    return profile.describes(dataset.GetMetadata("IMAGE_STRUCTURE") or {}, blocks.pop(),
+                             gdal_array_dtype(types.pop()), dataset.RasterCount)
+
+
 def flush_written(dataset, path):
     """Flush a dataset being written (and reset GDAL's error state for check_closed)."""
     try:

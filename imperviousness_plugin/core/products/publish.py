@@ -2,8 +2,9 @@
 
 A Graphical Modeler model (QGIS 3.22) cannot name its intermediate outputs by expression, so the
 models compute every layer into temporary files and hand them to `imperviousness:publish`, which
-copies each one under its HRL name into one folder (a byte copy through GDAL's CreateCopy of the
-GeoTIFF, never a re-computation), writes the product's QML style beside it, and writes the
+copies each one under its HRL name into one folder (never a re-computation: the file's bytes when
+it is already a product's GeoTIFF naming no run file, as the PP stacks; otherwise GDAL's
+CreateCopy with the run's file names in its metadata replaced by the published ones), writes the product's QML style beside it, and writes the
 report (core/products/report.py).
 
 The products, their HRL names and legends are those of the catalogue (core/products/catalogue.py).
@@ -18,7 +19,7 @@ from ..errors import ImperviousnessError
 from ..progress import StepProgress
 from ..io.atomic import copy_file, write_json
 from ..io import profiles
-from ..io.raster import open_raster, write_copy
+from ..io.raster import in_profile, open_raster, write_copy
 from .catalogue import PRODUCTS, SIDE_FILES, hrl_name, pair_code  # noqa: F401 (re-exported)
 from .delivery import check_delivery, deliverables, input_names, write_delivery
 from .report import write_report
@@ -36,14 +37,21 @@ def copy_raster(source, target, names=None):
     Descriptions and metadata are set on an in-memory VRT before the copy, so the GeoTIFF holds
     only the final values (setting them on the copy afterwards leaves the old bytes in the file).
     """
+    plain = gdal.Open(str(source))
+    metadata = plain.GetMetadata() or {}
+    published = {key: published_names(value, names or {}) for key, value in metadata.items()}
+    if published == metadata and in_profile(source, profiles.PRODUCT):
+        # Already a product's GeoTIFF naming no run file (the PP stacks: 2 x 7.4 GB on a whole
+        # tile, 6 minutes of compressing again): its bytes are the copy.
+        plain = None
+        copy_file(source, target)
+        return target
     dataset = open_raster(source)
     view = gdal.GetDriverByName("VRT").CreateCopy("", dataset)
     # open_raster's OVERVIEW_LEVEL=NONE view does not pass descriptions and metadata on
-    plain = gdal.Open(str(source))
     for index in range(1, dataset.RasterCount + 1):
         view.GetRasterBand(index).SetDescription(plain.GetRasterBand(index).GetDescription())
-    view.SetMetadata({key: published_names(value, names or {})
-                      for key, value in (plain.GetMetadata() or {}).items()})
+    view.SetMetadata(published)
     plain = None
     return write_copy(view, target, profiles.PRODUCT)
 
