@@ -299,6 +299,24 @@ def test_the_run_warns_when_the_baseline_wins():
     assert evaluation.compare(better, worse, "IBU") is None
 
 
+def test_the_run_warns_about_a_density_class_the_baseline_wins():
+    """The 10980 px run of issue 23: the U-Net wins over all pixels (1.24 against 3.25 pp) but
+    loses in the mixed classes; a class under 1 % of the held-out pixels is not judged."""
+    def metrics(mae, by_class):
+        return {"pixels": 1000, "mae_pp": mae, "f1_at_10": 0.9,
+                "by_class": {name: {"pixels": pixels, "mae_pp": value} for name, (pixels, value) in by_class.items()}}
+    unet = metrics(1.24, {"0": (800, 0.10), "1-30": (9, 14.85), "31-80": (50, 10.41), "81-100": (141, 3.52)})
+    baseline = metrics(3.25, {"0": (800, 2.83), "1-30": (9, 5.21), "31-80": (50, 5.36), "81-100": (141, 4.39)})
+    message = evaluation.compare(unet, baseline, "IMD")
+    assert message.startswith("The U-Net beats the per-pixel baseline over all held-out pixels but not")
+    assert "31-80 %: U-Net 10.41, baseline 5.36" in message and "1-30" not in message
+    assert "STEPS" in message
+    unet["by_class"]["31-80"]["mae_pp"] = 5.0
+    assert evaluation.compare(unet, baseline, "IMD") is None
+    unet["by_class"]["31-80"]["mae_pp"], unet["f1_at_10"] = 10.41, 0.95
+    assert evaluation.compare(unet, baseline, "IBU") is None   # IBU is judged by F1 alone
+
+
 def test_training_starts_from_a_shipped_model(tmp_path):
     """INIT_MODEL = a shipped (hand-built) model: zero steps give back its weights exactly."""
     shipped = SHIPPED[0]
