@@ -197,7 +197,7 @@ def write_local(item, root):
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory):
+def catalogue(tmp_path_factory, shared_data):   # skipped, by name, without ../shared
     root = tmp_path_factory.mktemp("real-items")
     (root / "files").mkdir()
     files = RangeFileServer(str(root / "files"))
