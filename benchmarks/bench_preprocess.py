@@ -74,18 +74,20 @@ LOCK = __import__("threading").Lock()
 # (CPU seconds of those threads); the main thread waits for them, reduces blocks (the kernels,
 # with their task pool) and merges the tiles onto the output grid (resampling); a background
 # thread writes (wall seconds in each thread; threads overlap, so the phases do not add up).
-PHASES = (("blockreader", "BlockStream._read_acquisition", "decode (CPU s, reader threads)", "thread_time"),
-          ("blockreader", "BlockStream._collect", "main thread waiting for decoded blocks", "perf_counter"),
-          ("preprocess", "reduce_block", "reduction: quantiles, NDVI, fit (wall)", "perf_counter"),
-          ("preprocess", "merge_tiles", "resampling onto the output grid (wall)", "perf_counter"),
-          ("preprocess", "write_flushed", "writing the PP (wall, background thread)", "perf_counter"),
-          ("preprocess", "_ScratchRaster.write", "writing native features (wall, background)", "perf_counter"))
+PHASES = (("features.blockreader", "BlockStream._read_acquisition", "decode (CPU s, reader threads)", "thread_time"),
+          ("features.blockreader", "BlockStream._collect", "main thread waiting for decoded blocks", "perf_counter"),
+          ("features.preprocess", "reduce_block", "reduction: quantiles, NDVI, fit (wall)", "perf_counter"),
+          ("features.preprocess", "merge_tiles", "resampling onto the output grid (wall)", "perf_counter"),
+          ("io.raster", "RasterWriter.write", "writing the PP and native features (wall, background threads)",
+           "perf_counter"),
+          ("features.preprocess", "_ScratchRaster.write", "  of which native features (wall, background)",
+           "perf_counter"))
 
 
 def _instrument(phases):
     import importlib
     for module_name, attribute, phase, clock in PHASES:
-        module = importlib.import_module(f"imperviousness_plugin.core.features.{module_name}")
+        module = importlib.import_module(f"imperviousness_plugin.core.{module_name}")
         owner, _, name = attribute.rpartition(".")
         target = getattr(module, owner) if owner else module
         setattr(target, name, _timed(phases, phase, getattr(target, name), getattr(time, clock)))
