@@ -225,3 +225,18 @@ def test_a_product_geotiff_naming_no_run_file_is_published_as_its_bytes(tmp_path
         assert copied.GetMetadata() == original.GetMetadata()
         np.testing.assert_array_equal(copied.ReadAsArray(), original.ReadAsArray())
     assert gdal.Open(str(tmp_path / "out" / "aux.tif")).GetMetadata()["ALIGNED_FROM"] == "pp.tif"
+
+
+def test_a_product_with_dead_bytes_from_rewritten_tiles_is_written_again(tmp_path):
+    """Strips of 100 rows flushed one by one rewrite each 256 px tile up to three times; the
+    earlier versions stay in the file as dead bytes, so publish compresses it again."""
+    grid = Grid("", (0.0, 10.0, 0.0, 512.0, 0.0, -10.0), 512, 512)
+    values = np.random.default_rng(3).random((512, 512), dtype=np.float32)
+    source = tmp_path / "rimd.tif"
+    with RasterWriter(source, grid, 1, np.float32, np.nan) as writer:
+        for top in range(0, 512, 100):
+            writer.write(Window(0, top, 512, min(100, 512 - top)), values[top:top + 100])
+    copy_raster(str(source), tmp_path / "out" / "RIMD.tif")
+    copied = tmp_path / "out" / "RIMD.tif"
+    assert copied.stat().st_size < 0.8 * source.stat().st_size
+    np.testing.assert_array_equal(gdal.Open(str(copied)).ReadAsArray(), values)

@@ -425,8 +425,9 @@ def write_copy(view, path, profile=profiles.PRODUCT, output=True):
 
 def in_profile(path, profile=profiles.PRODUCT):
     """True when the GeoTIFF at `path` holds its pixels as `profile` writes them, without
-    overviews, and holds all it says itself (no .aux.xml beside it): a byte copy of the file is
-    then as good as `write_copy` in `profile`, and costs no decoding and compressing again."""
+    overviews and without dead bytes, and holds all it says itself (no .aux.xml beside it): a
+    byte copy of the file is then as good as `write_copy` in `profile`, and costs no decoding
+    and compressing again."""
     if os.path.exists(str(path) + ".aux.xml"):
         return False
     dataset = gdal.Open(str(path))
@@ -436,8 +437,24 @@ def in_profile(path, profile=profiles.PRODUCT):
     if (dataset.GetDriver().ShortName != "GTiff" or len(blocks) != 1 or len(types) != 1
             or any(band.GetOverviewCount() for band in bands)):
         return False
-    return profile.describes(dataset.GetMetadata("IMAGE_STRUCTURE") or {}, blocks.pop(),
-                             gdal_array_dtype(types.pop()), dataset.RasterCount)
+    return (profile.describes(dataset.GetMetadata("IMAGE_STRUCTURE") or {}, blocks.pop(),
+                              gdal_array_dtype(types.pop()), dataset.RasterCount)
+            and _compact(path, bands))
+
+
+def _compact(path, bands):
+    """True when at most 1 % (or 4 KiB: headers, tags, colour table) of the file is not tile
+    data. A writer that flushed windows not aligned to the tiles (predict's strips) left earlier
+    versions of rewritten tiles behind as dead bytes (a quarter of a demo SD layer): such a file
+    is worth writing again."""
+    tile_bytes = 0
+    for band in bands:
+        block_x, block_y = band.GetBlockSize()
+        for row in range(-(-band.YSize // block_y)):
+            for column in range(-(-band.XSize // block_x)):
+                tile_bytes += int(band.GetMetadataItem(f"BLOCK_SIZE_{column}_{row}", "TIFF") or 0)
+    other = os.path.getsize(str(path)) - tile_bytes
+    return other <= max(4096, 0.01 * os.path.getsize(str(path)))
 
 
 def flush_written(dataset, path):
