@@ -1,6 +1,7 @@
 """Spectra and phenology: end-member reflectances, greenness curves, NDVI (public: the
 model-training simulation reuses them)."""
 
+import calendar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,8 +120,7 @@ def day_fraction(date):
     return float(ndvi_model.day_fraction([date])[0])
 
 
-def _leap(year):
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+_leap = calendar.isleap   # the standard library's leap-year rule, as ndvi_model.day_fraction
 
 
 @dataclass

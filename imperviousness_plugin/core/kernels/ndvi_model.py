@@ -36,6 +36,7 @@ OpenBLAS runs single-threaded (see ``fit_ndvi_model``, ``threads``).
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import ctypes
 import datetime as _dt
@@ -158,7 +159,7 @@ def day_fraction(dates):
         if not isinstance(d, _dt.date):
             raise ImperviousnessError(f"Expected a date, got {d!r}.")
         doy = d.timetuple().tm_yday
-        leap = d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0)
+        leap = calendar.isleap(d.year)
         out.append((doy - 1) / (366.0 if leap else 365.0))
     return np.asarray(out, dtype=np.float64)
 
