@@ -17,6 +17,7 @@ from imperviousness_plugin.core.features.preprocess import (MAX_SCL_WEIGHT, Prep
                                                             parse_scl_weights)
 from imperviousness_plugin.core.io import atomic
 from imperviousness_plugin.core.io.raster import Grid, RasterWriter, Window, iter_blocks
+from imperviousness_plugin.core.products import publish
 from imperviousness_plugin.core.products.publish import copy_raster
 from imperviousness_plugin.core.products.report import relative_to_folder
 from imperviousness_plugin.core.status.calibration import Calibration
@@ -203,9 +204,10 @@ def test_a_valid_calibration_file_loads(tmp_path):
     assert calibration.high_density_value == pytest.approx(125.0 - 210.0 * 0.12)
 
 
-def test_a_product_geotiff_naming_no_run_file_is_published_as_its_bytes(tmp_path):
+def test_a_product_geotiff_naming_no_run_file_is_published_as_its_bytes(tmp_path, monkeypatch):
     """publish copies the PP stacks (7.4 GB each on a whole tile) as they are; anything else it
     writes again in the product profile, with the same pixels, descriptions and metadata."""
+    monkeypatch.setattr(publish, "BYTE_COPY_MIN_BYTES", 0)   # small files stand for large ones
     product = write_grid(tmp_path / "pp.tif", bands=3)
     copy_raster(product, tmp_path / "out" / "PP.tif", {str(tmp_path / "other.tif"): "OTHER.tif"})
     assert (tmp_path / "out" / "PP.tif").read_bytes() == (tmp_path / "pp.tif").read_bytes()
@@ -227,9 +229,10 @@ def test_a_product_geotiff_naming_no_run_file_is_published_as_its_bytes(tmp_path
     assert gdal.Open(str(tmp_path / "out" / "aux.tif")).GetMetadata()["ALIGNED_FROM"] == "pp.tif"
 
 
-def test_a_product_with_dead_bytes_from_rewritten_tiles_is_written_again(tmp_path):
+def test_a_product_with_dead_bytes_from_rewritten_tiles_is_written_again(tmp_path, monkeypatch):
     """Strips of 100 rows flushed one by one rewrite each 256 px tile up to three times; the
     earlier versions stay in the file as dead bytes, so publish compresses it again."""
+    monkeypatch.setattr(publish, "BYTE_COPY_MIN_BYTES", 0)
     grid = Grid("", (0.0, 10.0, 0.0, 512.0, 0.0, -10.0), 512, 512)
     values = np.random.default_rng(3).random((512, 512), dtype=np.float32)
     source = tmp_path / "rimd.tif"
@@ -240,3 +243,4 @@ def test_a_product_with_dead_bytes_from_rewritten_tiles_is_written_again(tmp_pat
     copied = tmp_path / "out" / "RIMD.tif"
     assert copied.stat().st_size < 0.8 * source.stat().st_size
     np.testing.assert_array_equal(gdal.Open(str(copied)).ReadAsArray(), values)
+

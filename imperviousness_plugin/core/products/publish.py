@@ -28,6 +28,12 @@ from .styles import write_style_beside
 gdal.UseExceptions()
 
 
+# Smaller layers are written again even when their bytes would do: CreateCopy gives one layout
+# whatever GDAL wrote them (3.6 and 3.10 lay out the same pixels differently), so published
+# products stay byte-identical across QGIS versions; the copy only pays for the large stacks.
+BYTE_COPY_MIN_BYTES = 256 * 1024 * 1024
+
+
 def copy_raster(source, target, names=None):
     """Copy a GeoTIFF (all bands, colour table, descriptions, metadata) to `target` atomically.
 
@@ -40,7 +46,8 @@ def copy_raster(source, target, names=None):
     plain = gdal.Open(str(source))
     metadata = plain.GetMetadata() or {}
     published = {key: published_names(value, names or {}) for key, value in metadata.items()}
-    if published == metadata and in_profile(source, profiles.PRODUCT):
+    if (published == metadata and os.path.getsize(str(source)) >= BYTE_COPY_MIN_BYTES
+            and in_profile(source, profiles.PRODUCT)):
         # Already a product's GeoTIFF naming no run file (the PP stacks: 2 x 7.4 GB on a whole
         # tile, 6 minutes of compressing again): its bytes are the copy.
         plain = None
