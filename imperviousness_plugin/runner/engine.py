@@ -482,8 +482,14 @@ def _drain(client, timeout=120):
     """Wait until the cluster runs no task: a cancelled task already running finishes (Dask does
     not stop running Python code) before its scratch folder is removed."""
     deadline = time.monotonic() + timeout
-    while any(client.processing().values()) and time.monotonic() < deadline:
+    while (any(client.processing().values()) or _executing(client)) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def _executing(client):
+    """Tasks still running Python code on the workers: the scheduler forgets a cancelled task at
+    once (client.processing() is empty) while its worker thread goes on writing its scratch."""
+    return sum(client.run(lambda dask_worker: len(getattr(dask_worker, "active_threads", {}))).values())
 
 
 def _inside_any(bounds, cells):
